@@ -1,0 +1,80 @@
+# msgroute - the commands a student or an instructor types. This file only
+# forwards to CMake (the real build, CMakeLists.txt) in build/; the first
+# command on a fresh Debian machine installs what is missing.
+#
+#   make demo        build everything, run every phase on a default workload
+#   make test        build and run the whole test suite
+#   make phaseN      build phase N and run it once on a small workload
+#   make msgen       build the trace generator
+#   make memcheck    valgrind on short runs of every phase
+
+BUILD   ?= build
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+ifneq ($(CI),)
+CMAKE_FLAGS += -DMSGROUTE_WERROR=ON
+endif
+ifneq ($(SANITIZE),)
+BUILD := build-sanitize
+CMAKE_FLAGS += -DMSGROUTE_SANITIZE=ON
+endif
+
+# Debian packages the build, the tests and the benchmarks need.
+DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev \
+               libcriterion-dev libhdf5-dev hdf5-tools gnuplot-nox python3 python3-h5py \
+               python3-msgpack valgrind
+
+# The small workload `make phaseN` runs.
+DEMO_FLAGS ?= --messages 2000000 --ids 10000 --queries 1000
+
+.PHONY: all deps configure build test demo msgen memcheck clean help \
+        phase1 phase2 phase3 phase4 phase5
+
+all: build
+
+help:
+	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+
+# Installs missing Debian packages once (apt-get, with sudo when not root).
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "msgroute: installing missing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  if ! command -v apt-get >/dev/null; then \
+	    echo "msgroute: no apt-get here; install these packages by hand:$$missing" >&2; exit 1; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing || { \
+	    echo "msgroute: could not install:$$missing (see the apt-get output above)" >&2; exit 1; }; \
+	fi
+	@mkdir -p $(BUILD) && touch $@
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j 1 $(CTEST_FLAGS)
+
+msgen: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target msgen
+
+phase1 phase2 phase3 phase4 phase5: configure
+	@if [ ! -f phases/$@/CMakeLists.txt ]; then echo "$@ does not exist yet"; exit 2; fi
+	@cmake --build $(BUILD) -j $(JOBS) --target $@
+	$(BUILD)/bin/$@ $(DEMO_FLAGS) $(if $(filter phase1 phase2,$@),,--workers 2)
+
+# The main job until the benchmark harness exists: every built phase on the
+# same workload, then a table of the results.
+demo: build
+	@bench/demo $(BUILD)/bin
+
+memcheck: build
+	@bench/memcheck $(BUILD)/bin
+
+clean:
+	rm -rf build build-sanitize

@@ -1,0 +1,23 @@
+/* dump.h - the final state dump of SPEC §6, the oracle of the whole suite.
+ *
+ * The file appears complete or not at all: rows go to a temporary file in the
+ * same directory, which is flushed, synced and renamed over the target, so a
+ * crash or an error never leaves a dump that looks whole but is not. */
+#ifndef MSGROUTE_DUMP_H
+#define MSGROUTE_DUMP_H
+
+#include <stddef.h>
+
+#include "sm.h"
+
+#define DUMP_HEADER "worker_id,state,msgs,transitions,invalid,jobs,failures,bytes,last_seq,ooo,corrupt,checksum\n"
+
+/* Writes rows in worker_id bytewise order to path ("-" is stdout), leaving
+ * rows untouched (it sorts pointers, not machines). Returns 0, or -1 with a
+ * "path: reason" message in err. */
+int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen);
+
+/* The bytewise order of SPEC §6. */
+int dump_compare(const struct machine *a, const struct machine *b);
+
+#endif

@@ -1,0 +1,106 @@
+/* idmap.c - linear probing over a power-of-two array kept at most half full.
+ *
+ * Half full bounds an unsuccessful probe to about 2.5 slots on average; the
+ * slots hold 32-bit indexes, not keys, so the probe array of 10 000 ids is
+ * 128 KiB and stays in L2 while the keys stay dense for iteration. */
+#include "idmap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int grow_slots(struct idmap *m, uint32_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    uint32_t mask = nslots - 1;
+    for (uint32_t i = 0; i < m->count; i++) {
+        uint32_t pos = (uint32_t)m->keys[i].hash & mask;
+        while (slots[pos])
+            pos = (pos + 1) & mask;
+        slots[pos] = i + 1;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->mask = mask;
+    return 0;
+}
+
+int idmap_init(struct idmap *m, uint32_t expected)
+{
+    memset(m, 0, sizeof *m);
+    uint32_t nslots = 16;
+    while (nslots < 2 * (uint64_t)expected && nslots < 2 * IDMAP_MAX_IDS)
+        nslots *= 2;
+    m->keys_cap = expected ? expected : 8;
+    m->keys = malloc((size_t)m->keys_cap * sizeof *m->keys);
+    if (!m->keys || grow_slots(m, nslots) < 0) {
+        idmap_free(m);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void idmap_free(struct idmap *m)
+{
+    free(m->keys);
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+/* The slot holding id, or the empty slot where it would go. */
+static uint32_t probe(const struct idmap *m, const char *id, size_t len, uint64_t hash)
+{
+    uint32_t pos = (uint32_t)hash & m->mask;
+    for (;;) {
+        uint32_t v = m->slots[pos];
+        if (v == 0)
+            return pos;
+        const struct idkey *k = &m->keys[v - 1];
+        if (k->hash == hash && k->len == len && memcmp(k->s, id, len) == 0)
+            return pos;
+        pos = (pos + 1) & m->mask;
+    }
+}
+
+uint32_t idmap_find(const struct idmap *m, const char *id, size_t len, uint64_t hash)
+{
+    uint32_t v = m->slots[probe(m, id, len, hash)];
+    return v ? v - 1 : IDMAP_NONE;
+}
+
+uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash, int *inserted)
+{
+    uint32_t pos = probe(m, id, len, hash);
+    if (m->slots[pos]) {
+        if (inserted)
+            *inserted = 0;
+        return m->slots[pos] - 1;
+    }
+    if (m->count >= IDMAP_MAX_IDS || len == 0 || len > MSG_ID_MAX)
+        return IDMAP_NONE;
+    if (m->count == m->keys_cap) {
+        uint32_t cap = m->keys_cap * 2;
+        struct idkey *keys = realloc(m->keys, (size_t)cap * sizeof *keys);
+        if (!keys)
+            return IDMAP_NONE;
+        m->keys = keys;
+        m->keys_cap = cap;
+    }
+    if (2 * (uint64_t)(m->count + 1) > (uint64_t)m->mask + 1) {
+        if (grow_slots(m, (m->mask + 1) * 2) < 0)
+            return IDMAP_NONE;
+        pos = probe(m, id, len, hash);
+    }
+    uint32_t index = m->count++;
+    struct idkey *k = &m->keys[index];
+    k->hash = hash;
+    k->len = (uint8_t)len;
+    memcpy(k->s, id, len);
+    k->s[len] = '\0';
+    m->slots[pos] = index + 1;
+    if (inserted)
+        *inserted = 1;
+    return index;
+}

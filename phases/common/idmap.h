@@ -1,0 +1,49 @@
+/* idmap.h - an open-addressing map from worker_id to a dense index 0..count-1.
+ *
+ * It is the one hash index of the suite: the source interns its ids with it and
+ * the machine table (table.h) keeps its machines in the dense order it hands
+ * out. Lookups compare the cached 64-bit hash before any bytes, so a hit costs
+ * one probe into a small array and one memcmp.
+ *
+ * Not thread-safe. Indexes are stable; growth rehashes the probe array and
+ * reallocates the key array, so pointers returned by idmap_key() are valid
+ * only until the next insertion. */
+#ifndef MSGROUTE_IDMAP_H
+#define MSGROUTE_IDMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define IDMAP_MAX_IDS (1u << 24) /* 16 M distinct ids: a stated limit, not a guess */
+#define IDMAP_NONE UINT32_MAX
+
+struct idkey {
+    uint64_t hash;
+    uint8_t len;
+    char s[MSG_ID_MAX + 1]; /* NUL-terminated */
+};
+
+struct idmap {
+    struct idkey *keys; /* dense, count entries */
+    uint32_t *slots;    /* probe array of index+1 (0 = empty), mask+1 entries */
+    uint32_t count, keys_cap, mask;
+};
+
+int idmap_init(struct idmap *m, uint32_t expected);
+void idmap_free(struct idmap *m);
+
+/* The index of id, or IDMAP_NONE. */
+uint32_t idmap_find(const struct idmap *m, const char *id, size_t len, uint64_t hash);
+
+/* The index of id, inserting it if new (*inserted tells which). Returns
+ * IDMAP_NONE when out of memory or past IDMAP_MAX_IDS. */
+uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash, int *inserted);
+
+static inline const struct idkey *idmap_key(const struct idmap *m, uint32_t index)
+{
+    return &m->keys[index];
+}
+
+#endif

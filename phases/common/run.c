@@ -1,0 +1,49 @@
+/* run.c - opening sources, writing dumps, reporting. */
+#include "run.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dump.h"
+
+int run_open_source(const char *program, const struct options *o, struct source *s)
+{
+    if (o->trace) {
+        char err[512];
+        if (source_load_trace(s, o->trace, err, sizeof err) < 0) {
+            fprintf(stderr, "%s\n", err);
+            return EXIT_USAGE;
+        }
+        return EXIT_OK;
+    }
+    int rc = source_init_generator(s, &o->gen);
+    if (rc < 0) {
+        fprintf(stderr, "%s: cannot start the generator: %s\n", program, strerror(-rc));
+        return EXIT_USAGE;
+    }
+    return EXIT_OK;
+}
+
+int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n)
+{
+    if (!o->dump)
+        return EXIT_OK;
+    char err[512];
+    if (dump_write(o->dump, rows, n, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: cannot write the dump: %s\n", program, err);
+        return EXIT_OUTPUT_FAILED;
+    }
+    return EXIT_OK;
+}
+
+void run_report(const char *program, const struct options *o, const struct run_summary *s)
+{
+    /* With --json or a dump on stdout, stdout is for machines: the human
+     * lines go to stderr. */
+    bool stdout_taken = o->json || (o->dump && strcmp(o->dump, "-") == 0);
+    summary_print_text(stdout_taken ? stderr : stdout, program, s);
+    if (o->json) {
+        summary_print_json(stdout, s);
+        fflush(stdout);
+    }
+}

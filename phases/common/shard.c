@@ -1,0 +1,31 @@
+/* shard.c - delivering one message to its machine. */
+#include "shard.h"
+
+#include <errno.h>
+
+#include "payload.h"
+#include "work.h"
+
+int shard_init(struct shard *s, uint32_t expected_ids, uint64_t work_ns)
+{
+    s->handled = 0;
+    s->work_iters = work_iterations_for(work_ns);
+    return table_init(&s->table, expected_ids);
+}
+
+void shard_free(struct shard *s)
+{
+    table_free(&s->table);
+}
+
+int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload)
+{
+    struct machine *mc = table_upsert(&s->table, m->id, m->id_len, m->id_hash);
+    if (!mc)
+        return -ENOMEM;
+    bool intact = m->payload_len == 0 || payload_check(payload, m->seq, m->payload_len);
+    work_run(s->work_iters);
+    sm_apply(mc, m->seq, (enum event)m->event, m->payload_len, intact);
+    s->handled++;
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* shard.h - the machines one worker owns and the one way a message reaches
+ * them: look up (or create) the machine, verify the payload, do the simulated
+ * work, apply the event. Every phase delivers through shard_deliver(), so
+ * "the same input gives the same dump" is a property of this file, not of
+ * each phase's care.
+ *
+ * Owned by exactly one thread of one process. */
+#ifndef MSGROUTE_SHARD_H
+#define MSGROUTE_SHARD_H
+
+#include "table.h"
+
+struct shard {
+    struct table table;
+    uint64_t work_iters; /* --work-ns, as loop iterations (work.h) */
+    uint64_t handled;
+};
+
+int shard_init(struct shard *s, uint32_t expected_ids, uint64_t work_ns);
+void shard_free(struct shard *s);
+
+/* Applies m. payload holds m->payload_len bytes as they arrived. Returns 0,
+ * or -ENOMEM when a new machine cannot be created (the message is not
+ * applied, and the caller must not pretend it was). */
+int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload);
+
+#endif

@@ -1,0 +1,121 @@
+/* source.c - the deterministic message generator.
+ *
+ * Ids are "id-<rank>": under Zipf, id-0 is the hottest. Events are drawn from
+ * a fixed mix (mostly DATA and HEARTBEAT, as telemetry is, with enough
+ * lifecycle events to walk every state), through a 256-entry table so that a
+ * draw costs one byte of randomness and one load. */
+#include "source.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fnv.h"
+
+/* Out of 256: the event mix of generated workloads. */
+static const struct {
+    enum event e;
+    int weight;
+} event_mix[] = {
+    {EV_DATA, 96},    {EV_HEARTBEAT, 40}, {EV_START, 28}, {EV_COMPLETE, 24}, {EV_PAUSE, 14},
+    {EV_RESUME, 14},  {EV_RESET, 18},     {EV_FAIL, 8},   {EV_STOP, 14},
+};
+
+int source_track_ids(struct source *s)
+{
+    uint32_t n = s->ids.count;
+    s->seen = calloc(n ? n : 1, 1);
+    s->seen_list = malloc((size_t)(n ? n : 1) * sizeof *s->seen_list);
+    return s->seen && s->seen_list ? 0 : -ENOMEM;
+}
+
+int source_init_generator(struct source *s, const struct gen_config *cfg)
+{
+    memset(s, 0, sizeof *s);
+    if (cfg->ids == 0 || cfg->ids > IDMAP_MAX_IDS || cfg->payload_min > cfg->payload_max ||
+        cfg->payload_max > MSG_PAYLOAD_MAX)
+        return -EINVAL;
+    s->gen = *cfg;
+    s->total = cfg->messages;
+    rng_seed(&s->rng, cfg->seed);
+
+    int b = 0;
+    for (size_t i = 0; i < sizeof event_mix / sizeof event_mix[0]; i++)
+        for (int w = 0; w < event_mix[i].weight; w++)
+            s->event_of_byte[b++] = (uint8_t)event_mix[i].e;
+
+    int rc = idmap_init(&s->ids, cfg->ids);
+    if (rc < 0)
+        goto fail;
+    for (uint32_t i = 0; i < cfg->ids; i++) {
+        char name[MSG_ID_MAX + 1];
+        int len = snprintf(name, sizeof name, "id-%u", i);
+        if (idmap_intern(&s->ids, name, (size_t)len, fnv1a64(name, (size_t)len), NULL) == IDMAP_NONE) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+    }
+    if (cfg->dist == DIST_ZIPF && (rc = zipf_init(&s->zipf, cfg->ids, cfg->zipf_s)) < 0)
+        goto fail;
+    if ((rc = source_track_ids(s)) < 0)
+        goto fail;
+    return 0;
+fail:
+    source_free(s);
+    return rc;
+}
+
+static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_t id,
+                        enum event e, uint32_t payload_len)
+{
+    const struct idkey *k = idmap_key(&s->ids, id);
+    out->seq = seq;
+    out->id = k->s;
+    out->id_len = k->len;
+    out->id_hash = k->hash;
+    out->event = (uint8_t)e;
+    out->payload_len = payload_len;
+    if (!s->seen[id]) {
+        s->seen[id] = 1;
+        s->seen_list[s->seen_count++] = id;
+    }
+    s->emitted++;
+}
+
+bool source_next(struct source *s, struct msg *out)
+{
+    if (s->emitted >= s->total)
+        return false;
+    if (s->is_trace) {
+        const struct trace_rec *r = &s->recs[s->emitted];
+        emit(s, out, r->seq, r->id, (enum event)r->event, r->payload_len);
+        return true;
+    }
+    const struct gen_config *g = &s->gen;
+    uint32_t id = g->dist == DIST_ZIPF ? zipf_sample(&s->zipf, &s->rng) : rng_below(&s->rng, g->ids);
+    uint64_t x = rng_next(&s->rng);
+    uint32_t span = g->payload_max - g->payload_min + 1; /* ≤ 2^24 + 1, cannot wrap */
+    uint32_t len = g->payload_min + (uint32_t)(((x >> 32) * span) >> 32);
+    emit(s, out, s->emitted + 1, id, (enum event)s->event_of_byte[x & 0xff], len);
+    return true;
+}
+
+const struct idkey *source_random_seen(const struct source *s, struct rng *r)
+{
+    if (s->seen_count == 0)
+        return NULL;
+    return idmap_key(&s->ids, s->seen_list[rng_below(r, s->seen_count)]);
+}
+
+void source_free(struct source *s)
+{
+    idmap_free(&s->ids);
+    zipf_free(&s->zipf);
+    free(s->seen);
+    free(s->seen_list);
+    free(s->recs);
+    s->seen = NULL;
+    s->seen_list = NULL;
+    s->recs = NULL;
+}

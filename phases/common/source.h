@@ -1,0 +1,78 @@
+/* source.h - where messages come from: the deterministic generator of SPEC §7
+ * (--messages --ids --dist --payload --seed) or a trace file (SPEC §5).
+ *
+ * Both intern their worker_ids once in an idmap, so a message carries a
+ * pointer to its id and the id's precomputed hash: the hot loop never formats,
+ * copies or rehashes a string. The source also remembers which ids it has
+ * emitted, so that queries can pick "random known ids".
+ *
+ * Owned by one thread; the messages it returns borrow ids from it. */
+#ifndef MSGROUTE_SOURCE_H
+#define MSGROUTE_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "idmap.h"
+#include "msg.h"
+#include "rng.h"
+#include "zipf.h"
+
+enum dist_kind { DIST_UNIFORM, DIST_ZIPF };
+
+struct gen_config {
+    uint64_t messages;
+    uint32_t ids;
+    enum dist_kind dist;
+    double zipf_s;
+    uint32_t payload_min, payload_max; /* inclusive */
+    uint64_t seed;
+};
+
+/* One message of a loaded trace: 24 bytes, the id by index into the idmap. */
+struct trace_rec {
+    uint64_t seq;
+    uint32_t id;
+    uint32_t payload_len;
+    uint8_t event;
+};
+
+struct source {
+    struct idmap ids;
+    uint8_t *seen;       /* seen[i] != 0 once id i has been emitted */
+    uint32_t *seen_list; /* the emitted ids, in order of first emission */
+    uint32_t seen_count;
+    uint64_t emitted;
+    uint64_t total; /* messages this source will emit */
+
+    bool is_trace;
+    /* generator */
+    struct gen_config gen;
+    struct rng rng;
+    struct zipf zipf;
+    uint8_t event_of_byte[256];
+    /* trace */
+    struct trace_rec *recs;
+};
+
+/* 0, or a negative errno (bad configuration: -EINVAL, no memory: -ENOMEM). */
+int source_init_generator(struct source *s, const struct gen_config *cfg);
+
+/* Loads and validates a whole trace ("-" is stdin) before any message is
+ * handed out, so that a malformed trace is rejected before anything is
+ * routed (SPEC §5). On failure returns -1 and writes "FILE:LINE: reason" to
+ * err. Implemented in trace.c. */
+int source_load_trace(struct source *s, const char *path, char *err, size_t errlen);
+
+/* The next message, or false at the end of the stream. */
+bool source_next(struct source *s, struct msg *out);
+
+/* A uniformly random id among those emitted so far, or NULL if none yet. */
+const struct idkey *source_random_seen(const struct source *s, struct rng *r);
+
+void source_free(struct source *s);
+
+/* Shared by the generator and the trace loader: grows seen[] with ids. */
+int source_track_ids(struct source *s);
+
+#endif

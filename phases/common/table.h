@@ -1,0 +1,36 @@
+/* table.h - the machines of one worker (or of the one loop in phases 1-2),
+ * keyed by worker_id, created on first sight.
+ *
+ * Machines sit in a dense array in creation order, indexed by an idmap, so a
+ * message costs one hash probe and no allocation; the array grows by doubling
+ * when a new id arrives (amortised, never per message). Not thread-safe: each
+ * table has exactly one owner. Pointers into it are valid until the next
+ * table_upsert(). */
+#ifndef MSGROUTE_TABLE_H
+#define MSGROUTE_TABLE_H
+
+#include "idmap.h"
+#include "sm.h"
+
+struct table {
+    struct idmap index;
+    struct machine *machines; /* index.count valid entries */
+    uint32_t cap;
+};
+
+int table_init(struct table *t, uint32_t expected);
+void table_free(struct table *t);
+
+static inline uint32_t table_count(const struct table *t)
+{
+    return t->index.count;
+}
+
+/* The machine of id, or NULL when it has never received a message. */
+struct machine *table_find(const struct table *t, const char *id, size_t len, uint64_t hash);
+
+/* The machine of id, created IDLE if new. NULL only when out of memory or past
+ * IDMAP_MAX_IDS machines. */
+struct machine *table_upsert(struct table *t, const char *id, size_t len, uint64_t hash);
+
+#endif

@@ -1,0 +1,194 @@
+/* phase1.c - the whole system in one thread: source -> router -> machine,
+ * one synchronous loop, queries answered by a direct call.
+ *
+ * Every later phase is this loop pulled apart. There is nothing to route to
+ * (one worker owns every machine), nothing to wait for and nothing to lock;
+ * what phase 1 cannot do is use a second core or answer a query while a
+ * message is being applied. Queries, the rate limit, status and progress are
+ * checked every CHECK_EVERY messages so that reading the clock costs well
+ * under a nanosecond per message. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "pacer.h"
+#include "payload.h"
+#include "phase1.h"
+#include "shard.h"
+#include "summary.h"
+
+#define CHECK_EVERY 64
+#define PROGRESS_NS 500000000ull
+
+/* Set by the signal handlers; read at every checkpoint. */
+static volatile sig_atomic_t stop_requested, status_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    if (stop_requested) {
+        /* Second Ctrl-C: the user wants out now (SPEC §8). _exit is
+         * async-signal-safe; exit() is not. */
+        _exit(130);
+    }
+    stop_requested = 1;
+}
+
+static void on_status(int sig)
+{
+    (void)sig;
+    status_requested = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_status;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+struct loop {
+    const struct options *o;
+    struct source *src;
+    struct shard *shard;
+    struct hist *queries;
+    struct pacer rate, query_pace;
+    struct rng query_rng;
+    uint64_t start_ns, slept_ns, next_progress_ns, next_status_ns;
+    uint64_t not_found;
+    bool progress;
+};
+
+static void fill_status(const struct loop *l, struct worker_stats *w, uint64_t now)
+{
+    *w = (struct worker_stats){
+        .index = 0,
+        .pid = (int)getpid(),
+        .alive = true,
+        .handled = l->shard->handled,
+        .queue_depth = 0, /* a synchronous loop has no queue */
+        .busy_ns = now - l->start_ns - l->slept_ns,
+        .rss_kb = rss_now_kb(),
+    };
+}
+
+/* Answers every query that is due: a direct table lookup, timed from the
+ * query's intended time so that a query kept waiting by a batch counts it. */
+static void run_queries(struct loop *l, uint64_t now)
+{
+    uint64_t due = pacer_due(&l->query_pace, now);
+    for (uint64_t i = 0; i < due; i++) {
+        uint64_t intended = pacer_next_due(&l->query_pace);
+        pacer_take(&l->query_pace, 1);
+        const struct idkey *k = source_random_seen(l->src, &l->query_rng);
+        if (!k)
+            continue;
+        const struct machine *m = table_find(&l->shard->table, k->s, k->len, k->hash);
+        if (!m)
+            l->not_found++;
+        hist_record(l->queries, now_ns() - intended);
+    }
+}
+
+static void checkpoint(struct loop *l, uint64_t now)
+{
+    if (l->o->queries > 0)
+        run_queries(l, now);
+    bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
+    if (status_requested || timed_status) {
+        status_requested = 0;
+        if (timed_status)
+            l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
+        struct worker_stats w;
+        fill_status(l, &w, now);
+        status_print(stderr, "phase1", &w, 1);
+    }
+    if (l->progress && now >= l->next_progress_ns) {
+        l->next_progress_ns = now + PROGRESS_NS;
+        double s = (double)(now - l->start_ns) / 1e9;
+        fprintf(stderr, "\rphase1: %llu / %llu messages, %.2f M msgs/s   ",
+                (unsigned long long)l->src->emitted, (unsigned long long)l->src->total,
+                s > 0 ? (double)l->src->emitted / s / 1e6 : 0.0);
+    }
+}
+
+int phase1_run(const struct options *o, struct source *src, struct shard *shard, struct hist *queries,
+               struct run_summary *out)
+{
+    struct loop l = {.o = o, .src = src, .shard = shard, .queries = queries};
+    l.progress = isatty(STDERR_FILENO);
+    rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
+    install_signals();
+
+    /* Payloads are written by the source side and verified by the machine,
+     * as they would be across a boundary; here the boundary is a call. */
+    uint8_t *payload = NULL;
+    uint32_t payload_cap = 0;
+
+    l.start_ns = now_ns();
+    l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
+    pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
+    pacer_init(&l.query_pace, o->queries, l.start_ns, 1000);
+
+    int rc = 0;
+    bool more = true;
+    while (more && !stop_requested) {
+        uint64_t now = now_ns();
+        checkpoint(&l, now);
+        uint64_t batch = CHECK_EVERY;
+        if (o->rate > 0) {
+            batch = pacer_due(&l.rate, now);
+            if (batch == 0) {
+                uint64_t wake = pacer_next_due(&l.rate);
+                sleep_until_ns(wake);
+                l.slept_ns += now_ns() - now;
+                continue;
+            }
+            pacer_take(&l.rate, batch);
+        }
+        for (uint64_t i = 0; i < batch; i++) {
+            struct msg m;
+            if (!source_next(src, &m)) {
+                more = false;
+                break;
+            }
+            if (m.payload_len > payload_cap) {
+                uint8_t *p = realloc(payload, m.payload_len);
+                if (!p) {
+                    log_error("out of memory for a %u-byte payload", m.payload_len);
+                    rc = -1;
+                    goto out;
+                }
+                payload = p;
+                payload_cap = m.payload_len;
+            }
+            payload_fill(payload, m.seq, m.payload_len);
+            if (shard_deliver(shard, &m, payload) < 0) {
+                log_error("out of memory creating machine '%s'", m.id);
+                rc = -1;
+                goto out;
+            }
+        }
+    }
+out:;
+    uint64_t end = now_ns();
+    if (l.progress)
+        fputc('\n', stderr);
+    if (stop_requested)
+        log_warn("interrupted: stopped the source after %llu messages", (unsigned long long)src->emitted);
+    free(payload);
+    out->messages = shard->handled;
+    out->seconds = (double)(end - l.start_ns) / 1e9;
+    out->query_not_found = l.not_found;
+    return rc;
+}

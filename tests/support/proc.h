@@ -1,0 +1,53 @@
+/* proc.h - running a program under test: start it with arguments, optionally
+ * signal it while it runs, collect its exit status, stdout and stderr, and
+ * kill it if it overruns a deadline, so a hang fails the test instead of
+ * blocking the suite.
+ *
+ * For tests only; every phase's tests share it. */
+#ifndef MSGROUTE_TEST_PROC_H
+#define MSGROUTE_TEST_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct proc_result {
+    int status;      /* exit status, or 128 + signal when killed by a signal */
+    bool timed_out;  /* killed because it overran the deadline */
+    char *out;       /* stdout, NUL-terminated (malloc'd) */
+    char *err;       /* stderr, NUL-terminated (malloc'd) */
+};
+
+/* Runs argv (argv[0] is a path) to completion with stdin from stdin_path (or
+ * /dev/null when NULL). Returns 0, or -1 if it could not be started. */
+int proc_run(char *const argv[], const char *stdin_path, int timeout_ms, struct proc_result *r);
+
+/* Starts argv in the background, stdout/stderr to files; proc_wait() ends it. */
+struct proc {
+    pid_t pid;
+    char out_path[64], err_path[64];
+};
+int proc_start(char *const argv[], struct proc *p);
+int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r);
+
+void proc_result_free(struct proc_result *r);
+
+/* Reads a whole file (malloc'd, NUL-terminated); NULL if it cannot. */
+char *read_file(const char *path, size_t *len);
+
+/* True when both files exist and have the same bytes. */
+bool files_equal(const char *a, const char *b);
+
+/* A fresh temporary directory (mkdtemp under /tmp) and its recursive removal. */
+char *temp_dir(void);
+void remove_dir(char *dir);
+
+/* Number of zombie children of this process right now. */
+int count_zombie_children(void);
+
+/* Processes (zombies included) still in process group pgid. A program started
+ * by proc_start/proc_run leads its own group, so after it has exited this
+ * counts the workers it left behind: a correct program leaves 0. */
+int count_group_processes(pid_t pgid);
+
+#endif
