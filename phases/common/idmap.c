@@ -49,30 +49,9 @@ void idmap_free(struct idmap *m)
     memset(m, 0, sizeof *m);
 }
 
-/* The slot holding id, or the empty slot where it would go. */
-static uint32_t probe(const struct idmap *m, const char *id, size_t len, uint64_t hash)
-{
-    uint32_t pos = (uint32_t)hash & m->mask;
-    for (;;) {
-        uint32_t v = m->slots[pos];
-        if (v == 0)
-            return pos;
-        const struct idkey *k = &m->keys[v - 1];
-        if (k->hash == hash && k->len == len && memcmp(k->s, id, len) == 0)
-            return pos;
-        pos = (pos + 1) & m->mask;
-    }
-}
-
-uint32_t idmap_find(const struct idmap *m, const char *id, size_t len, uint64_t hash)
-{
-    uint32_t v = m->slots[probe(m, id, len, hash)];
-    return v ? v - 1 : IDMAP_NONE;
-}
-
 uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash, int *inserted)
 {
-    uint32_t pos = probe(m, id, len, hash);
+    uint32_t pos = idmap_probe(m, id, len, hash);
     if (m->slots[pos]) {
         if (inserted)
             *inserted = 0;
@@ -91,7 +70,7 @@ uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash
     if (2 * (uint64_t)(m->count + 1) > (uint64_t)m->mask + 1) {
         if (grow_slots(m, (m->mask + 1) * 2) < 0)
             return IDMAP_NONE;
-        pos = probe(m, id, len, hash);
+        pos = idmap_probe(m, id, len, hash);
     }
     uint32_t index = m->count++;
     struct idkey *k = &m->keys[index];

@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "msg.h"
 
@@ -34,8 +35,28 @@ struct idmap {
 int idmap_init(struct idmap *m, uint32_t expected);
 void idmap_free(struct idmap *m);
 
+/* The slot of the probe array holding id, or the empty slot where it would
+ * go. Inline: it is the one lookup on every message's path. */
+static inline uint32_t idmap_probe(const struct idmap *m, const char *id, size_t len, uint64_t hash)
+{
+    uint32_t pos = (uint32_t)hash & m->mask;
+    for (;;) {
+        uint32_t v = m->slots[pos];
+        if (v == 0)
+            return pos;
+        const struct idkey *k = &m->keys[v - 1];
+        if (k->hash == hash && k->len == len && memcmp(k->s, id, len) == 0)
+            return pos;
+        pos = (pos + 1) & m->mask;
+    }
+}
+
 /* The index of id, or IDMAP_NONE. */
-uint32_t idmap_find(const struct idmap *m, const char *id, size_t len, uint64_t hash);
+static inline uint32_t idmap_find(const struct idmap *m, const char *id, size_t len, uint64_t hash)
+{
+    uint32_t v = m->slots[idmap_probe(m, id, len, hash)];
+    return v ? v - 1 : IDMAP_NONE;
+}
 
 /* The index of id, inserting it if new (*inserted tells which). Returns
  * IDMAP_NONE when out of memory or past IDMAP_MAX_IDS. */

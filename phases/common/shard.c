@@ -24,7 +24,8 @@ int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload)
     if (!mc)
         return -ENOMEM;
     bool intact = m->payload_len == 0 || payload_check(payload, m->seq, m->payload_len);
-    work_run(s->work_iters);
+    if (s->work_iters)
+        work_run(s->work_iters);
     sm_apply(mc, m->seq, (enum event)m->event, m->payload_len, intact);
     s->handled++;
     return 0;

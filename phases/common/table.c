@@ -24,15 +24,8 @@ void table_free(struct table *t)
     t->cap = 0;
 }
 
-struct machine *table_find(const struct table *t, const char *id, size_t len, uint64_t hash)
+struct machine *table_create(struct table *t, const char *id, size_t len, uint64_t hash)
 {
-    uint32_t i = idmap_find(&t->index, id, len, hash);
-    return i == IDMAP_NONE ? NULL : &t->machines[i];
-}
-
-struct machine *table_upsert(struct table *t, const char *id, size_t len, uint64_t hash)
-{
-    int inserted;
     if (t->index.count == t->cap) {
         /* Grow before interning so that a failed realloc leaves both in step. */
         uint32_t cap = t->cap * 2;
@@ -42,10 +35,9 @@ struct machine *table_upsert(struct table *t, const char *id, size_t len, uint64
         t->machines = ms;
         t->cap = cap;
     }
-    uint32_t i = idmap_intern(&t->index, id, len, hash, &inserted);
+    uint32_t i = idmap_intern(&t->index, id, len, hash, NULL);
     if (i == IDMAP_NONE)
         return NULL;
-    if (inserted)
-        sm_init(&t->machines[i], id, len, hash);
+    sm_init(&t->machines[i], id, len, hash);
     return &t->machines[i];
 }

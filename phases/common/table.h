@@ -27,10 +27,21 @@ static inline uint32_t table_count(const struct table *t)
 }
 
 /* The machine of id, or NULL when it has never received a message. */
-struct machine *table_find(const struct table *t, const char *id, size_t len, uint64_t hash);
+static inline struct machine *table_find(const struct table *t, const char *id, size_t len, uint64_t hash)
+{
+    uint32_t i = idmap_find(&t->index, id, len, hash);
+    return i == IDMAP_NONE ? NULL : &t->machines[i];
+}
 
-/* The machine of id, created IDLE if new. NULL only when out of memory or past
- * IDMAP_MAX_IDS machines. */
-struct machine *table_upsert(struct table *t, const char *id, size_t len, uint64_t hash);
+/* Creates the machine of id (IDLE); the slow path of table_upsert. NULL only
+ * when out of memory or past IDMAP_MAX_IDS machines. */
+struct machine *table_create(struct table *t, const char *id, size_t len, uint64_t hash);
+
+/* The machine of id, created IDLE if new. NULL as table_create. */
+static inline struct machine *table_upsert(struct table *t, const char *id, size_t len, uint64_t hash)
+{
+    struct machine *m = table_find(t, id, len, hash);
+    return m ? m : table_create(t, id, len, hash);
+}
 
 #endif

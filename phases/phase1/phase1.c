@@ -67,7 +67,25 @@ struct loop {
     uint64_t start_ns, slept_ns, next_progress_ns, next_status_ns;
     uint64_t not_found;
     bool progress;
+    uint8_t *payload; /* scratch, as large as the largest payload so far */
+    uint32_t payload_cap;
 };
+
+/* Payloads are written on the source side and verified by the machine, as
+ * they would be across a boundary; here the boundary is a function call.
+ * NULL when out of memory. */
+static const uint8_t *write_payload(struct loop *l, const struct msg *m)
+{
+    if (m->payload_len > l->payload_cap) {
+        uint8_t *p = realloc(l->payload, m->payload_len);
+        if (!p)
+            return NULL;
+        l->payload = p;
+        l->payload_cap = m->payload_len;
+    }
+    payload_fill(l->payload, m->seq, m->payload_len);
+    return l->payload;
+}
 
 static void fill_status(const struct loop *l, struct worker_stats *w, uint64_t now)
 {
@@ -130,11 +148,6 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
     rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
     install_signals();
 
-    /* Payloads are written by the source side and verified by the machine,
-     * as they would be across a boundary; here the boundary is a call. */
-    uint8_t *payload = NULL;
-    uint32_t payload_cap = 0;
-
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
     pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
@@ -162,17 +175,12 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
                 more = false;
                 break;
             }
-            if (m.payload_len > payload_cap) {
-                uint8_t *p = realloc(payload, m.payload_len);
-                if (!p) {
-                    log_error("out of memory for a %u-byte payload", m.payload_len);
-                    rc = -1;
-                    goto out;
-                }
-                payload = p;
-                payload_cap = m.payload_len;
+            const uint8_t *payload = NULL;
+            if (m.payload_len && !(payload = write_payload(&l, &m))) {
+                log_error("out of memory for a %u-byte payload", m.payload_len);
+                rc = -1;
+                goto out;
             }
-            payload_fill(payload, m.seq, m.payload_len);
             if (shard_deliver(shard, &m, payload) < 0) {
                 log_error("out of memory creating machine '%s'", m.id);
                 rc = -1;
@@ -186,7 +194,7 @@ out:;
         fputc('\n', stderr);
     if (stop_requested)
         log_warn("interrupted: stopped the source after %llu messages", (unsigned long long)src->emitted);
-    free(payload);
+    free(l.payload);
     out->messages = shard->handled;
     out->seconds = (double)(end - l.start_ns) / 1e9;
     out->query_not_found = l.not_found;
