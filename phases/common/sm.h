@@ -21,11 +21,13 @@ struct sm_step {
 struct sm_step sm_transition(enum state s, enum event e);
 
 struct machine {
+    /* The first 64 bytes hold everything a typical message reads or writes,
+     * so applying one touches this line and the one holding the id. */
     uint64_t id_hash;
-    uint64_t msgs, transitions, invalid, jobs, failures, bytes;
-    uint64_t last_seq, ooo, corrupt, checksum;
     uint8_t state; /* enum state */
     uint8_t id_len;
+    uint64_t msgs, last_seq, checksum, transitions, invalid, ooo;
+    uint64_t jobs, failures, bytes, corrupt;
     char id[MSG_ID_MAX + 1]; /* NUL-terminated */
 };
 

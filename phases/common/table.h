@@ -26,11 +26,24 @@ static inline uint32_t table_count(const struct table *t)
     return t->index.count;
 }
 
-/* The machine of id, or NULL when it has never received a message. */
+/* The machine of id, or NULL when it has never received a message.
+ *
+ * The same probe as idmap_find(), but it compares against the machine's own
+ * copy of its id: the machine's cache lines are needed anyway, so a hit costs
+ * two lines (slot, machine) instead of three (slot, key, machine). With
+ * 10 000 machines the table is larger than L2, and that line is ~20 % of
+ * phase 1's time (bench/core_bench). */
 static inline struct machine *table_find(const struct table *t, const char *id, size_t len, uint64_t hash)
 {
-    uint32_t i = idmap_find(&t->index, id, len, hash);
-    return i == IDMAP_NONE ? NULL : &t->machines[i];
+    const struct idmap *ix = &t->index;
+    for (uint32_t pos = (uint32_t)hash & ix->mask;; pos = (pos + 1) & ix->mask) {
+        uint32_t v = ix->slots[pos];
+        if (v == 0)
+            return NULL;
+        struct machine *m = &t->machines[v - 1];
+        if (m->id_hash == hash && m->id_len == len && memcmp(m->id, id, len) == 0)
+            return m;
+    }
 }
 
 /* Creates the machine of id (IDLE); the slow path of table_upsert. NULL only

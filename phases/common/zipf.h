@@ -24,10 +24,13 @@ double zipf_pmf(uint32_t n, double s, uint32_t k);
 
 static inline uint32_t zipf_sample(const struct zipf *z, struct rng *r)
 {
-    uint64_t x = rng_next(r);
-    uint32_t col = (uint32_t)(((unsigned __int128)x * z->n) >> 64);
-    /* The low 53 bits are independent enough of the high ones used above. */
-    double u = (double)(x & ((1ull << 53) - 1)) * 0x1.0p-53;
+    /* One 64-bit draw gives both the column (the integer part of x * n / 2^64)
+     * and the coin (its fractional part, which is uniform and independent of
+     * the column). Taking the coin from x's low bits instead would bias it,
+     * since a column spans a non-integral number of their cycles. */
+    unsigned __int128 p = (unsigned __int128)rng_next(r) * z->n;
+    uint32_t col = (uint32_t)(p >> 64);
+    double u = (double)((uint64_t)p >> 11) * 0x1.0p-53;
     return u < z->prob[col] ? col : z->alias[col];
 }
 

@@ -1,0 +1,80 @@
+/* test_hash.c - FNV-1a-64 against the published test vectors, routing, and
+ * the id map and machine table built on it. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fnv.h"
+#include "idmap.h"
+#include "table.h"
+
+TestSuite(hash, .timeout = 10);
+
+Test(hash, fnv1a64_matches_the_reference_vectors)
+{
+    /* From the FNV reference test suite (Noll, fnv/test_fnv.c). */
+    cr_assert_eq(fnv1a64("", 0), 0xcbf29ce484222325ull);
+    cr_assert_eq(fnv1a64("a", 1), 0xaf63dc4c8601ec8cull);
+    cr_assert_eq(fnv1a64("foobar", 6), 0x85944171f73967e8ull);
+}
+
+Test(hash, routing_is_the_hash_modulo_the_worker_count)
+{
+    uint64_t h = fnv1a64("pump-1", 6);
+    for (uint32_t n = 1; n <= 16; n++)
+        cr_assert_eq(route_worker(h, n), h % n);
+}
+
+Test(hash, idmap_hands_out_dense_stable_indexes_through_growth)
+{
+    struct idmap m;
+    cr_assert_eq(idmap_init(&m, 1), 0);
+    char id[32];
+    for (uint32_t i = 0; i < 50000; i++) {
+        int len = snprintf(id, sizeof id, "id-%u", i);
+        int inserted = 0;
+        cr_assert_eq(idmap_intern(&m, id, (size_t)len, fnv1a64(id, (size_t)len), &inserted), i);
+        cr_assert(inserted);
+    }
+    for (uint32_t i = 0; i < 50000; i += 997) {
+        int len = snprintf(id, sizeof id, "id-%u", i);
+        cr_assert_eq(idmap_find(&m, id, (size_t)len, fnv1a64(id, (size_t)len)), i);
+        cr_assert_str_eq(idmap_key(&m, i)->s, id);
+    }
+    cr_assert_eq(idmap_find(&m, "nope", 4, fnv1a64("nope", 4)), IDMAP_NONE);
+    idmap_free(&m);
+}
+
+Test(hash, ids_with_the_same_hash_stay_distinct)
+{
+    /* Force a collision by lying about the hash: the key bytes must decide. */
+    struct idmap m;
+    cr_assert_eq(idmap_init(&m, 4), 0);
+    cr_assert_eq(idmap_intern(&m, "a", 1, 42, NULL), 0);
+    cr_assert_eq(idmap_intern(&m, "b", 1, 42, NULL), 1);
+    cr_assert_eq(idmap_intern(&m, "ab", 2, 42, NULL), 2);
+    cr_assert_eq(idmap_find(&m, "b", 1, 42), 1);
+    cr_assert_eq(idmap_find(&m, "ab", 2, 42), 2);
+    cr_assert_eq(idmap_find(&m, "c", 1, 42), IDMAP_NONE);
+    idmap_free(&m);
+}
+
+Test(hash, table_creates_machines_once_and_keeps_their_state_through_growth)
+{
+    struct table t;
+    cr_assert_eq(table_init(&t, 2), 0);
+    struct machine *m = table_upsert(&t, "x", 1, fnv1a64("x", 1));
+    cr_assert_not_null(m);
+    sm_apply(m, 1, EV_START, 0, true);
+    char id[32];
+    for (int i = 0; i < 1000; i++) {
+        int len = snprintf(id, sizeof id, "m%d", i);
+        cr_assert_not_null(table_upsert(&t, id, (size_t)len, fnv1a64(id, (size_t)len)));
+    }
+    m = table_find(&t, "x", 1, fnv1a64("x", 1));
+    cr_assert_not_null(m);
+    cr_assert_eq(m->state, ST_RUNNING);
+    cr_assert_eq(table_count(&t), 1001);
+    cr_assert_null(table_find(&t, "y", 1, fnv1a64("y", 1)));
+    table_free(&t);
+}
