@@ -236,12 +236,17 @@ enum cli_result cli_parse(const struct cli_program *p, int argc, char **argv, st
                 return usage_error(p, "--%s: %s", x->name, why);
             continue;
         }
+        /* Name the flag from the table, not from argv: with "--rate -1",
+         * argv[optind - 1] is the value, not the flag. */
+        const struct flag *f = NULL;
+        for (size_t i = 0; i < NFLAGS; i++)
+            if (flags[i].id == c)
+                f = &flags[i];
         const char *why = apply(p, o, c, optarg);
         if (why)
-            return usage_error(p, "bad value for %s: %s", opt, why);
-        for (size_t i = 0; i < NFLAGS; i++)
-            if (flags[i].id == c && flags[i].generator)
-                generator_flag = true;
+            return usage_error(p, "bad value for --%s: %s", f ? f->name : "?", why);
+        if (f && f->generator)
+            generator_flag = true;
     }
     if (optind < argc)
         return usage_error(p, "unexpected argument '%s'%s", argv[optind], "");

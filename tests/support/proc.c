@@ -93,6 +93,19 @@ int proc_start(char *const argv[], struct proc *p)
     return p->pid < 0 ? -1 : 0;
 }
 
+int proc_start_in(char *const argv[], const char *stdin_path, struct proc *p)
+{
+    snprintf(p->out_path, sizeof p->out_path, "/tmp/msgroute-test-out-XXXXXX");
+    snprintf(p->err_path, sizeof p->err_path, "/tmp/msgroute-test-err-XXXXXX");
+    int a = mkstemp(p->out_path), b = mkstemp(p->err_path);
+    if (a < 0 || b < 0)
+        return -1;
+    close(a);
+    close(b);
+    p->pid = spawn(argv, stdin_path, p->out_path, p->err_path);
+    return p->pid < 0 ? -1 : 0;
+}
+
 int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r)
 {
     memset(r, 0, sizeof *r);

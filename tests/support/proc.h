@@ -28,6 +28,9 @@ struct proc {
     char out_path[64], err_path[64];
 };
 int proc_start(char *const argv[], struct proc *p);
+/* As proc_start, with stdin from stdin_path (NULL: /dev/null): for a test that
+ * needs both the input and the pid, e.g. to count leftover workers. */
+int proc_start_in(char *const argv[], const char *stdin_path, struct proc *p);
 int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r);
 
 void proc_result_free(struct proc_result *r);
