@@ -24,4 +24,10 @@ void shard_free(struct shard *s);
  * applied, and the caller must not pretend it was). */
 int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload);
 
+/* A hint that m will be delivered soon (see table_prefetch). */
+static inline void shard_prefetch(const struct shard *s, const struct msg *m)
+{
+    table_prefetch(&s->table, m->id_hash);
+}
+
 #endif

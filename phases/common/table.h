@@ -46,6 +46,20 @@ static inline struct machine *table_find(const struct table *t, const char *id, 
     }
 }
 
+/* Asks the CPU to start loading the machine of an id that will be looked up
+ * soon. Only a hint: with 10 000 machines the table is larger than L2, and
+ * pulling a batch of messages first and prefetching as they are pulled lets
+ * those cache misses overlap instead of being paid one after another. */
+static inline void table_prefetch(const struct table *t, uint64_t hash)
+{
+    uint32_t v = t->index.slots[(uint32_t)hash & t->index.mask];
+    if (v) {
+        const char *m = (const char *)&t->machines[v - 1];
+        __builtin_prefetch(m, 1);
+        __builtin_prefetch(m + 64, 0);
+    }
+}
+
 /* Creates the machine of id (IDLE); the slow path of table_upsert. NULL only
  * when out of memory or past IDMAP_MAX_IDS machines. */
 struct machine *table_create(struct table *t, const char *id, size_t len, uint64_t hash);

@@ -169,20 +169,23 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
             }
             pacer_take(&l.rate, batch);
         }
-        for (uint64_t i = 0; i < batch; i++) {
-            struct msg m;
-            if (!source_next(src, &m)) {
-                more = false;
-                break;
-            }
+        /* Pull the batch first, then apply it: each machine is prefetched
+         * as its message is pulled, so the cache misses of a batch overlap. */
+        struct msg msgs[CHECK_EVERY];
+        uint64_t n = 0;
+        while (n < batch && source_next(src, &msgs[n]))
+            shard_prefetch(shard, &msgs[n++]);
+        more = n == batch;
+        for (uint64_t i = 0; i < n; i++) {
+            const struct msg *m = &msgs[i];
             const uint8_t *payload = NULL;
-            if (m.payload_len && !(payload = write_payload(&l, &m))) {
-                log_error("out of memory for a %u-byte payload", m.payload_len);
+            if (m->payload_len && !(payload = write_payload(&l, m))) {
+                log_error("out of memory for a %u-byte payload", m->payload_len);
                 rc = -1;
                 goto out;
             }
-            if (shard_deliver(shard, &m, payload) < 0) {
-                log_error("out of memory creating machine '%s'", m.id);
+            if (shard_deliver(shard, m, payload) < 0) {
+                log_error("out of memory creating machine '%s'", m->id);
                 rc = -1;
                 goto out;
             }
