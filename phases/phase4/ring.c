@@ -1,0 +1,335 @@
+/* ring.c - the SPSC ring: record layout, publication, waiting, decoding.
+ *
+ * Memory ordering in one paragraph. The producer writes record bytes with
+ * plain stores, then publishes head with a release store; the consumer reads
+ * head with an acquire load before it reads any record byte, so every byte of
+ * a record it sees as published is the byte the producer wrote. In the other
+ * direction the consumer finishes reading records, then returns their space
+ * with a release store of tail; the producer reads tail with an acquire load
+ * before it overwrites that space, so it never overwrites a byte still being
+ * read. Those two pairs are the whole data protocol.
+ *
+ * Sleeping without losing a wake-up. A side that finds nothing to do (the
+ * consumer: no data; the producer: no room) announces it by storing 1 in its
+ * sleep word, issues a full fence, and looks at the other side's position
+ * once more before calling futex_wait(word, 1). The other side, after its
+ * release store of the position, issues a full fence and reads the sleep
+ * word. This is the store-buffering pattern: with a sequentially consistent
+ * fence between each side's store and its load, at least one of the two
+ * loads sees the other's store. Either the sleeper sees the new position and
+ * does not sleep, or the waker sees the 1, swaps it to 0 and calls
+ * futex_wake. In that case the sleeper is either asleep already (and woken)
+ * or not yet in futex_wait, and then the kernel, which compares the word with
+ * 1 atomically with respect to futex_wake, finds 0 and returns at once. No
+ * interleaving leaves a sleeper asleep with work pending. The waker pays a
+ * system call only when the word says the other side may be asleep; at full
+ * speed it pays one fence and one load of a line nobody writes. */
+#define _GNU_SOURCE
+#include "ring.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Iterations a side polls before it sleeps. A futex sleep and wake-up costs
+ * a few microseconds (tens across the virtual CPUs of a VM), while at full
+ * speed the next batch is a fraction of a microsecond away. Short, because on
+ * a machine with fewer cores than processes a spinning side steals the CPU
+ * the other side needs. */
+#define SPIN_TRIES 200
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static inline uint32_t align8(uint32_t n)
+{
+    return (n + (RING_ALIGN - 1)) & ~(RING_ALIGN - 1);
+}
+
+/* Not FUTEX_PRIVATE: the word lives in a mapping shared between processes. */
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms)
+{
+    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+    /* EAGAIN (the word changed: a wake-up came first), EINTR (a signal, which
+     * the caller's loop looks at) and ETIMEDOUT are all "look again". */
+    (void)syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+    (void)syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* The waker's half of the protocol above, after its release store. */
+static uint64_t wake_if_asleep(_Atomic uint32_t *word)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(word, memory_order_relaxed) &&
+        atomic_exchange_explicit(word, 0, memory_order_relaxed)) {
+        futex_wake(word);
+        return 1;
+    }
+    return 0;
+}
+
+/* The sleeper's half: announce, fence, look again, then sleep. still_idle()
+ * is the "nothing to do" test on the other side's position. */
+#define SLEEP_UNLESS(word, still_idle, timeout_ms)                       \
+    do {                                                                 \
+        atomic_store_explicit((word), 1, memory_order_relaxed);          \
+        atomic_thread_fence(memory_order_seq_cst);                       \
+        if (still_idle)                                                  \
+            futex_wait((word), 1, (timeout_ms));                         \
+        atomic_store_explicit((word), 0, memory_order_relaxed);          \
+    } while (0)
+
+size_t ring_bytes(uint32_t size)
+{
+    return sizeof(struct ring) + size;
+}
+
+int ring_format(void *mem, uint32_t size)
+{
+    if (size < RING_MIN_BYTES || size > RING_MAX_BYTES || (size & (size - 1)) != 0)
+        return -EINVAL;
+    struct ring *r = mem;
+    atomic_init(&r->head, 0);
+    atomic_init(&r->tail, 0);
+    atomic_init(&r->consumer_sleep, 0);
+    atomic_init(&r->producer_sleep, 0);
+    r->size = size;
+    return 0;
+}
+
+/* ---- producer ---- */
+
+void ring_producer_init(struct ring_producer *p, struct ring *r)
+{
+    p->r = r;
+    p->size = r->size;
+    p->head = p->published = atomic_load_explicit(&r->head, memory_order_relaxed);
+    p->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+    p->wakeups = 0;
+}
+
+/* True when need more bytes fit. The consumer's tail is read only when the
+ * cached value says the ring is full: a shared line touched once per lap,
+ * not once per record. */
+static bool has_room(struct ring_producer *p, uint64_t need)
+{
+    if (p->head + need - p->tail_cache <= p->size)
+        return true;
+    /* Acquire: pairs with the release store in ring_release(); the consumer
+     * is done reading every byte below this tail before we overwrite it. */
+    p->tail_cache = atomic_load_explicit(&p->r->tail, memory_order_acquire);
+    return p->head + need - p->tail_cache <= p->size;
+}
+
+/* Room for a record of len bytes, contiguous: returns its offset, writing a
+ * PAD record first if it must start again at 0; UINT32_MAX when full. */
+static uint32_t claim(struct ring_producer *p, uint32_t len)
+{
+    uint32_t off = (uint32_t)(p->head & (p->size - 1));
+    uint32_t to_end = p->size - off;
+    if (len <= to_end)
+        return has_room(p, len) ? off : UINT32_MAX;
+    if (!has_room(p, (uint64_t)to_end + len))
+        return UINT32_MAX;
+    struct ring_rec *pad = (struct ring_rec *)(p->r->data + off);
+    pad->rec_len = to_end;
+    pad->kind = RING_PAD;
+    p->head += to_end;
+    return 0;
+}
+
+uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, uint32_t frag_off, uint32_t frag_len)
+{
+    uint32_t at = align8((uint32_t)sizeof(struct ring_rec) + m->id_len);
+    uint32_t len = align8(at + frag_len);
+    uint32_t off = claim(p, len);
+    if (off == UINT32_MAX)
+        return NULL;
+    uint8_t *base = p->r->data + off;
+    struct ring_rec *rec = (struct ring_rec *)base;
+    *rec = (struct ring_rec){
+        .rec_len = len,
+        .kind = RING_MSG,
+        .event = m->event,
+        .id_len = m->id_len,
+        .slot = slot,
+        .payload_len = m->payload_len,
+        .frag_off = frag_off,
+        .frag_len = frag_len,
+        .seq = m->seq,
+        .id_hash = m->id_hash,
+    };
+    memcpy(base + sizeof *rec, m->id, m->id_len);
+    p->head += len;
+    return base + at;
+}
+
+bool ring_put_end(struct ring_producer *p)
+{
+    uint32_t off = claim(p, RING_ALIGN);
+    if (off == UINT32_MAX)
+        return false;
+    struct ring_rec *end = (struct ring_rec *)(p->r->data + off);
+    end->rec_len = RING_ALIGN;
+    end->kind = RING_END;
+    p->head += RING_ALIGN;
+    return true;
+}
+
+void ring_publish(struct ring_producer *p)
+{
+    if (p->head == p->published)
+        return;
+    /* Release: every record byte written above becomes visible to a consumer
+     * whose acquire load of head (ring_next) returns this value. */
+    atomic_store_explicit(&p->r->head, p->head, memory_order_release);
+    p->published = p->head;
+    p->wakeups += wake_if_asleep(&p->r->consumer_sleep);
+}
+
+uint64_t ring_fill(const struct ring_producer *p)
+{
+    return p->head - atomic_load_explicit(&p->r->tail, memory_order_relaxed);
+}
+
+void ring_wait_room(struct ring_producer *p, int timeout_ms)
+{
+    for (int i = 0; i < SPIN_TRIES; i++) {
+        if (atomic_load_explicit(&p->r->tail, memory_order_relaxed) != p->tail_cache)
+            return;
+        cpu_relax();
+    }
+    SLEEP_UNLESS(&p->r->producer_sleep,
+                 atomic_load_explicit(&p->r->tail, memory_order_relaxed) == p->tail_cache, timeout_ms);
+}
+
+/* ---- consumer ---- */
+
+int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out,
+                uint32_t *len)
+{
+    if (size < RING_ALIGN || (size & (size - 1)) != 0 || pos % RING_ALIGN != 0)
+        return RING_CORRUPT;
+    if (avail == 0)
+        return RING_EMPTY;
+    /* The producer publishes whole records only, and never more than the
+     * ring holds: anything else is a broken (or hostile) producer. */
+    if (avail > size || avail % RING_ALIGN != 0)
+        return RING_CORRUPT;
+    uint32_t off = (uint32_t)(pos & (size - 1));
+    uint64_t to_end = size - off;
+    uint64_t room = avail < to_end ? avail : to_end; /* the bytes we may read */
+
+    /* Every field is read once, into a local copy, and only the copy is
+     * checked and used: the other process could rewrite shared memory between
+     * a check and a use. */
+    struct ring_rec h;
+    memcpy(&h, data + off, RING_ALIGN); /* rec_len and kind: 8 <= room */
+    if (h.rec_len < RING_ALIGN || h.rec_len % RING_ALIGN != 0 || h.rec_len > room)
+        return RING_CORRUPT;
+    memset(out, 0, sizeof *out);
+    out->kind = h.kind;
+    switch (h.kind) {
+    case RING_PAD:
+        if (h.rec_len != to_end) /* a PAD always runs to the end of the circle */
+            return RING_CORRUPT;
+        *len = h.rec_len;
+        return RING_OK;
+    case RING_END:
+        if (h.rec_len != RING_ALIGN)
+            return RING_CORRUPT;
+        *len = h.rec_len;
+        return RING_OK;
+    case RING_MSG: break;
+    default: return RING_CORRUPT;
+    }
+    if (h.rec_len < sizeof h)
+        return RING_CORRUPT;
+    memcpy(&h, data + off, sizeof h);
+    /* rec_len may have changed since the first copy: check it again, in full. */
+    if (h.rec_len < sizeof h || h.rec_len % RING_ALIGN != 0 || h.rec_len > room || h.kind != RING_MSG)
+        return RING_CORRUPT;
+    if (h.id_len == 0 || h.id_len > MSG_ID_MAX || h.event >= EV_COUNT || h.payload_len > MSG_PAYLOAD_MAX)
+        return RING_CORRUPT;
+    /* 64-bit sums: no 32-bit length can wrap them. */
+    if ((uint64_t)h.frag_off + h.frag_len > h.payload_len || (h.payload_len > 0 && h.frag_len == 0))
+        return RING_CORRUPT;
+    uint64_t at = align8((uint32_t)sizeof h + h.id_len);
+    if (at + h.frag_len > h.rec_len || align8((uint32_t)(at + h.frag_len)) != h.rec_len)
+        return RING_CORRUPT;
+    out->event = h.event;
+    out->id_len = h.id_len;
+    out->slot = h.slot;
+    out->payload_len = h.payload_len;
+    out->frag_off = h.frag_off;
+    out->frag_len = h.frag_len;
+    out->seq = h.seq;
+    out->id_hash = h.id_hash;
+    out->id = (const char *)data + off + sizeof h;
+    out->frag = data + off + at;
+    *len = h.rec_len;
+    return RING_OK;
+}
+
+void ring_consumer_init(struct ring_consumer *c, struct ring *r)
+{
+    c->r = r;
+    c->size = r->size;
+    c->tail = c->released = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    c->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
+    c->wakeups = 0;
+}
+
+int ring_next(struct ring_consumer *c, struct ring_view *v)
+{
+    for (;;) {
+        if (c->head_cache == c->tail) {
+            /* Acquire: pairs with the release store in ring_publish(); the
+             * record bytes below this head are the producer's. */
+            c->head_cache = atomic_load_explicit(&c->r->head, memory_order_acquire);
+            if (c->head_cache == c->tail)
+                return RING_EMPTY;
+        }
+        uint32_t len;
+        int rc = ring_decode(c->r->data, c->size, c->tail, c->head_cache - c->tail, v, &len);
+        if (rc != RING_OK)
+            return RING_CORRUPT; /* RING_EMPTY cannot happen: avail > 0 here */
+        c->tail += len;
+        if (v->kind != RING_PAD)
+            return RING_OK;
+    }
+}
+
+void ring_release(struct ring_consumer *c)
+{
+    if (c->tail == c->released)
+        return;
+    /* Release: every read of the records below this tail is done before the
+     * producer, through its acquire load in has_room(), reuses their bytes. */
+    atomic_store_explicit(&c->r->tail, c->tail, memory_order_release);
+    c->released = c->tail;
+    c->wakeups += wake_if_asleep(&c->r->producer_sleep);
+}
+
+void ring_wait_data(struct ring_consumer *c, int timeout_ms)
+{
+    for (int i = 0; i < SPIN_TRIES; i++) {
+        if (atomic_load_explicit(&c->r->head, memory_order_relaxed) != c->tail)
+            return;
+        cpu_relax();
+    }
+    SLEEP_UNLESS(&c->r->consumer_sleep, atomic_load_explicit(&c->r->head, memory_order_relaxed) == c->tail,
+                 timeout_ms);
+}

@@ -1,0 +1,55 @@
+/* statetab.c - machine records under seqlocks in shared memory. */
+#include "statetab.h"
+
+#include <string.h>
+
+_Static_assert(sizeof(struct machine) % 8 == 0, "struct machine must copy as whole words");
+_Static_assert(sizeof(struct statetab_slot) % 64 == 0, "a slot must fill whole cache lines");
+
+/* The word view of a machine, so that no pointer is type-punned. */
+union machine_words {
+    struct machine m;
+    uint64_t w[STATETAB_WORDS];
+};
+
+size_t statetab_bytes(uint32_t nslots)
+{
+    return (size_t)nslots * sizeof(struct statetab_slot);
+}
+
+void statetab_attach(struct statetab *t, void *mem, uint32_t nslots)
+{
+    t->slots = mem;
+    t->nslots = nslots;
+}
+
+void statetab_publish(struct statetab *t, uint32_t slot, const struct machine *m)
+{
+    struct statetab_slot *s = &t->slots[slot];
+    union machine_words u;
+    u.m = *m;
+    seqlock_write_begin(&s->lock);
+    seqlock_store_words(s->words, u.w, STATETAB_WORDS);
+    seqlock_write_end(&s->lock);
+}
+
+int statetab_read(const struct statetab *t, uint32_t slot, struct machine *out, unsigned tries)
+{
+    const struct statetab_slot *s = &t->slots[slot];
+    union machine_words u;
+    for (unsigned i = 0; i < tries; i++) {
+        uint32_t seq = seqlock_read_begin(&s->lock);
+        if (seq == 0)
+            return STATETAB_EMPTY;
+        seqlock_load_words(u.w, s->words, STATETAB_WORDS);
+        if (seqlock_read_retry(&s->lock, seq))
+            continue;
+        *out = u.m;
+        out->id[MSG_ID_MAX] = '\0';
+        if (out->id_len > MSG_ID_MAX)
+            out->id_len = MSG_ID_MAX;
+        out->id[out->id_len] = '\0';
+        return STATETAB_OK;
+    }
+    return STATETAB_BUSY;
+}

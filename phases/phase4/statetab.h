@@ -1,0 +1,62 @@
+/* statetab.h - the shared state table of phase 4: one record per machine in
+ * shared memory, written by the worker that owns the machine after every
+ * message it applies, read by the main process to answer a query without
+ * sending anything to a worker.
+ *
+ * Records are indexed by slot, the dense index the source gave the id when it
+ * interned it (source_id_index()), so the main process finds a record with
+ * no shared hash index at all. Each slot has exactly one writer (the worker
+ * that owns the id, SPEC §4) and is protected by its own seqlock, so a reader
+ * sees either the state before or the state after one message, never a mix.
+ *
+ * The table does not allocate: its memory is carved out of the run's shared
+ * segment by the caller, zero-filled, and never grows (one slot per known id). */
+#ifndef MSGROUTE_STATETAB_H
+#define MSGROUTE_STATETAB_H
+
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seqlock.h"
+#include "sm.h"
+
+#define STATETAB_WORDS ((sizeof(struct machine) + 7) / 8)
+
+/* One record on its own cache lines: a write to one machine never slows a
+ * read of its neighbour (no false sharing between workers either). */
+struct statetab_slot {
+    alignas(64) struct seqlock lock;
+    _Atomic uint64_t words[STATETAB_WORDS]; /* a struct machine, word by word */
+};
+
+/* A process-local view of the table; copy it freely. */
+struct statetab {
+    struct statetab_slot *slots;
+    uint32_t nslots;
+};
+
+enum statetab_status {
+    STATETAB_OK = 0,
+    STATETAB_EMPTY = 1, /* the machine has not received a message yet */
+    STATETAB_BUSY = 2   /* every try overlapped a write: the writer may have died mid-write */
+};
+
+/* Bytes of shared memory for nslots records (a multiple of 64). */
+size_t statetab_bytes(uint32_t nslots);
+
+/* Views nslots records at mem (zero-filled, 64-byte aligned). */
+void statetab_attach(struct statetab *t, void *mem, uint32_t nslots);
+
+/* Writer side: publishes m as the state of slot. Only the owning worker calls
+ * it; slot must be < nslots (the caller has checked it). */
+void statetab_publish(struct statetab *t, uint32_t slot, const struct machine *m);
+
+/* Reader side: copies the state of slot into out, retrying at most tries
+ * times while a write overlaps. Returns an enum statetab_status. The copy is
+ * sanitised (id NUL-terminated, id_len in range; state_name() copes with
+ * any state), because the
+ * reader must not trust memory another process writes. */
+int statetab_read(const struct statetab *t, uint32_t slot, struct machine *out, unsigned tries);
+
+#endif
