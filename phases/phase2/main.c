@@ -1,0 +1,89 @@
+/* main.c - phase 2's program: parse, load, run the loop, dump, report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "phase2.h"
+#include "pin.h"
+#include "run.h"
+
+static bool set_batch(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct phase2_config *c = ctx;
+    uint64_t v;
+    if (!cli_parse_u64(arg, 1, PHASE2_BATCH_MAX, &v)) {
+        snprintf(why, why_len, "--batch wants a whole number from 1 to %u", PHASE2_BATCH_MAX);
+        return false;
+    }
+    c->batch = (uint32_t)v;
+    return true;
+}
+
+static struct phase2_config config = {.batch = PHASE2_BATCH_DEFAULT};
+
+static const struct cli_extra extras[] = {
+    {"batch", "N", "messages the router applies per turn of the loop (default 256): larger amortises the "
+                   "turn, smaller lets queries and signals in sooner",
+     set_batch, &config},
+};
+
+static const struct cli_program program = {
+    .name = "phase2",
+    .purpose = "Routes messages to state machines on one libuv event loop, with async queries (msgroute phase 2).",
+    .phase = 2,
+    .extras = extras,
+    .nextras = sizeof extras / sizeof extras[0],
+};
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    switch (cli_parse(&program, argc, argv, &o)) {
+    case CLI_EXIT_OK: return EXIT_OK;
+    case CLI_EXIT_USAGE: return EXIT_USAGE;
+    case CLI_RUN: break;
+    }
+    log_init(argv[0]);
+    if (pin_self(o.pin, PIN_MAIN) < 0)
+        log_warn("--pin: cannot set CPU affinity; running unpinned");
+
+    struct source src;
+    int status = run_open_source(program.name, &o, &src);
+    if (status != EXIT_OK)
+        return status;
+
+    struct shard shard;
+    struct hist *queries = malloc(sizeof *queries);
+    if (!queries || shard_init(&shard, src.ids.count, o.work_ns) < 0) {
+        fprintf(stderr, "phase2: out of memory\n");
+        free(queries);
+        source_free(&src);
+        return EXIT_OUTPUT_FAILED;
+    }
+    hist_init(queries);
+
+    struct worker_stats self = {.index = 0, .alive = true};
+    struct run_summary sum = {.phase = 2, .workers = 1, .queries = queries, .per_worker = &self};
+    switch (phase2_run(&o, &config, &src, &shard, queries, &sum, &self)) {
+    case PHASE2_DRAINED: break;
+    case PHASE2_INTERRUPTED: status = EXIT_INTERRUPTED; goto out; /* no dump: the state is incomplete */
+    case PHASE2_FAILED: status = EXIT_OUTPUT_FAILED; goto out;
+    }
+
+    const struct machine *ms = shard.table.machines;
+    uint32_t n = table_count(&shard.table);
+    status = run_write_dump(program.name, &o, ms, n);
+    if (status == EXIT_OK) {
+        summary_count_machines(&sum, ms, n);
+        sum.rss_kb_max = rss_peak_self_kb();
+        self.rss_kb = sum.rss_kb_max;
+        run_report(program.name, &o, &sum);
+    }
+out:
+    shard_free(&shard);
+    source_free(&src);
+    free(queries);
+    return status;
+}

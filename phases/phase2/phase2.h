@@ -1,0 +1,50 @@
+/* phase2.h - the system on one libuv event loop: a source handle feeds a
+ * bounded queue, a router handle drains it in batches, queries are answered
+ * asynchronously between batches. One process, one thread, one uv_loop_t. */
+#ifndef MSGROUTE_PHASE2_H
+#define MSGROUTE_PHASE2_H
+
+#include <stdint.h>
+
+#include "cli.h"
+#include "hist.h"
+#include "shard.h"
+#include "source.h"
+#include "summary.h"
+
+/* --batch: messages the router applies per turn of the loop. A turn costs a
+ * poll (an epoll_wait syscall, since the signal handles own a file
+ * descriptor) and a pass over the timers; a batch spreads that cost over
+ * many messages. But nothing else runs during a batch, so a query or a
+ * signal waits for up to one batch. 256 messages take a few microseconds at
+ * --work-ns 0: the turn's cost is then a few per cent of the run, and a
+ * query waits microseconds, not milliseconds (see the README of phase 2 for
+ * the measurement). */
+#define PHASE2_BATCH_DEFAULT 256u
+#define PHASE2_BATCH_MAX 65536u
+
+/* The queue holds this many batches: room for the source to run ahead of
+ * the router by a few turns (a --rate catch-up burst), small enough to stay
+ * in cache. */
+#define PHASE2_QUEUE_BATCHES 4u
+/* Payload bytes the queue may hold, at least the largest payload. */
+#define PHASE2_QUEUE_PAYLOAD_BYTES (4u << 20)
+
+struct phase2_config {
+    uint32_t batch;
+};
+
+enum phase2_end {
+    PHASE2_DRAINED,     /* the source ended or was stopped, and every queued message was applied */
+    PHASE2_INTERRUPTED, /* a second SIGINT/SIGTERM: stopped at once, the state is incomplete */
+    PHASE2_FAILED       /* out of memory; an error was logged */
+};
+
+/* Runs the loop until the source is drained or a signal ends it (SPEC §8).
+ * Query latencies go into queries. Fills messages, seconds and the query
+ * counters of out, and self with the loop's status row (worker 0). */
+enum phase2_end phase2_run(const struct options *o, const struct phase2_config *c, struct source *src,
+                           struct shard *shard, struct hist *queries, struct run_summary *out,
+                           struct worker_stats *self);
+
+#endif

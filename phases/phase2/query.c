@@ -1,0 +1,91 @@
+/* query.c - the query server: a pending list and one idle handle.
+ *
+ * Why an idle handle: while one is active, libuv polls for I/O without
+ * blocking, so a submitted query is answered on the very next turn of the
+ * loop even when no message is flowing (under --rate the loop would
+ * otherwise sleep until its next timer). The handle is stopped when the list
+ * is empty, so an idle server costs nothing. Idle callbacks run in the order
+ * their handles were last started, newest first; the server, restarted at
+ * every submission, so usually answers before the router's next batch. */
+#include "query.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+
+static void answer(struct query_server *s, struct query *q, bool cancel)
+{
+    const struct machine *m = cancel ? NULL : table_find(s->table, q->key->s, q->key->len, q->key->hash);
+    if (m) {
+        q->status = 0;
+        q->result = *m;
+    } else {
+        q->status = cancel ? -ECANCELED : -ENOENT;
+    }
+    s->answered++;
+    q->cb(q);
+}
+
+/* Answers every query pending now; one submitted by a callback waits for
+ * the next turn, so a callback that resubmits cannot starve the router. */
+static void serve_all(struct query_server *s, bool cancel)
+{
+    struct query *q = s->head;
+    s->head = s->tail = NULL;
+    s->pending = 0;
+    while (q) {
+        struct query *next = q->next;
+        answer(s, q, cancel);
+        q = next;
+    }
+}
+
+static void on_serve(uv_idle_t *h)
+{
+    struct query_server *s = h->data;
+    serve_all(s, false);
+    if (!s->head)
+        uv_idle_stop(h);
+}
+
+int query_server_init(struct query_server *s, uv_loop_t *loop, const struct table *table)
+{
+    memset(s, 0, sizeof *s);
+    s->table = table;
+    int rc = uv_idle_init(loop, &s->serve);
+    if (rc == 0)
+        s->serve.data = s;
+    return rc;
+}
+
+void query_submit(struct query_server *s, struct query *q, const struct idkey *key, query_cb cb)
+{
+    q->key = key;
+    q->cb = cb;
+    q->next = NULL;
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    s->pending++;
+    if (!s->closing)
+        uv_idle_start(&s->serve, on_serve); /* cannot fail with a callback */
+}
+
+void query_server_close(struct query_server *s)
+{
+    if (s->closing)
+        return;
+    s->closing = true;
+    /* The stream has drained (or the run was interrupted): the machines are
+     * final, so the last pending queries get real answers. */
+    serve_all(s, false);
+    /* A query submitted from one of those callbacks cannot be served any
+     * more: complete it as cancelled rather than leave it hanging. */
+    while (s->head)
+        serve_all(s, true);
+    log_debug("query server: %llu queries answered, closing", (unsigned long long)s->answered);
+    uv_close((uv_handle_t *)&s->serve, NULL);
+}

@@ -1,0 +1,94 @@
+/* queue.c - the bounded message ring and its payload byte ring.
+ *
+ * Payloads are variable-sized, so they cannot live in the fixed slots. They
+ * go into a byte ring in push order, each one contiguous: a payload that
+ * would straddle the end of the buffer skips the tail and starts again at
+ * offset 0, wasting at most one payload's worth of bytes. Because messages
+ * leave in the order they entered, the bytes in use are always the range
+ * [bhead, btail) of two ever-growing counters, and popping a message frees
+ * everything up to its payload_end. */
+#include "queue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int queue_init(struct queue *q, uint32_t slots, uint64_t bytes)
+{
+    *q = (struct queue){0};
+    uint32_t n = 1;
+    while (n < slots && n < (1u << 30))
+        n <<= 1;
+    q->slots = malloc((size_t)n * sizeof *q->slots);
+    /* Zero-byte payloads (the default workload) need no byte ring at all. */
+    q->bytes = bytes ? malloc(bytes) : NULL;
+    if (!q->slots || (bytes && !q->bytes)) {
+        queue_free(q);
+        return -ENOMEM;
+    }
+    q->mask = n - 1;
+    q->bytes_cap = bytes;
+    return 0;
+}
+
+void queue_free(struct queue *q)
+{
+    free(q->slots);
+    free(q->bytes);
+    q->slots = NULL;
+    q->bytes = NULL;
+}
+
+/* Finds len contiguous free bytes, or returns false. */
+static bool reserve_bytes(struct queue *q, uint32_t len, uint32_t *off)
+{
+    if (len == 0) {
+        *off = 0;
+        return true;
+    }
+    if (len > q->bytes_cap)
+        return false;
+    if (q->bhead == q->btail) {
+        /* Nothing in use: restart at offset 0, so that a payload as large as
+         * the whole ring still fits. */
+        uint64_t lap = (q->btail + q->bytes_cap - 1) / q->bytes_cap * q->bytes_cap;
+        q->bhead = q->btail = lap;
+    }
+    uint64_t pos = q->btail % q->bytes_cap;
+    uint64_t skip = pos + len > q->bytes_cap ? q->bytes_cap - pos : 0;
+    if (q->btail + skip + len - q->bhead > q->bytes_cap)
+        return false;
+    q->btail += skip + len;
+    *off = (uint32_t)(skip ? 0 : pos);
+    return true;
+}
+
+bool queue_push(struct queue *q, const struct msg *m, uint8_t **payload)
+{
+    if (queue_depth(q) > q->mask)
+        return false;
+    uint32_t off;
+    if (!reserve_bytes(q, m->payload_len, &off))
+        return false;
+    struct queue_slot *s = &q->slots[q->tail & q->mask];
+    s->m = *m;
+    s->payload_off = off;
+    s->payload_end = q->btail;
+    q->tail++;
+    *payload = q->bytes ? q->bytes + off : NULL;
+    return true;
+}
+
+bool queue_pop(struct queue *q, struct msg *out, const uint8_t **payload)
+{
+    if (q->head == q->tail)
+        return false;
+    const struct queue_slot *s = &q->slots[q->head & q->mask];
+    *out = s->m;
+    *payload = q->bytes ? q->bytes + s->payload_off : NULL;
+    /* A zero-byte payload's end may predate a restart at offset 0 (see
+     * reserve_bytes): never move bhead backwards. */
+    if (s->payload_end > q->bhead)
+        q->bhead = s->payload_end;
+    q->head++;
+    return true;
+}
