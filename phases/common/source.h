@@ -11,6 +11,7 @@
 #define MSGROUTE_SOURCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "idmap.h"
@@ -71,6 +72,15 @@ bool source_next(struct source *s, struct msg *out);
 const struct idkey *source_random_seen(const struct source *s, struct rng *r);
 
 void source_free(struct source *s);
+
+/* The dense index the source gave m's id when it interned it (0..ids.count-1):
+ * a stable small integer per id, e.g. the slot of a machine in a shared
+ * table. m must come from this source (its id points into ids.keys). */
+static inline uint32_t source_id_index(const struct source *s, const struct msg *m)
+{
+    const struct idkey *k = (const struct idkey *)(const void *)(m->id - offsetof(struct idkey, s));
+    return (uint32_t)(k - s->ids.keys);
+}
 
 /* Shared by the generator and the trace loader: grows seen[] with ids. */
 int source_track_ids(struct source *s);
