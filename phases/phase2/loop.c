@@ -45,6 +45,7 @@ struct loop {
     uv_idle_t produce_idle;   /* the source at full speed */
     uv_timer_t produce_timer; /* the source under --rate */
     uv_idle_t route;          /* the router */
+    uv_idle_t wrap_up;        /* ends the run one turn after the drain */
     uv_signal_t sig_int, sig_term, sig_usr1;
     uv_timer_t status_timer, progress_timer;
     struct query_server qs;
@@ -60,6 +61,7 @@ struct loop {
 };
 
 static void finish(struct loop *l);
+static void wrap_up_soon(struct loop *l);
 
 /* ---- status ---------------------------------------------------------- */
 
@@ -120,7 +122,7 @@ static void source_finished(struct loop *l)
     log_debug("source: done after %llu messages; %llu still queued", (unsigned long long)l->q.tail,
               (unsigned long long)queue_depth(&l->q));
     if (queue_depth(&l->q) == 0)
-        finish(l);
+        wrap_up_soon(l);
 }
 
 /* Pushes up to want messages into the queue; returns how many it pushed. */
@@ -194,7 +196,16 @@ static void on_route(uv_idle_t *h)
     struct loop *l = h->data;
     struct msg m;
     const uint8_t *payload;
-    for (uint32_t i = 0; i < l->cfg->batch && queue_pop(&l->q, &m, &payload); i++) {
+    /* Ask for the batch's machines first, then apply: with 10 000 machines
+     * the table is larger than L2, and prefetching lets the cache misses of
+     * a batch overlap instead of being paid one after another (phase 1 does
+     * the same with the batch it pulls). */
+    uint64_t n = queue_depth(&l->q);
+    if (n > l->cfg->batch)
+        n = l->cfg->batch;
+    for (uint64_t i = 0; i < n; i++)
+        shard_prefetch(l->shard, queue_peek(&l->q, i));
+    for (uint64_t i = 0; i < n && queue_pop(&l->q, &m, &payload); i++) {
         if (shard_deliver(l->shard, &m, payload) < 0) {
             log_error("out of memory creating machine '%s'", m.id);
             l->failed = true;
@@ -205,7 +216,7 @@ static void on_route(uv_idle_t *h)
     if (queue_depth(&l->q) == 0) {
         uv_idle_stop(h);
         if (l->source_done)
-            finish(l);
+            wrap_up_soon(l);
     }
 }
 
@@ -244,6 +255,21 @@ static void close_handle(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+static void on_wrap_up(uv_idle_t *h)
+{
+    finish(h->data);
+}
+
+/* The queue is drained and the source done: end the run on the next turn,
+ * not now. In between, the loop polls once, so a second SIGINT that arrived
+ * while the last batch ran is seen (and ends the run with 130, as asked)
+ * rather than lost when finish() closes the signal handles. */
+static void wrap_up_soon(struct loop *l)
+{
+    l->end_ns = now_ns();
+    uv_idle_start(&l->wrap_up, on_wrap_up);
+}
+
 /* Ends the run: answers pending queries, then closes every handle. With
  * nothing left open, uv_run() returns. Idempotent. */
 static void finish(struct loop *l)
@@ -251,7 +277,8 @@ static void finish(struct loop *l)
     if (l->closing)
         return;
     l->closing = true;
-    l->end_ns = now_ns();
+    if (!l->end_ns)
+        l->end_ns = now_ns();
     log_debug("loop: finishing, %llu messages applied, %llu queued; closing every handle",
               (unsigned long long)l->shard->handled, (unsigned long long)queue_depth(&l->q));
     if (l->has_qc)
@@ -306,9 +333,10 @@ static int setup(struct loop *l)
         (rc = start_signal(l, &l->sig_term, on_stop_signal, SIGTERM)) < 0 ||
         (rc = start_signal(l, &l->sig_usr1, on_usr1, SIGUSR1)) < 0)
         return rc;
-    if ((rc = uv_idle_init(&l->uv, &l->route)) < 0)
+    if ((rc = uv_idle_init(&l->uv, &l->route)) < 0 || (rc = uv_idle_init(&l->uv, &l->wrap_up)) < 0)
         return rc;
     l->route.data = l;
+    l->wrap_up.data = l;
     if ((rc = query_server_init(&l->qs, &l->uv, &l->shard->table)) < 0)
         return rc;
     l->has_qs = true;

@@ -47,6 +47,12 @@ static inline uint32_t queue_capacity(const struct queue *q)
     return q->mask + 1;
 }
 
+/* The i-th oldest queued message (i < queue_depth), to look at in place. */
+static inline const struct msg *queue_peek(const struct queue *q, uint64_t i)
+{
+    return &q->slots[(q->head + i) & q->mask].m;
+}
+
 /* Copies m in and reserves m->payload_len bytes for its payload; the caller
  * writes the payload at *payload before the next queue call. False when the
  * queue is full (the caller keeps m and tries again after a pop). */
