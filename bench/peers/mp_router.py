@@ -497,21 +497,41 @@ class Router:
                 if deadline_ns is None or time.monotonic_ns() >= deadline_ns:
                     break
                 continue
-            intended = self.queries_out.pop(qid, None)
-            if intended is None:
-                continue
-            lat = time.monotonic_ns() - intended
-            if lat > timeout_ns:
-                self.query_failed += 1
-                continue
-            self.latencies.append(lat)
-            if state is None:
-                self.query_not_found += 1
+            self.take_reply(qid, state)
         now = time.monotonic_ns()
         for qid, intended in list(self.queries_out.items()):
             if now - intended > timeout_ns:
                 del self.queries_out[qid]
                 self.query_failed += 1
+
+    def wait_until(self, due_ns):
+        """Sleeps until due_ns (the --rate pacing) while still taking query
+        replies as they come, so an idle router answers at once instead of
+        after its nap."""
+        while True:
+            left = due_ns - time.monotonic_ns()
+            if left <= 0:
+                return
+            if not self.queries_out:
+                time.sleep(left / 1e9)
+                return
+            try:
+                qid, state = self.replies.get(timeout=left / 1e9)
+            except queue.Empty:
+                return
+            self.take_reply(qid, state)
+
+    def take_reply(self, qid, state):
+        intended = self.queries_out.pop(qid, None)
+        if intended is None:
+            return
+        lat = time.monotonic_ns() - intended
+        if lat > self.o.query_timeout * 1_000_000:
+            self.query_failed += 1
+            return
+        self.latencies.append(lat)
+        if state is None:
+            self.query_not_found += 1
 
     def finish(self):
         """Drain: every queue gets its end marker, then each worker reports."""
@@ -657,18 +677,21 @@ def run(o):
             sent += 1
             if sent % check == 0 or period:
                 now = time.monotonic_ns()
-                if qperiod:
-                    # Queries due by now, each timed from its intended time.
-                    while start + qissued * qperiod <= now:
-                        r.flush()
-                        r.query(int(start + qissued * qperiod), rnd)
-                        qissued += 1
-                    r.collect_replies()
-                if period:
-                    due = start + sent * period
-                    if due > now:
-                        r.flush()
-                        time.sleep((due - now) / 1e9)
+                due = start + sent * period if period else now
+                # Queries due by now, each timed from its intended time; when
+                # --rate makes the router wait, it wakes for queries as well.
+                while True:
+                    if qperiod:
+                        while start + qissued * qperiod <= now:
+                            r.flush()
+                            r.query(int(start + qissued * qperiod), rnd)
+                            qissued += 1
+                        r.collect_replies()
+                    if due <= now:
+                        break
+                    r.flush()
+                    r.wait_until(int(min(due, start + qissued * qperiod) if qperiod else due))
+                    now = time.monotonic_ns()
         results = r.finish()
         end = time.monotonic_ns()
         r.collect_replies(deadline_ns=time.monotonic_ns() + o.query_timeout * 1_000_000)
