@@ -1,0 +1,84 @@
+/* main.c - phase 4's program: parse, load, run, dump, report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "log.h"
+#include "phase4.h"
+#include "pin.h"
+#include "run.h"
+
+static bool set_ring_kib(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct phase4_config *c = ctx;
+    uint64_t v;
+    if (!cli_parse_u64(arg, PHASE4_RING_MIN_KIB, PHASE4_RING_MAX_KIB, &v) || (v & (v - 1)) != 0) {
+        snprintf(why, why_len, "--ring-kib wants a power of two from %u to %u", PHASE4_RING_MIN_KIB,
+                 PHASE4_RING_MAX_KIB);
+        return false;
+    }
+    c->ring_kib = (uint32_t)v;
+    return true;
+}
+
+static struct phase4_config config;
+
+static const struct cli_extra extras[] = {
+    {"ring-kib", "K", "data bytes of each worker's ring, in KiB (a power of two; default 1024, more when "
+                      "payloads need it so that a payload crosses in one record)",
+     set_ring_kib, &config},
+};
+
+static const struct cli_program program = {
+    .name = "phase4",
+    .purpose = "Routes messages to worker processes through shared-memory rings; queries read a shared "
+               "state table (msgroute phase 4).",
+    .phase = 4,
+    .has_workers = true,
+    .extras = extras,
+    .nextras = sizeof extras / sizeof extras[0],
+};
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    switch (cli_parse(&program, argc, argv, &o)) {
+    case CLI_EXIT_OK: return EXIT_OK;
+    case CLI_EXIT_USAGE: return EXIT_USAGE;
+    case CLI_RUN: break;
+    }
+    log_init(argv[0]);
+    if (pin_self(o.pin, PIN_MAIN) < 0)
+        log_warn("--pin: cannot set CPU affinity; running unpinned");
+
+    struct source src;
+    int status = run_open_source(program.name, &o, &src);
+    if (status != EXIT_OK)
+        return status;
+
+    struct hist *queries = malloc(sizeof *queries);
+    if (!queries) {
+        fprintf(stderr, "phase4: out of memory\n");
+        source_free(&src);
+        return EXIT_OUTPUT_FAILED;
+    }
+    hist_init(queries);
+
+    struct run_summary sum = {.phase = 4, .workers = o.workers, .queries = queries};
+    struct phase4_result res;
+    status = phase4_run(&o, &config, &src, queries, &sum, &res);
+    if (status == EXIT_OK) {
+        status = run_write_dump(program.name, &o, res.rows, res.nrows);
+        if (status == EXIT_OK) {
+            summary_count_machines(&sum, res.rows, res.nrows);
+            sum.per_worker = res.workers;
+            run_report(program.name, &o, &sum);
+        }
+    }
+    free(res.rows);
+    free(res.workers);
+    source_free(&src);
+    free(queries);
+    return status;
+}

@@ -1,0 +1,462 @@
+/* phase4.c - phase 4's main process: the source writes each message straight
+ * into its worker's shared-memory ring, and queries read the shared state
+ * table; no message, no system call and no byte of serialisation per
+ * message, as long as nobody has to sleep.
+ *
+ * The shape is phase 1's loop with the call to shard_deliver() replaced by a
+ * ring_put(): the main process routes (SPEC §4), writes records ahead of what
+ * the workers can see and publishes every ring once per CHECK_EVERY messages.
+ * A full ring is backpressure: the loop publishes, sleeps on that ring's
+ * futex in slices of WAIT_SLICE_MS, and between slices keeps supervising
+ * (a dead worker, a signal) and answering queries, so none of them waits for
+ * a slow worker.
+ *
+ * Supervision comes from the pool (pool.h): it forks the workers before the
+ * libuv loop exists, and the loop, run without blocking every POLL_NS,
+ * delivers SIGCHLD to pool_watch(). The loop is used for nothing else: the
+ * hot path never enters it.
+ *
+ * The segment (shm.h, one memfd): [ring 0][ring 1]...[state table]. */
+#include "phase4.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "clock.h"
+#include "fnv.h"
+#include "log.h"
+#include "pacer.h"
+#include "payload.h"
+#include "pool.h"
+#include "ring.h"
+#include "run.h"
+#include "shm.h"
+#include "statetab.h"
+#include "worker.h"
+
+#define CHECK_EVERY 64          /* messages between checkpoints */
+#define QUERY_CHECK_EVERY 16    /* ... when queries are due: a query waits at most this long */
+#define POLL_NS 1000000ull      /* look for dead workers every 1 ms (SPEC §8 asks for 100) */
+#define WAIT_SLICE_MS 5         /* longest sleep on a full ring before looking around */
+#define PROGRESS_NS 500000000ull
+#define QUERY_TRIES 1000        /* seqlock retries before a query fails (a writer died mid-write) */
+#define DEFAULT_RING (1u << 20) /* data bytes per ring unless payloads need more */
+#define AUTO_RING_MAX (64u << 20)
+
+static volatile sig_atomic_t stop_signals, status_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    /* First: drain and dump. Second: the loop kills the workers and exits
+     * 130 (SPEC §8); the loop never blocks longer than a slice, so it sees
+     * this within milliseconds. */
+    stop_signals++;
+}
+
+static void on_status(int sig)
+{
+    (void)sig;
+    status_requested = 1;
+}
+
+static int install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_stop;
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        return -errno;
+    sa.sa_handler = on_status;
+    sa.sa_flags = SA_RESTART;
+    return sigaction(SIGUSR1, &sa, NULL) < 0 ? -errno : 0;
+}
+
+struct main4 {
+    const struct options *o;
+    struct source *src;
+    struct hist *queries;
+    struct phase4_shared sh;
+    struct ring_producer *prod;
+    void *seg;
+    size_t seg_len;
+    uint32_t ring_size, frag_max, publish_bytes;
+
+    struct pool pool;
+    bool pool_started;
+    uv_loop_t loop;
+    bool loop_ready;
+
+    struct pacer rate, query_pace;
+    struct rng query_rng;
+    uint64_t start_ns, next_poll_ns, next_status_ns, next_progress_ns;
+    uint64_t not_found, failed;
+    bool progress;
+    bool end_sent;  /* every ring has its END: a worker exiting 0 is now expected */
+    bool lost;      /* a worker died or failed: the run ends with exit 3 */
+};
+
+/* pool_exit_fn: a worker was reaped. Only "exited 0 after END" is orderly. */
+static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatus, void *arg)
+{
+    (void)p;
+    /* The pool hands the body and this callback the same arg: the shared
+     * view inside struct main4. */
+    struct main4 *l = (struct main4 *)((char *)arg - offsetof(struct main4, sh));
+    if (l->end_sent && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+        log_debug("worker %u (pid %d): drained and exited", index, (int)pid);
+        return;
+    }
+    char how[64];
+    pool_describe_exit(wstatus, how, sizeof how);
+    if (!l->lost)
+        fprintf(stderr, "phase4: worker %u (pid %d): %s; its machines' final state is unknown, no dump written\n",
+                index, (int)pid, how);
+    l->lost = true;
+}
+
+/* Data bytes per ring: --ring-kib, or enough that the largest payload of the
+ * run fits four times over, so that it crosses in one record and is read in
+ * place (fragments cost the worker a copy). */
+static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct source *src)
+{
+    if (cfg->ring_kib)
+        return cfg->ring_kib * 1024u;
+    uint32_t maxp = src->gen.payload_max;
+    if (src->is_trace) {
+        maxp = 0;
+        for (uint64_t i = 0; i < src->total; i++)
+            if (src->recs[i].payload_len > maxp)
+                maxp = src->recs[i].payload_len;
+    }
+    uint32_t size = DEFAULT_RING;
+    while (size < AUTO_RING_MAX && ring_frag_max(size) < maxp + 256u)
+        size *= 2;
+    return size;
+}
+
+static int setup(struct main4 *l, const struct phase4_config *cfg)
+{
+    uint32_t n = l->o->workers;
+    l->ring_size = choose_ring_size(cfg, l->src);
+    l->frag_max = ring_frag_max(l->ring_size);
+    l->publish_bytes = l->ring_size / 8;
+    uint32_t nslots = l->src->ids.count ? l->src->ids.count : 1;
+    size_t ring_len = (ring_bytes(l->ring_size) + 63) / 64 * 64;
+    l->seg_len = ring_len * n + statetab_bytes(nslots);
+
+    char err[256];
+    l->seg = shm_create("msgroute-phase4", l->seg_len, err, sizeof err);
+    if (!l->seg) {
+        fprintf(stderr, "phase4: cannot create the shared segment (%zu bytes): %s\n", l->seg_len, err);
+        return -1;
+    }
+    l->sh.rings = calloc(n, sizeof *l->sh.rings);
+    l->prod = calloc(n, sizeof *l->prod);
+    if (!l->sh.rings || !l->prod) {
+        fprintf(stderr, "phase4: out of memory\n");
+        return -1;
+    }
+    uint8_t *base = l->seg;
+    for (uint32_t i = 0; i < n; i++) {
+        l->sh.rings[i] = (struct ring *)(base + (size_t)i * ring_len);
+        if (ring_format(l->sh.rings[i], l->ring_size) < 0) {
+            fprintf(stderr, "phase4: ring size %u is not a power of two in range\n", l->ring_size);
+            return -1;
+        }
+        ring_producer_init(&l->prod[i], l->sh.rings[i]);
+    }
+    statetab_attach(&l->sh.tab, base + (size_t)n * ring_len, nslots);
+    l->sh.nworkers = n;
+    l->sh.work_ns = l->o->work_ns;
+    log_debug("segment %zu bytes: %u rings of %u bytes, %u state slots", l->seg_len, n, l->ring_size, nslots);
+
+    int rc = pool_init(&l->pool, n, l->o->pin, phase4_worker, NULL, on_worker_exit, &l->sh);
+    if (rc < 0 || (rc = pool_start(&l->pool)) < 0) {
+        fprintf(stderr, "phase4: cannot start %u workers: %s\n", n, strerror(-rc));
+        return -1;
+    }
+    l->pool_started = true;
+    /* The loop exists only after the fork (pool.h says why). */
+    if ((rc = uv_loop_init(&l->loop)) < 0) {
+        fprintf(stderr, "phase4: uv_loop_init: %s\n", uv_strerror(rc));
+        return -1;
+    }
+    l->loop_ready = true;
+    if ((rc = pool_watch(&l->pool, &l->loop)) < 0) {
+        fprintf(stderr, "phase4: cannot watch the workers: %s\n", uv_strerror(rc));
+        return -1;
+    }
+    if ((rc = install_signals()) < 0) {
+        fprintf(stderr, "phase4: sigaction: %s\n", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+static void fill_status(const struct main4 *l, struct worker_stats *w)
+{
+    for (uint32_t i = 0; i < l->o->workers; i++) {
+        const struct pool_slot *s = &l->pool.slots[i];
+        w[i] = (struct worker_stats){
+            .index = i,
+            .pid = (int)l->pool.w[i].pid,
+            .alive = l->pool.w[i].alive,
+            .handled = atomic_load_explicit(&s->handled, memory_order_relaxed),
+            .queue_depth = ring_fill(&l->prod[i]), /* bytes written, not yet consumed */
+            .busy_ns = atomic_load_explicit(&s->busy_ns, memory_order_relaxed),
+            .rss_kb = (long)atomic_load_explicit(&s->rss_kb, memory_order_relaxed),
+        };
+    }
+}
+
+/* Answers every query that is due, by reading the machine's record in the
+ * shared table: no worker is asked. Latency from the intended time, as in
+ * every phase. A query to a dead worker's machine fails at once. */
+static void run_queries(struct main4 *l, uint64_t now)
+{
+    uint64_t due = pacer_due(&l->query_pace, now);
+    for (uint64_t i = 0; i < due; i++) {
+        uint64_t intended = pacer_next_due(&l->query_pace);
+        pacer_take(&l->query_pace, 1);
+        const struct idkey *k = source_random_seen(l->src, &l->query_rng);
+        if (!k)
+            continue;
+        uint32_t slot = (uint32_t)(k - l->src->ids.keys);
+        uint32_t w = route_worker(k->hash, l->o->workers);
+        struct machine m;
+        int rc = l->pool.w[w].alive ? statetab_read(&l->sh.tab, slot, &m, QUERY_TRIES) : STATETAB_BUSY;
+        if (rc == STATETAB_BUSY) {
+            l->failed++;
+            if (l->failed == 1)
+                log_warn("query '%s': worker %u is gone; failing its queries", k->s, w);
+            continue;
+        }
+        if (rc == STATETAB_EMPTY)
+            l->not_found++;
+        hist_record(l->queries, now_ns() - intended);
+    }
+}
+
+/* Everything but routing: supervision, queries, status, progress. Returns
+ * false when the run must end now (a worker lost, or a second signal). */
+static bool checkpoint(struct main4 *l, uint64_t now)
+{
+    if (now >= l->next_poll_ns) {
+        l->next_poll_ns = now + POLL_NS;
+        uv_run(&l->loop, UV_RUN_NOWAIT); /* SIGCHLD -> pool -> on_worker_exit */
+    }
+    if (l->o->queries > 0)
+        run_queries(l, now);
+    bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
+    if (status_requested || timed_status) {
+        status_requested = 0;
+        if (timed_status)
+            l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
+        struct worker_stats w[CLI_MAX_WORKERS];
+        fill_status(l, w);
+        status_print(stderr, "phase4", w, l->o->workers);
+    }
+    if (l->progress && now >= l->next_progress_ns) {
+        l->next_progress_ns = now + PROGRESS_NS;
+        double s = (double)(now - l->start_ns) / 1e9;
+        fprintf(stderr, "\rphase4: %llu / %llu messages, %.2f M msgs/s   ", (unsigned long long)l->src->emitted,
+                (unsigned long long)l->src->total, s > 0 ? (double)l->src->emitted / s / 1e6 : 0.0);
+    }
+    return !l->lost && stop_signals < 2;
+}
+
+/* Backpressure: ring w is full. Publish (the worker cannot free what it
+ * cannot see), sleep one slice on its futex, look around. */
+static bool wait_room(struct main4 *l, uint32_t w)
+{
+    ring_publish(&l->prod[w]);
+    ring_wait_room(&l->prod[w], WAIT_SLICE_MS);
+    return checkpoint(l, now_ns());
+}
+
+/* Writes m into its worker's ring, in fragments of at most frag_max bytes.
+ * The payload pattern is written straight into the ring: the only copy of
+ * the payload there is. False when the run must end. */
+static bool route(struct main4 *l, const struct msg *m)
+{
+    uint32_t w = route_worker(m->id_hash, l->o->workers);
+    uint32_t slot = source_id_index(l->src, m);
+    struct ring_producer *p = &l->prod[w];
+    uint32_t off = 0;
+    do {
+        uint32_t flen = m->payload_len - off < l->frag_max ? m->payload_len - off : l->frag_max;
+        uint8_t *dst;
+        while (!(dst = ring_put(p, m, slot, off, flen)))
+            if (!wait_room(l, w))
+                return false;
+        if (flen)
+            payload_fill(dst, m->seq + off, flen);
+        off += flen;
+        /* Large records: let the worker start before the batch is over. */
+        if (p->head - p->published >= l->publish_bytes)
+            ring_publish(p);
+    } while (off < m->payload_len);
+    return true;
+}
+
+static void publish_all(struct main4 *l)
+{
+    for (uint32_t i = 0; i < l->o->workers; i++)
+        ring_publish(&l->prod[i]);
+}
+
+/* END into every ring, then wait for every worker to drain and exit, still
+ * answering queries and watching for deaths. False when the run must end. */
+static bool drain(struct main4 *l)
+{
+    for (uint32_t i = 0; i < l->o->workers; i++) {
+        while (!ring_put_end(&l->prod[i]))
+            if (!wait_room(l, i))
+                return false;
+        ring_publish(&l->prod[i]);
+    }
+    l->end_sent = true;
+    log_debug("END sent to every ring; draining");
+    while (pool_alive(&l->pool) > 0) {
+        l->next_poll_ns = 0; /* poll at every turn */
+        if (!checkpoint(l, now_ns()))
+            return false;
+        if (pool_alive(&l->pool) > 0)
+            sleep_until_ns(now_ns() + 200000ull); /* 0.2 ms */
+    }
+    return !l->lost;
+}
+
+/* The final machines, from the shared table: every worker has exited, so no
+ * write is in progress and every record reads at the first try. */
+static int collect(struct main4 *l, struct phase4_result *res)
+{
+    res->rows = malloc((size_t)l->sh.tab.nslots * sizeof *res->rows);
+    if (!res->rows)
+        return -1;
+    res->nrows = 0;
+    for (uint32_t i = 0; i < l->sh.tab.nslots; i++) {
+        int rc = statetab_read(&l->sh.tab, i, &res->rows[res->nrows], 1);
+        if (rc == STATETAB_OK)
+            res->nrows++;
+        else if (rc == STATETAB_BUSY)
+            return -1;
+    }
+    return 0;
+}
+
+static int run_loop(struct main4 *l)
+{
+    const struct options *o = l->o;
+    uint64_t check_every = o->queries > 0 ? QUERY_CHECK_EVERY : CHECK_EVERY;
+    bool more = true;
+    while (more && stop_signals == 0) {
+        uint64_t now = now_ns();
+        if (!checkpoint(l, now))
+            return -1;
+        uint64_t batch = check_every;
+        if (o->rate > 0) {
+            batch = pacer_due(&l->rate, now);
+            if (batch == 0) {
+                publish_all(l);
+                uint64_t wake = pacer_next_due(&l->rate);
+                uint64_t cap = now + POLL_NS;
+                sleep_until_ns(wake < cap ? wake : cap);
+                continue;
+            }
+            pacer_take(&l->rate, batch);
+        }
+        for (uint64_t i = 0; i < batch; i++) {
+            struct msg m;
+            if (!source_next(l->src, &m)) {
+                more = false;
+                break;
+            }
+            if (!route(l, &m))
+                return -1;
+        }
+        publish_all(l);
+    }
+    return 0;
+}
+
+static void teardown(struct main4 *l)
+{
+    if (l->pool_started) {
+        /* Nothing is left running: on any path out, every worker is reaped. */
+        pool_signal_all(&l->pool, SIGKILL);
+        pool_reap_all(&l->pool, 1000);
+    }
+    if (l->loop_ready) {
+        pool_unwatch(&l->pool);
+        uv_run(&l->loop, UV_RUN_NOWAIT);
+        if (uv_loop_close(&l->loop) < 0)
+            log_warn("libuv loop closed with handles open");
+    }
+    if (l->pool.w)
+        pool_free(&l->pool);
+    shm_destroy(l->seg, l->seg_len);
+    free(l->sh.rings);
+    free(l->prod);
+}
+
+int phase4_run(const struct options *o, const struct phase4_config *cfg, struct source *src, struct hist *queries,
+               struct run_summary *out, struct phase4_result *res)
+{
+    struct main4 l = {.o = o, .src = src, .queries = queries};
+    memset(res, 0, sizeof *res);
+    int status = EXIT_OUTPUT_FAILED;
+    if (setup(&l, cfg) < 0)
+        goto out;
+    l.progress = isatty(STDERR_FILENO);
+    rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
+    l.start_ns = now_ns();
+    l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
+    pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
+    pacer_init(&l.query_pace, o->queries, l.start_ns, 1000);
+
+    bool ok = run_loop(&l) == 0;
+    if (ok && stop_signals)
+        log_warn("interrupted: stopped the source after %llu messages; draining", (unsigned long long)src->emitted);
+    ok = ok && drain(&l);
+    uint64_t end = now_ns();
+    if (l.progress)
+        fputc('\n', stderr);
+
+    res->workers = calloc(o->workers, sizeof *res->workers);
+    if (res->workers)
+        fill_status(&l, res->workers);
+    uint64_t handled = 0;
+    for (uint32_t i = 0; i < o->workers; i++)
+        handled += atomic_load_explicit(&l.pool.slots[i].handled, memory_order_relaxed);
+    out->messages = handled;
+    out->seconds = (double)(end - l.start_ns) / 1e9;
+    out->query_not_found = l.not_found;
+    out->query_failed = l.failed;
+
+    if (stop_signals >= 2) {
+        fprintf(stderr, "phase4: interrupted twice: workers killed, no dump written\n");
+        status = EXIT_INTERRUPTED;
+    } else if (l.lost || !ok) {
+        status = EXIT_WORKER_LOST;
+    } else if (!res->workers || collect(&l, res) < 0) {
+        fprintf(stderr, "phase4: out of memory collecting the final state\n");
+        status = EXIT_OUTPUT_FAILED;
+    } else {
+        status = EXIT_OK;
+    }
+out:
+    teardown(&l);
+    long children = rss_peak_children_kb(), self = rss_peak_self_kb();
+    out->rss_kb_max = children > self ? children : self;
+    return status;
+}

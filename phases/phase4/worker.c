@@ -1,0 +1,161 @@
+/* worker.c - a phase 4 worker: ring -> shard_deliver() -> state table.
+ *
+ * The loop reads a batch of records, applies each through shard_deliver()
+ * (the same call every phase makes) and copies the machine it changed into
+ * the shared state table under that record's seqlock, so a query in the main
+ * process sees the machine as of its last message. Space goes back to the
+ * producer once per batch, not once per record. With nothing to read, the
+ * worker sleeps on the ring's futex (ring_wait_data()).
+ *
+ * A payload that fits in one record is verified where it lies in the ring;
+ * a fragmented one is copied into a local buffer first, which grows to the
+ * largest payload seen (at most 16 MiB) and is never freed during the run. */
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "shard.h"
+#include "summary.h"
+
+#define BATCH 256           /* records between two releases of ring space */
+#define WAIT_MS 100         /* longest sleep: a bound, the producer wakes us */
+#define STATS_EVERY_NS 50000000ull /* RSS is a /proc read: refresh it at 20 Hz */
+
+/* A payload arriving in fragments. */
+struct reassembly {
+    uint8_t *buf;
+    uint32_t cap;
+    uint32_t got;  /* bytes received; 0 when no payload is in flight */
+    uint64_t seq;
+    uint32_t slot, payload_len;
+};
+
+struct worker {
+    uint32_t index;
+    struct ring_consumer ring;
+    struct statetab tab;
+    struct shard shard;
+    struct reassembly re;
+};
+
+static int deliver(struct worker *w, const struct ring_view *v, const uint8_t *payload)
+{
+    struct msg m = {
+        .seq = v->seq,
+        .id_hash = v->id_hash,
+        .id = v->id,
+        .payload_len = v->payload_len,
+        .id_len = v->id_len,
+        .event = v->event,
+    };
+    if (shard_deliver(&w->shard, &m, payload) < 0)
+        return PHASE4_WORKER_NOMEM;
+    const struct machine *mc = table_find(&w->shard.table, m.id, m.id_len, m.id_hash);
+    statetab_publish(&w->tab, v->slot, mc);
+    return 0;
+}
+
+/* One fragment of a payload that did not fit in one record. Fragments of one
+ * message arrive consecutively and in order (one producer, FIFO ring); any
+ * other sequence is a broken producer. */
+static int reassemble(struct worker *w, const struct ring_view *v)
+{
+    struct reassembly *re = &w->re;
+    if (v->frag_off == 0) {
+        if (re->got != 0)
+            return PHASE4_WORKER_CORRUPT;
+        if (v->payload_len > re->cap) {
+            uint8_t *b = realloc(re->buf, v->payload_len);
+            if (!b)
+                return PHASE4_WORKER_NOMEM;
+            re->buf = b;
+            re->cap = v->payload_len;
+        }
+        re->seq = v->seq;
+        re->slot = v->slot;
+        re->payload_len = v->payload_len;
+    } else if (re->got != v->frag_off || re->seq != v->seq || re->slot != v->slot ||
+               re->payload_len != v->payload_len) {
+        return PHASE4_WORKER_CORRUPT;
+    }
+    memcpy(re->buf + v->frag_off, v->frag, v->frag_len);
+    re->got += v->frag_len;
+    if (re->got < re->payload_len)
+        return 0;
+    re->got = 0;
+    return deliver(w, v, re->buf);
+}
+
+static int handle(struct worker *w, const struct ring_view *v)
+{
+    if (v->slot >= w->tab.nslots)
+        return PHASE4_WORKER_CORRUPT;
+    if (v->frag_len == v->payload_len && w->re.got == 0)
+        return deliver(w, v, v->frag); /* whole: read in place, no copy */
+    return reassemble(w, v);
+}
+
+int phase4_worker(struct pool *p, uint32_t index, void *arg)
+{
+    const struct phase4_shared *sh = arg;
+    struct pool_slot *stats = pool_slot(p, index);
+    struct worker w = {.index = index, .tab = sh->tab};
+    ring_consumer_init(&w.ring, sh->rings[index]);
+    if (shard_init(&w.shard, sh->tab.nslots / sh->nworkers + 16, sh->work_ns) < 0) {
+        log_error("worker %u: out of memory", index);
+        return PHASE4_WORKER_NOMEM;
+    }
+
+    int rc = 0;
+    uint64_t busy = 0, next_stats = 0;
+    for (;;) {
+        struct ring_view v;
+        int got = RING_OK;
+        unsigned n = 0;
+        uint64_t t0 = now_ns();
+        while (n < BATCH && (got = ring_next(&w.ring, &v)) == RING_OK && v.kind == RING_MSG) {
+            if ((rc = handle(&w, &v)) != 0)
+                goto out;
+            n++;
+        }
+        ring_release(&w.ring);
+        uint64_t t1 = now_ns();
+        if (n) {
+            busy += t1 - t0;
+            /* One writer per slot: relaxed stores, read at any time by the
+             * main process for the status table. */
+            atomic_store_explicit(&stats->handled, w.shard.handled, memory_order_relaxed);
+            atomic_store_explicit(&stats->busy_ns, busy, memory_order_relaxed);
+        }
+        if (t1 >= next_stats) {
+            atomic_store_explicit(&stats->rss_kb, rss_now_kb(), memory_order_relaxed);
+            next_stats = t1 + STATS_EVERY_NS;
+        }
+        if (got == RING_CORRUPT) {
+            rc = PHASE4_WORKER_CORRUPT;
+            goto out;
+        }
+        if (got == RING_OK && v.kind == RING_END) {
+            if (w.re.got != 0) /* a message cut short by the end */
+                rc = PHASE4_WORKER_CORRUPT;
+            goto out;
+        }
+        if (got == RING_EMPTY)
+            ring_wait_data(&w.ring, WAIT_MS);
+    }
+out:
+    if (rc == PHASE4_WORKER_CORRUPT)
+        log_error("worker %u: the ring broke its record format; stopping", index);
+    else if (rc == PHASE4_WORKER_NOMEM)
+        log_error("worker %u: out of memory", index);
+    atomic_store_explicit(&stats->handled, w.shard.handled, memory_order_relaxed);
+    atomic_store_explicit(&stats->busy_ns, busy, memory_order_relaxed);
+    atomic_store_explicit(&stats->rss_kb, rss_peak_self_kb(), memory_order_relaxed);
+    log_debug("worker %u: %llu messages, exiting with %d", index, (unsigned long long)w.shard.handled, rc);
+    shard_free(&w.shard);
+    free(w.re.buf);
+    return rc;
+}
