@@ -1,0 +1,84 @@
+/* main.c - phase 3's program: parse, load, run the workers, dump, report. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "phase3.h"
+#include "run.h"
+
+static bool set_pipe_size(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct p3_config *c = ctx;
+    uint64_t v;
+    if (!cli_parse_u64(arg, 0, 1u << 30, &v)) {
+        snprintf(why, why_len, "want bytes from 0 (the kernel's default) to 1073741824");
+        return false;
+    }
+    c->pipe_size = (uint32_t)v;
+    return true;
+}
+
+static bool add_query(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct p3_config *c = ctx;
+    if (!msg_id_valid(arg, strlen(arg))) {
+        snprintf(why, why_len, "'%s' is not a worker_id (1-63 bytes of A-Za-z0-9_.:-)", arg);
+        return false;
+    }
+    if (c->nfinal == P3_FINAL_QUERIES_MAX) {
+        snprintf(why, why_len, "at most %d of them", P3_FINAL_QUERIES_MAX);
+        return false;
+    }
+    c->final_queries[c->nfinal++] = arg;
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    struct p3_config cfg = {.pipe_size = P3_PIPE_SIZE_DEFAULT};
+    const struct cli_extra extras[] = {
+        {"pipe-size", "BYTES", "size of each message pipe (F_SETPIPE_SZ; 0: kernel default; default 1 MiB)",
+         set_pipe_size, &cfg},
+        {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)",
+         add_query, &cfg},
+    };
+    const struct cli_program program = {
+        .name = "phase3",
+        .purpose = "Routes messages to N worker processes over pipes, msgpack frames and a query channel "
+                   "(msgroute phase 3).",
+        .phase = 3,
+        .has_workers = true,
+        .extras = extras,
+        .nextras = sizeof extras / sizeof extras[0],
+    };
+    struct options o;
+    switch (cli_parse(&program, argc, argv, &o)) {
+    case CLI_EXIT_OK: return EXIT_OK;
+    case CLI_EXIT_USAGE: return EXIT_USAGE;
+    case CLI_RUN: break;
+    }
+    log_init(argv[0]);
+    if (o.recover) {
+        fprintf(stderr, "phase3: --recover is not implemented yet in this phase\n");
+        return EXIT_USAGE;
+    }
+
+    struct source src;
+    int status = run_open_source(program.name, &o, &src);
+    if (status != EXIT_OK)
+        return status;
+
+    struct p3_result r;
+    status = phase3_run(&o, &cfg, &src, &r);
+    if (status == EXIT_OK) {
+        status = run_write_dump(program.name, &o, r.records, r.nrecords);
+        if (status == EXIT_OK) {
+            summary_count_machines(&r.sum, r.records, r.nrecords);
+            run_report(program.name, &o, &r.sum);
+        }
+    }
+    p3_result_free(&r);
+    source_free(&src);
+    return status;
+}

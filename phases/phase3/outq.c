@@ -1,0 +1,92 @@
+/* outq.c - batching messages into a pipe. */
+#include "outq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "payload.h"
+
+int outq_init(struct outq *q, int fd)
+{
+    memset(q, 0, sizeof *q);
+    q->fd = fd;
+    q->buf = malloc(OUTQ_CAP);
+    return q->buf ? 0 : -ENOMEM;
+}
+
+void outq_free(struct outq *q)
+{
+    free(q->buf);
+    q->buf = NULL;
+}
+
+static void compact(struct outq *q)
+{
+    if (q->head == 0)
+        return;
+    memmove(q->buf, q->buf + q->head, q->tail - q->head);
+    q->tail -= q->head;
+    q->head = 0;
+}
+
+/* Generates as much of the streaming payload as there is room for. */
+static void stream_more(struct outq *q)
+{
+    if (q->stream_left == 0)
+        return;
+    if (OUTQ_CAP - q->tail < OUTQ_BATCH)
+        compact(q);
+    size_t n = OUTQ_CAP - q->tail;
+    if (n > q->stream_left)
+        n = q->stream_left;
+    payload_fill(q->buf + q->tail, q->stream_seq + q->stream_off, n);
+    q->tail += n;
+    q->stream_off += (uint32_t)n;
+    q->stream_left -= (uint32_t)n;
+}
+
+int outq_push(struct outq *q, const struct msg *m)
+{
+    if (q->stream_left)
+        return -ENOBUFS;
+    if (OUTQ_CAP - q->tail < CODEC_MSG_OVERHEAD)
+        compact(q);
+    struct codec_buf b = {.data = q->buf, .len = q->tail, .cap = OUTQ_CAP};
+    if (codec_put_msg_head(&b, m) < 0)
+        return -ENOBUFS;
+    q->tail = b.len;
+    /* A payload that fits is written at once; the rest streams. */
+    size_t n = OUTQ_CAP - q->tail;
+    if (n > m->payload_len)
+        n = m->payload_len;
+    payload_fill(q->buf + q->tail, m->seq, n);
+    q->tail += n;
+    if (n < m->payload_len) {
+        q->stream_seq = m->seq;
+        q->stream_off = (uint32_t)n;
+        q->stream_left = m->payload_len - (uint32_t)n;
+    }
+    q->pushed++;
+    return 0;
+}
+
+int outq_flush(struct outq *q)
+{
+    for (;;) {
+        stream_more(q);
+        if (q->head == q->tail)
+            return 0;
+        ssize_t n = write(q->fd, q->buf + q->head, q->tail - q->head);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno; /* EAGAIN: the pipe is full; the caller waits */
+        }
+        q->head += (size_t)n;
+        if (q->head == q->tail)
+            q->head = q->tail = 0;
+    }
+}

@@ -1,0 +1,62 @@
+/* outq.h - the sending end of one worker's message pipe: messages are
+ * encoded into a bounded buffer and leave in large write()s, not one
+ * syscall per message.
+ *
+ * The buffer holds OUTQ_CAP bytes. A payload that does not fit is streamed:
+ * its frame head goes in, and its bytes (a pure function of seq, SPEC §2)
+ * are generated into the buffer as the pipe takes them, so a 16 MiB message
+ * costs the main process no 16 MiB buffer. While a payload streams, the
+ * queue takes no other message: frames never interleave.
+ *
+ * Backpressure: outq_push() refuses a message (-ENOBUFS) when the buffer is
+ * full; the caller flushes, and if the pipe is full too (-EAGAIN) it stops
+ * its source until the pipe is writable again. Memory is therefore bounded
+ * by OUTQ_CAP per worker plus the pipe, whatever a stalled worker does.
+ * One owner; the fd is non-blocking. */
+#ifndef MSGROUTE_PHASE3_OUTQ_H
+#define MSGROUTE_PHASE3_OUTQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msg.h"
+
+#define OUTQ_CAP (256u * 1024u)
+/* Flush once this much is buffered: large enough that a write() carries
+ * thousands of small messages, small enough to keep the worker busy while
+ * the main process fills the next batch. */
+#define OUTQ_BATCH (64u * 1024u)
+
+struct outq {
+    int fd;
+    uint8_t *buf;
+    size_t head, tail; /* bytes [head, tail) not yet written */
+    uint64_t stream_seq;
+    uint32_t stream_off, stream_left; /* payload still to generate */
+    uint64_t pushed;                  /* messages accepted */
+};
+
+int outq_init(struct outq *q, int fd);
+void outq_free(struct outq *q);
+
+/* Encodes m. 0, or -ENOBUFS when there is no room now (flush first). */
+int outq_push(struct outq *q, const struct msg *m);
+
+/* Writes as much as the pipe takes: 0 when everything is out, -EAGAIN when
+ * the pipe is full and bytes remain, another negative errno (-EPIPE: the
+ * worker is gone) on failure. */
+int outq_flush(struct outq *q);
+
+/* True while bytes wait to be written. */
+static inline bool outq_dirty(const struct outq *q)
+{
+    return q->tail > q->head || q->stream_left > 0;
+}
+
+static inline size_t outq_buffered(const struct outq *q)
+{
+    return q->tail - q->head;
+}
+
+#endif

@@ -1,0 +1,43 @@
+/* worker.h - the body of one phase-3 worker process: its own libuv loop,
+ * its own machine table, messages in from its pipe, queries in and answers
+ * out on its control socket.
+ *
+ * Protocol, as the worker sees it (frames of codec.h):
+ *   control out: READY once its loop runs;
+ *   message pipe in: MSG frames until end of file, each applied through
+ *     shard_deliver() in arrival order (the pipe keeps the router's order,
+ *     so per-worker_id order holds); at end of file, STATS;
+ *   control in: QUERY (answered with ANSWER at once, between two reads of the
+ *     pipe, so a query waits at most for one INQ_READ_CHUNK of messages);
+ *     COLLECT (answered with RECORDS frames and END); end of file: exit 0.
+ * A worker writes its control socket with a blocking helper: that cannot
+ * deadlock, because the main process reads every control socket whenever it
+ * runs, whatever else it is waiting for. */
+#ifndef MSGROUTE_PHASE3_WORKER_H
+#define MSGROUTE_PHASE3_WORKER_H
+
+#include <stdint.h>
+
+#include "pool.h"
+
+/* Exit statuses of a worker, reported by the main process as
+ * "worker 1 (pid 4242): exited with status 4". */
+enum worker_exit {
+    WORKER_EXIT_OK = 0,
+    WORKER_EXIT_PROTOCOL = 4, /* a bad frame, or a pipe ended inside one */
+    WORKER_EXIT_IO = 5,       /* a read or write failed (the main process is gone) */
+    WORKER_EXIT_NOMEM = 6,
+};
+
+struct worker_setup {
+    uint32_t index;
+    int msg_fd;            /* read end of the message pipe */
+    int ctl_fd;            /* this worker's end of the control socket */
+    uint32_t expected_ids; /* table size hint */
+    uint64_t work_ns;
+};
+
+/* Runs worker w to its end; returns its exit status. */
+int worker_run(const struct worker_setup *w, struct pool_slot *slot);
+
+#endif
