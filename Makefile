@@ -79,3 +79,23 @@ memcheck: build
 
 clean:
 	rm -rf build build-sanitize
+
+# ---- benchmarks (bench/README.md) -------------------------------------------
+#   make bench               every experiment in quick mode (a few minutes):
+#                            results/<date>-<commit>/bench.h5, CSVs, graphs
+#   make bench FULL=1        the long version (more messages, repetitions)
+#   make bench-smoke         tiny workloads, under a minute (what CI runs)
+#   make plots RESULTS=dir   re-render a results folder's graphs, no measuring
+.PHONY: bench bench-smoke plots
+BENCH_MODE = $(if $(FULL),full,quick)
+
+bench: build
+	@/usr/bin/python3 bench/run --mode $(BENCH_MODE) --bin $(BUILD)/bin $(BENCH_FLAGS)
+
+bench-smoke: build
+	@/usr/bin/python3 bench/run --mode smoke --bin $(BUILD)/bin $(BENCH_FLAGS)
+
+plots:
+	@if [ -z "$(RESULTS)" ]; then echo "usage: make plots RESULTS=results/<run>" >&2; exit 2; fi
+	@/usr/bin/python3 bench/run --plots-only $(RESULTS)
+# ---- end of benchmarks -------------------------------------------------------
