@@ -1,0 +1,169 @@
+/* phase1.c - the whole system in one thread: source -> router -> machine,
+ * one synchronous loop, queries answered by a direct call.
+ *
+ * Every later phase is this loop pulled apart. There is nothing to route to
+ * (one worker owns every machine), nothing to wait for and nothing to lock;
+ * what phase 1 cannot do is use a second core or answer a query while a
+ * message is being applied. Queries, the rate limit, status and progress are
+ * checked every CHECK_EVERY messages so that reading the clock costs well
+ * under a nanosecond per message. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "pacer.h"
+#include "payload.h"
+#include "phase1.h"
+#include "shard.h"
+#include "summary.h"
+
+#define CHECK_EVERY 64
+#define PROGRESS_NS 500000000ull
+
+/* Set by the signal handlers; read at every checkpoint. */
+static volatile sig_atomic_t stop_requested, status_requested;
+
+static void on_stop(int sig)
+{
+    /* TODO: SIGINT and SIGTERM. The first one only asks the loop to stop (it
+     * then drains, dumps and exits 0); a second one ends the process at once
+     * with status 130 (SPEC §8). A handler may call only async-signal-safe
+     * functions. */
+    (void)sig;
+}
+
+static void on_status(int sig)
+{
+    /* TODO: SIGUSR1 asks for the status table without stopping the run. */
+    (void)sig;
+}
+
+static void install_signals(void)
+{
+    /* TODO: Install on_stop for SIGINT and SIGTERM and on_status for SIGUSR1.
+     * Decide for each whether an interrupted system call should restart. */
+    (void)on_stop;
+    (void)on_status;
+}
+
+struct loop {
+    const struct options *o;
+    struct source *src;
+    struct shard *shard;
+    struct hist *queries;
+    struct pacer rate, query_pace;
+    struct rng query_rng;
+    uint64_t start_ns, slept_ns, next_progress_ns, next_status_ns;
+    uint64_t not_found;
+    bool progress;
+    uint8_t *payload; /* scratch, as large as the largest payload so far */
+    uint32_t payload_cap;
+};
+
+/* Payloads are written on the source side and verified by the machine, as
+ * they would be across a boundary; here the boundary is a function call.
+ * NULL when out of memory. */
+static const uint8_t *write_payload(struct loop *l, const struct msg *m)
+{
+    /* TODO: Return m's payload (SPEC §2) written into the loop's scratch
+     * buffer, growing the buffer when m needs more. NULL when out of memory. */
+    (void)l;
+    (void)m;
+    return NULL;
+}
+
+static void fill_status(const struct loop *l, struct worker_stats *w, uint64_t now)
+{
+    *w = (struct worker_stats){
+        .index = 0,
+        .pid = (int)getpid(),
+        .alive = true,
+        .handled = l->shard->handled,
+        .queue_depth = 0, /* a synchronous loop has no queue */
+        .busy_ns = now - l->start_ns - l->slept_ns,
+        .rss_kb = rss_now_kb(),
+    };
+}
+
+/* Answers every query that is due: a direct table lookup, timed from the
+ * query's intended time so that a query kept waiting by a batch counts it. */
+static void run_queries(struct loop *l, uint64_t now)
+{
+    /* TODO: Answer every query the query pacer says is due by now: pick a
+     * random known id, look its machine up, count it in not_found if it has
+     * none, and record the latency from the query's intended time (not from
+     * now) in the histogram. */
+    (void)l;
+    (void)now;
+}
+
+static void checkpoint(struct loop *l, uint64_t now)
+{
+    if (l->o->queries > 0)
+        run_queries(l, now);
+    bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
+    if (status_requested || timed_status) {
+        status_requested = 0;
+        if (timed_status)
+            l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
+        struct worker_stats w;
+        fill_status(l, &w, now);
+        status_print(stderr, "phase1", &w, 1);
+    }
+    if (l->progress && now >= l->next_progress_ns) {
+        l->next_progress_ns = now + PROGRESS_NS;
+        double s = (double)(now - l->start_ns) / 1e9;
+        fprintf(stderr, "\rphase1: %llu / %llu messages, %.2f M msgs/s   ",
+                (unsigned long long)l->src->emitted, (unsigned long long)l->src->total,
+                s > 0 ? (double)l->src->emitted / s / 1e6 : 0.0);
+    }
+}
+
+/* The loop itself: until the source ends or a stop is asked for, take a
+ * checkpoint, then route one batch of at most CHECK_EVERY messages (fewer
+ * when --rate paces the source). Returns 0, or -1 when out of memory. */
+static int route_all(struct loop *l)
+{
+    /* TODO: Route every message of l->src into l->shard with shard_deliver(),
+     * a batch at a time: call checkpoint() between batches (never per
+     * message), honour --rate through l->rate (sleeping until the next
+     * message is due, and counting the sleep in slept_ns), stop early when
+     * stop_requested is set, and give each message with a payload its bytes
+     * from write_payload(). Return -1 with a log_error() line when memory
+     * runs out. */
+    (void)l;
+    (void)write_payload;
+    (void)checkpoint;
+    log_error("route_all() is not written yet: see labs/phase1/README.md");
+    return -1;
+}
+
+int phase1_run(const struct options *o, struct source *src, struct shard *shard, struct hist *queries,
+               struct run_summary *out)
+{
+    struct loop l = {.o = o, .src = src, .shard = shard, .queries = queries};
+    l.progress = isatty(STDERR_FILENO);
+    rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
+    install_signals();
+
+    l.start_ns = now_ns();
+    l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
+    pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
+    pacer_init(&l.query_pace, o->queries, l.start_ns, 1000);
+
+    int rc = route_all(&l);
+    uint64_t end = now_ns();
+    if (l.progress)
+        fputc('\n', stderr);
+    if (stop_requested)
+        log_warn("interrupted: stopped the source after %llu messages", (unsigned long long)src->emitted);
+    free(l.payload);
+    out->messages = shard->handled;
+    out->seconds = (double)(end - l.start_ns) / 1e9;
+    out->query_not_found = l.not_found;
+    return rc;
+}
