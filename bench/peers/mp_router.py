@@ -300,9 +300,11 @@ class Zipf:
         self.n, self.prob, self.alias = n, prob, alias
 
     def sample(self, rng):
-        x = rng.next()
-        col = (x * self.n) >> 64
-        u = (x & ((1 << 53) - 1)) * (2.0 ** -53)
+        # The column is the integer part of x * n / 2^64, the coin its
+        # fractional part (top 53 bits), as zipf_sample() does.
+        p = rng.next() * self.n
+        col = p >> 64
+        u = ((p & M64) >> 11) * (2.0 ** -53)
         return col if u < self.prob[col] else self.alias[col]
 
 
