@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""grade - scores a tree's lab code with the graded tests, or shows a
+student which tests pass. Python 3 standard library only; the Makefile
+drives it (`make grade`, `make check`), see tests/grading/README.md.
+
+    grade.py --build DIR [--ref-build DIR] [--impl labs|solutions]
+             [--impl-dir DIR] [--phase N] [--json FILE] [--check]
+
+1. Builds the code under test into --build (the phase programs, msgen and
+   the test binaries points.tsv names), configuring it for --impl (or the
+   lesson files in --impl-dir) when its CMake cache says otherwise. A phase
+   whose program does not compile scores 0 and the grade goes on.
+2. Builds the reference (solutions/) into --ref-build, when given, for the
+   performance tests: they time the student's program against the
+   reference's in the same run (MSGROUTE_REF_BIN) and score the ratio.
+3. Runs every test binary once under Criterion, one test at a time (so the
+   performance tests do not compete with each other), with --json for this
+   script and --xml (JUnit, for autograders) into DIR/grade/junit/. Each
+   test has its own timeout inside Criterion; a crash or hang fails that
+   test only; a binary that overruns a global bound scores 0 for its tests.
+4. Scores each row of points.tsv: the row's points times the share of the
+   tests its pattern matches that passed. Prints the table, whose last line
+   is "total: X / Y", and writes grade.json (--json; the Makefile puts it at
+   the repository root).
+
+With --check (the student's `make check`) it prints every test of the
+phase with PASSED / FAILED / ... and the first failure message, then a
+summary, and exits 1 unless every test passed or was skipped.
+Exit status otherwise: 0 when a grade was produced, whatever the score;
+2 when grading itself could not run (bad table, test binaries that do not
+build).
+"""
+import argparse
+import datetime
+import fnmatch
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+POINTS = os.path.join(HERE, "points.tsv")
+CATEGORIES = ["correctness", "conformance", "lifecycle", "performance"]
+BINARY_DEADLINE = 900  # seconds for one test binary, every test included
+
+
+def die(msg):
+    print(f"grade: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def load_points(path):
+    """Rows of the points table: phase, binary, pattern, category, points."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) != 5:
+                die(f"{path}:{n}: expected 5 tab-separated columns, got {len(cols)}")
+            phase, binary, pattern, category, points = (c.strip() for c in cols)
+            if not phase.isdigit():
+                die(f"{path}:{n}: bad phase '{phase}'")
+            if category not in CATEGORIES:
+                die(f"{path}:{n}: category '{category}' is not one of {', '.join(CATEGORIES)}")
+            try:
+                pts = float(points)
+            except ValueError:
+                die(f"{path}:{n}: bad points '{points}'")
+            rows.append(dict(phase=int(phase), binary=binary, pattern=pattern, category=category, points=pts))
+    return rows
+
+
+def cache_value(build, key):
+    try:
+        with open(os.path.join(build, "CMakeCache.txt"), encoding="utf-8") as f:
+            for line in f:
+                m = re.match(rf"^{re.escape(key)}:[A-Z]+=(.*)$", line.rstrip("\n"))
+                if m:
+                    return m.group(1)
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def run_logged(cmd, log):
+    """Runs cmd, its output appended to log; True when it succeeded."""
+    with open(log, "a", encoding="utf-8") as f:
+        f.write("$ " + " ".join(cmd) + "\n")
+        f.flush()
+        return subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT).returncode == 0
+
+
+def tail(path, n=25):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except FileNotFoundError:
+        return ""
+
+
+def configure(build, impl, impl_dir, log, cmake_flags):
+    """Configures build for impl unless its cache already says so."""
+    if (cache_value(build, "MSGROUTE_IMPL") == impl
+            and (cache_value(build, "MSGROUTE_IMPL_DIR") or "") == (impl_dir or "")):
+        return True
+    os.makedirs(build, exist_ok=True)
+    cmd = ["cmake", "-S", ROOT, "-B", build, f"-DMSGROUTE_IMPL={impl}", f"-DMSGROUTE_IMPL_DIR={impl_dir or ''}"]
+    if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
+        cmd.append("-DCMAKE_BUILD_TYPE=RelWithDebInfo")
+    return run_logged(cmd + cmake_flags, log)
+
+
+def build_targets(build, targets, jobs, log):
+    return run_logged(["cmake", "--build", build, "-j", str(jobs), "--target"] + targets, log)
+
+
+def run_binary(path, outdir, env, deadline):
+    """Runs one Criterion binary; {test id: (status, message)} or None."""
+    name = os.path.basename(path)
+    jpath = os.path.join(outdir, name + ".json")
+    xpath = os.path.join(outdir, name + ".xml")
+    for p in (jpath, xpath):
+        if os.path.exists(p):
+            os.remove(p)
+    cmd = [path, "--jobs", "1", "--ascii", f"--json={jpath}", f"--xml={xpath}"]
+    # A session of its own, so that on overrun the whole group (the test
+    # processes and the programs they run) can be killed.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True, cwd=outdir)
+    try:
+        proc.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        return None
+    try:
+        with open(jpath, encoding="utf-8") as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        return None
+    results = {}
+    for suite in report.get("test_suites", []):
+        for t in suite.get("tests", []):
+            msgs = [m for m in t.get("messages", []) if m.strip()]
+            results[f"{suite['name']}/{t['name']}"] = (t.get("status", "ERRORED"), msgs[0] if msgs else "")
+    return results
+
+
+def show(path):
+    """path relative to the current folder when inside it, else absolute."""
+    rel = os.path.relpath(path, os.getcwd())
+    return path if rel.startswith("..") else rel
+
+
+def fmt(x):
+    return f"{x:g}" if x == int(x) else f"{x:.2f}"
+
+
+def git_commit():
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Score lab code with the graded tests (tests/grading/README.md).")
+    ap.add_argument("--build", required=True, help="build folder of the code under test")
+    ap.add_argument("--impl", default="labs", choices=["labs", "solutions"])
+    ap.add_argument("--impl-dir", default="", help="lesson files from this folder instead (phaseN/ inside)")
+    ap.add_argument("--ref-build", default="", help="build folder of the reference (solutions)")
+    ap.add_argument("--phase", type=int, default=0, help="grade this phase only (default: every graded phase)")
+    ap.add_argument("--json", default="", help="write the grade here (grade.json)")
+    ap.add_argument("--check", action="store_true", help="the student's view: what passes, what fails")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--cmake-flag", action="append", default=[], help="extra flag for a fresh configure")
+    ap.add_argument("--points", default=POINTS)
+    args = ap.parse_args()
+
+    started = time.monotonic()
+    build = os.path.abspath(args.build)
+    impl_dir = os.path.abspath(args.impl_dir) if args.impl_dir else ""
+    rows = load_points(args.points)
+    have = sorted({r["phase"] for r in rows if os.path.exists(os.path.join(ROOT, "phases", f"phase{r['phase']}",
+                                                                           "CMakeLists.txt"))})
+    if args.phase:
+        if args.phase not in {r["phase"] for r in rows}:
+            die(f"phase {args.phase} has no graded tests yet (none in {os.path.relpath(args.points, ROOT)})")
+        phases = [args.phase]
+    else:
+        phases = have
+    if not phases:
+        die("no phase has graded tests")
+    rows = [r for r in rows if r["phase"] in phases]
+    binaries = sorted({r["binary"] for r in rows})
+
+    os.makedirs(build, exist_ok=True)
+    outdir = os.path.join(build, "grade")
+    junit = os.path.join(outdir, "junit")
+    os.makedirs(junit, exist_ok=True)
+    log = os.path.join(outdir, "build.log")
+    open(log, "w").close()
+    what = impl_dir or f"{args.impl}/"
+    print(f"grade: building {what} into {show(build)} (log: {show(log)})",
+          flush=True)
+    if not configure(build, args.impl, impl_dir, log, args.cmake_flag):
+        print(tail(log), file=sys.stderr)
+        die("cmake could not configure the tree (see above)")
+
+    broken = set()
+    for p in phases:
+        if not build_targets(build, [f"phase{p}"], args.jobs, log):
+            broken.add(p)
+            print(f"grade: phase {p} does not build: its tests score 0. The compiler said:", file=sys.stderr)
+            print(tail(log), file=sys.stderr)
+    if not build_targets(build, ["msgen"] + binaries, args.jobs, log):
+        print(tail(log), file=sys.stderr)
+        die("the test binaries do not build (see above): that is not the student's code")
+
+    env = dict(os.environ)
+    env.pop("MSGROUTE_REF_BIN", None)
+    ref = os.path.abspath(args.ref_build) if args.ref_build else ""
+    if ref and not args.check:
+        if ref != build or args.impl != "solutions" or impl_dir:
+            rlog = os.path.join(outdir, "reference-build.log")
+            open(rlog, "w").close()
+            print(f"grade: building the reference into {show(ref)}", flush=True)
+            if not (configure(ref, "solutions", "", rlog, args.cmake_flag)
+                    and build_targets(ref, [f"phase{p}" for p in phases], args.jobs, rlog)):
+                print(tail(rlog), file=sys.stderr)
+                die("the reference does not build")
+        env["MSGROUTE_REF_BIN"] = os.path.join(ref, "bin")
+
+    results = {}
+    for b in binaries:
+        print(f"grade: running {b}", flush=True)
+        path = os.path.join(build, "tests", b)
+        got = run_binary(path, junit, env, BINARY_DEADLINE) if os.path.exists(path) else None
+        results[b] = got if got is not None else {}
+        if got is None:
+            print(f"grade: {b} gave no report (crashed or overran {BINARY_DEADLINE} s): its tests score 0",
+                  file=sys.stderr)
+
+    if args.check:
+        return check_report(phases, binaries, results, broken, started)
+    return grade_report(args, phases, rows, results, broken, junit, started)
+
+
+def check_report(phases, binaries, results, broken, started):
+    counts = {}
+    print()
+    for b in binaries:
+        for test, (status, msg) in sorted(results[b].items()):
+            counts[status] = counts.get(status, 0) + 1
+            line = f"  {status:<8} {b}: {test}"
+            if status != "PASSED" and msg:
+                line += f"\n           {msg.strip()[:300]}"
+            print(line)
+    for p in sorted(broken):
+        print(f"  phase {p} does not compile: fix the errors above first")
+    total = sum(counts.values())
+    passed = counts.get("PASSED", 0)
+    skipped = counts.get("SKIPPED", 0)
+    print(f"\n{passed} of {total} tests pass" + (f", {skipped} skipped" if skipped else "")
+          + f" ({time.monotonic() - started:.0f} s).")
+    if passed + skipped < total or broken:
+        print("Start with the first failing test: its name says what it checks, and "
+              + ", ".join(f"labs/phase{p}/README.md" for p in phases) + " says what to write.")
+        return 1
+    print("Every test passes. Now run the handout's experiments and answer its questions.")
+    return 0
+
+
+def grade_report(args, phases, rows, results, broken, junit, started):
+    scored = []
+    for r in rows:
+        got = results.get(r["binary"], {})
+        matched = {t: v for t, v in got.items() if fnmatch.fnmatchcase(t, r["pattern"])}
+        if r["phase"] in broken:
+            status, msg, share = "NO BUILD", "the phase does not compile", 0.0
+        elif not matched:
+            status, msg, share = "MISSING", "no test result (crash of the whole binary, or no such test)", 0.0
+        else:
+            npass = sum(1 for s, _ in matched.values() if s == "PASSED")
+            share = npass / len(matched)
+            bad = [(t, s, m) for t, (s, m) in sorted(matched.items()) if s != "PASSED"]
+            status = "PASSED" if not bad else (bad[0][1] if len(matched) == 1 else f"{npass}/{len(matched)}")
+            msg = bad[0][2] if bad else ""
+        scored.append(dict(phase=r["phase"], binary=r["binary"], test=r["pattern"], category=r["category"],
+                           points=round(r["points"] * share, 2), max=r["points"], status=status, message=msg))
+
+    total = round(sum(s["points"] for s in scored), 2)
+    maxi = round(sum(s["max"] for s in scored), 2)
+    width = max(len(s["test"]) for s in scored)
+    print()
+    print(f"{'phase':<6}{'category':<13}{'test':<{width + 2}}{'result':<10}points")
+    for s in scored:
+        print(f"{s['phase']:<6}{s['category']:<13}{s['test']:<{width + 2}}{s['status']:<10}"
+              f"{fmt(s['points'])} / {fmt(s['max'])}")
+    cats = {}
+    for s in scored:
+        key = (s["phase"], s["category"])
+        got, mx = cats.get(key, (0.0, 0.0))
+        cats[key] = (got + s["points"], mx + s["max"])
+    print()
+    for (p, c), (got, mx) in sorted(cats.items(), key=lambda kv: (kv[0][0], CATEGORIES.index(kv[0][1]))):
+        print(f"phase {p} {c:<13} {fmt(round(got, 2))} / {fmt(mx)}")
+    print(f"total: {fmt(total)} / {fmt(maxi)}")
+
+    if args.json:
+        doc = {
+            "total": total, "max": maxi,
+            "impl": args.impl_dir or args.impl, "phases": phases,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "commit": git_commit(), "seconds": round(time.monotonic() - started, 1),
+            "reference": bool(args.ref_build),
+            "categories": [{"phase": p, "category": c, "points": round(g, 2), "max": m}
+                           for (p, c), (g, m) in sorted(cats.items())],
+            "tests": scored,
+            "junit": sorted(os.path.join(junit, f) for f in os.listdir(junit) if f.endswith(".xml")),
+        }
+        with open(args.json + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+        os.replace(args.json + ".tmp", args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+/* grade_util.h - what the graded tests of every phase share: the oracle dump
+ * of a generated workload, reading a field of the JSON summary, and the
+ * performance ratio to the reference build.
+ *
+ * The oracle is the shared core (source -> shard_deliver -> dump) driven
+ * directly by the test, with no phase in between: a phase is correct when
+ * its dump equals it byte for byte (SPEC §1, §6).
+ *
+ * For tests only; single-threaded. */
+#ifndef MSGROUTE_GRADE_UTIL_H
+#define MSGROUTE_GRADE_UTIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "source.h"
+
+/* Writes to path the dump that the workload cfg must give, with --work-ns 0.
+ * Returns 0, or -1 (out of memory, unwritable path). */
+int grade_oracle_dump(const struct gen_config *cfg, const char *path);
+
+/* The number after "key": in the last line of out (the JSON summary), or
+ * -1 when the line or the key is missing. */
+double grade_json_number(const char *out, const char *key);
+
+/* Seconds of a monotonic clock. */
+double grade_now(void);
+
+/* What a performance test times. GRADE_CPU, the user + system time of the
+ * program (and of the children it reaped), suits a phase whose work is all
+ * CPU (phase 1): unlike wall time it hardly moves when other programs share
+ * the machine. GRADE_WALL suits phases whose cost includes waiting (pipes,
+ * wake-ups across processes). */
+enum grade_clock { GRADE_CPU, GRADE_WALL };
+
+/* The performance ratio of a phase to its reference: runs the student's
+ * program (under BIN_DIR) and the reference's (under $MSGROUTE_REF_BIN), each
+ * reps times, alternating so that noise hits both alike, with the same
+ * arguments, and returns best(reference time) / best(student time): 1.0
+ * means as fast as the reference, 0.5 twice as slow. Every
+ * student run must exit 0 and report "messages":expect_messages, or the
+ * test fails. Skips the test when no reference is given (a student's
+ * `make check`): performance is graded only against the reference, in the
+ * same run, never against an absolute time. */
+double grade_perf_ratio(const char *program, char *const args[], uint64_t expect_messages, int reps,
+                        enum grade_clock clock);
+
+#endif
