@@ -18,15 +18,20 @@ void shard_free(struct shard *s)
     table_free(&s->table);
 }
 
-int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload)
+struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload)
 {
     struct machine *mc = table_upsert(&s->table, m->id, m->id_len, m->id_hash);
     if (!mc)
-        return -ENOMEM;
+        return NULL;
     bool intact = m->payload_len == 0 || payload_check(payload, m->seq, m->payload_len);
     if (s->work_iters)
         work_run(s->work_iters);
     sm_apply(mc, m->seq, (enum event)m->event, m->payload_len, intact);
     s->handled++;
-    return 0;
+    return mc;
+}
+
+int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload)
+{
+    return shard_apply(s, m, payload) ? 0 : -ENOMEM;
 }

@@ -24,6 +24,12 @@ void shard_free(struct shard *s);
  * applied, and the caller must not pretend it was). */
 int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload);
 
+/* shard_deliver() that also returns the machine it updated (NULL when out
+ * of memory, as -ENOMEM above), for a phase that publishes the machine
+ * somewhere else too (phase 4's shared state table) without a second lookup.
+ * The pointer is valid until the next delivery. */
+struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload);
+
 /* A hint that m will be delivered soon (see table_prefetch). */
 static inline void shard_prefetch(const struct shard *s, const struct msg *m)
 {

@@ -91,6 +91,23 @@ static uint64_t wake_if_asleep(_Atomic uint32_t *word)
         atomic_store_explicit((word), 0, memory_order_relaxed);          \
     } while (0)
 
+/* Every line of a record was last written by the other CPU, so reading it is
+ * a cache miss served from that CPU; and the consumer cannot know where
+ * record k+1 starts before record k's header has arrived, so left alone it
+ * pays those misses one after another (about 20 M records/s here). Asking for
+ * every line of a freshly published range at once lets the misses overlap.
+ * Bounded: at most PREFETCH_MAX bytes per call. */
+#define PREFETCH_MAX 8192u
+#define PREFETCH_AHEAD 512u /* bytes ahead of head the producer asks for */
+
+static void prefetch_range(const uint8_t *data, uint32_t size, uint64_t from, uint64_t to)
+{
+    if (to - from > PREFETCH_MAX)
+        to = from + PREFETCH_MAX;
+    for (uint64_t pos = from & ~63ull; pos < to; pos += 64)
+        __builtin_prefetch(data + (pos & (size - 1)), 0);
+}
+
 size_t ring_bytes(uint32_t size)
 {
     return sizeof(struct ring) + size;
@@ -158,6 +175,10 @@ uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, u
     if (off == UINT32_MAX)
         return NULL;
     uint8_t *base = p->r->data + off;
+    /* The line a few records ahead is still in the consumer's cache from the
+     * last lap: ask for it in exclusive state now, so that the store to it
+     * later does not stall on that round trip. */
+    __builtin_prefetch(p->r->data + ((p->head + PREFETCH_AHEAD) & (p->size - 1)), 1);
     struct ring_rec *rec = (struct ring_rec *)base;
     *rec = (struct ring_rec){
         .rec_len = len,
@@ -301,6 +322,7 @@ int ring_next(struct ring_consumer *c, struct ring_view *v)
             c->head_cache = atomic_load_explicit(&c->r->head, memory_order_acquire);
             if (c->head_cache == c->tail)
                 return RING_EMPTY;
+            prefetch_range(c->r->data, c->size, c->tail, c->head_cache);
         }
         uint32_t len;
         int rc = ring_decode(c->r->data, c->size, c->tail, c->head_cache - c->tail, v, &len);

@@ -65,6 +65,38 @@ static inline bool seqlock_read_retry(const struct seqlock *l, uint32_t s)
     return (s & 1) || atomic_load_explicit(&((struct seqlock *)l)->seq, memory_order_relaxed) != s;
 }
 
+/* ---- the latch variant: readers never wait for a writer ----
+ *
+ * A plain seqlock makes a reader retry for as long as a write is in
+ * progress, and a writer process can be preempted, stopped (SIGSTOP) or
+ * killed in the middle of one: its readers would then spin for a whole time
+ * slice, or forever. The latch (Linux's seqcount_latch) keeps two copies of
+ * the data. The writer flips the sequence to odd, rewrites copy 0, flips it
+ * to even, rewrites copy 1; a reader reads copy (seq & 1), the one the writer
+ * is not touching, so a stalled writer never stalls a reader. A reader still
+ * retries when the sequence moved under it, which happens only while the
+ * writer is actually running. */
+static inline void seqlock_latch_flip(struct seqlock *l)
+{
+    uint32_t s = atomic_load_explicit(&l->seq, memory_order_relaxed);
+    /* Release: the copy written before this flip is complete for a reader
+     * whose acquire load in seqlock_read_begin() sees the new value. */
+    atomic_store_explicit(&l->seq, s + 1, memory_order_release);
+    /* Release fence: the new value is ordered before the stores to the other
+     * copy that follow, so a reader that sees one of them also sees the
+     * sequence move (its acquire fence in seqlock_read_retry()). */
+    atomic_thread_fence(memory_order_release);
+}
+
+/* For a latch reader: true when the data read since seqlock_read_begin()
+ * returned s must be discarded (the sequence moved meanwhile). Unlike
+ * seqlock_read_retry(), an odd s is fine: it names the copy to read. */
+static inline bool seqlock_latch_retry(const struct seqlock *l, uint32_t s)
+{
+    atomic_thread_fence(memory_order_acquire); /* pairs with the release fence of the flip */
+    return atomic_load_explicit(&((struct seqlock *)l)->seq, memory_order_relaxed) != s;
+}
+
 /* Word-wise copies of the protected data, relaxed on both sides. */
 static inline void seqlock_store_words(_Atomic uint64_t *dst, const uint64_t *src, size_t n)
 {

@@ -28,9 +28,10 @@ void statetab_publish(struct statetab *t, uint32_t slot, const struct machine *m
     struct statetab_slot *s = &t->slots[slot];
     union machine_words u;
     u.m = *m;
-    seqlock_write_begin(&s->lock);
-    seqlock_store_words(s->words, u.w, STATETAB_WORDS);
-    seqlock_write_end(&s->lock);
+    seqlock_latch_flip(&s->lock); /* odd: readers use copy 1 */
+    seqlock_store_words(s->words[0], u.w, STATETAB_WORDS);
+    seqlock_latch_flip(&s->lock); /* even: readers use copy 0 */
+    seqlock_store_words(s->words[1], u.w, STATETAB_WORDS);
 }
 
 int statetab_read(const struct statetab *t, uint32_t slot, struct machine *out, unsigned tries)
@@ -39,11 +40,15 @@ int statetab_read(const struct statetab *t, uint32_t slot, struct machine *out, 
     union machine_words u;
     for (unsigned i = 0; i < tries; i++) {
         uint32_t seq = seqlock_read_begin(&s->lock);
-        if (seq == 0)
-            return STATETAB_EMPTY;
-        seqlock_load_words(u.w, s->words, STATETAB_WORDS);
-        if (seqlock_read_retry(&s->lock, seq))
+        seqlock_load_words(u.w, s->words[seq & 1], STATETAB_WORDS);
+        if (seqlock_latch_retry(&s->lock, seq))
             continue;
+        /* A machine that was written has msgs >= 1; zeros are a copy nobody
+         * has written yet (no message, or the first one still in flight).
+         * Asking the data, not the sequence, keeps this true after the
+         * sequence wraps at 2^32 writes. */
+        if (u.m.msgs == 0)
+            return STATETAB_EMPTY;
         *out = u.m;
         out->id[MSG_ID_MAX] = '\0';
         if (out->id_len > MSG_ID_MAX)

@@ -3,6 +3,11 @@
  * message it applies, read by the main process to answer a query without
  * sending anything to a worker.
  *
+ * Each record is a seqlock latch (seqlock.h): two copies, so a reader never
+ * waits for a worker that was preempted, stopped or killed in the middle of
+ * a write; it reads the copy the worker is not writing. The price is a
+ * second copy on every write (160 bytes more per message).
+ *
  * Records are indexed by slot, the dense index the source gave the id when it
  * interned it (source_id_index()), so the main process finds a record with
  * no shared hash index at all. Each slot has exactly one writer (the worker
@@ -27,7 +32,7 @@
  * read of its neighbour (no false sharing between workers either). */
 struct statetab_slot {
     alignas(64) struct seqlock lock;
-    _Atomic uint64_t words[STATETAB_WORDS]; /* a struct machine, word by word */
+    _Atomic uint64_t words[2][STATETAB_WORDS]; /* two copies of a struct machine, word by word */
 };
 
 /* A process-local view of the table; copy it freely. */
@@ -39,7 +44,7 @@ struct statetab {
 enum statetab_status {
     STATETAB_OK = 0,
     STATETAB_EMPTY = 1, /* the machine has not received a message yet */
-    STATETAB_BUSY = 2   /* every try overlapped a write: the writer may have died mid-write */
+    STATETAB_BUSY = 2   /* every try overlapped a write (a writer rewriting this record nonstop) */
 };
 
 /* Bytes of shared memory for nslots records (a multiple of 64). */
