@@ -1,11 +1,14 @@
 /* test_ring.c - the shared-memory ring on its own: records cross in order and
  * intact, across the wrap and between two processes, a sleeping consumer is
- * woken, and the decoder refuses every length that would leave the mapping. */
+ * woken, the decoder refuses every length that would leave the mapping, and
+ * the segment under it is a mode-0600 memfd. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,4 +338,33 @@ Test(ring, decode_never_points_outside_the_mapping)
             cr_assert_leq(v.payload_len, MSG_PAYLOAD_MAX);
         }
     }
+}
+
+/* ---- the segment ---- */
+
+/* The segment is a memfd of mode 0600, visible in /proc/self/maps under its
+ * name and nowhere in /dev/shm. */
+Test(ring, the_segment_is_a_private_memfd_with_mode_0600)
+{
+    char err[256];
+    size_t len = 3 * 4096;
+    void *addr = shm_create("msgroute-test-mode", len, err, sizeof err);
+    cr_assert_not_null(addr, "%s", err);
+    FILE *f = fopen("/proc/self/maps", "r");
+    cr_assert_not_null(f);
+    char line[512], range[64] = "";
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, "/memfd:msgroute-test-mode") && sscanf(line, "%63s", range) == 1)
+            break;
+    fclose(f);
+    cr_assert_neq(range[0], '\0', "no memfd:msgroute-test-mode mapping");
+    char path[128];
+    snprintf(path, sizeof path, "/proc/self/map_files/%s", range);
+    struct stat st;
+    if (stat(path, &st) == 0) /* map_files needs CAP_SYS_ADMIN on some kernels */
+        cr_expect_eq(st.st_mode & 0777, 0600, "mode %o", (unsigned)(st.st_mode & 0777));
+    else
+        cr_log_warn("cannot stat %s (%s): mode not checked", path, strerror(errno));
+    cr_expect_neq(access("/dev/shm/msgroute-test-mode", F_OK), 0);
+    shm_destroy(addr, len);
 }
