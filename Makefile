@@ -8,6 +8,16 @@
 #   make msgen       build the trace generator
 #   make memcheck    valgrind on short runs of every phase
 
+# Which lesson files to build (SPEC §7): the reference solutions/ by default
+# in the instructor's tree, where IMPL=labs builds the starter code into
+# build/labs/; a student's tree has no solutions/ and builds labs/ into build/.
+HAVE_SOLUTIONS := $(wildcard solutions)
+IMPL    ?= $(if $(HAVE_SOLUTIONS),solutions,labs)
+ifneq ($(HAVE_SOLUTIONS),)
+ifeq ($(IMPL),labs)
+BUILD   ?= build/labs
+endif
+endif
 BUILD   ?= build
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 MAKEFLAGS += --no-print-directory
@@ -15,6 +25,7 @@ CMAKE_FLAGS ?=
 ifneq ($(CI),)
 CMAKE_FLAGS += -DMSGROUTE_WERROR=ON
 endif
+override CMAKE_FLAGS += -DMSGROUTE_IMPL=$(IMPL)
 ifneq ($(SANITIZE),)
 BUILD := build-sanitize
 CMAKE_FLAGS += -DMSGROUTE_SANITIZE=ON
@@ -99,3 +110,37 @@ plots:
 	@if [ -z "$(RESULTS)" ]; then echo "usage: make plots RESULTS=results/<run>" >&2; exit 2; fi
 	@/usr/bin/python3 bench/run --plots-only $(RESULTS)
 # ---- end of benchmarks -------------------------------------------------------
+
+# ---- labs, solutions and grading (labs/README.md, tests/grading/README.md) --
+#   make labs                  regenerate the starter code labs/ from solutions/
+#   make labs-check            fail if labs/ is stale (a CTest test runs it too)
+#   make check PHASE=N         the student's view: phase N's tests against this
+#                              tree's build (IMPL as for make phaseN)
+#   make grade [PHASE=N] [IMPL=solutions]
+#                              score labs/ (default) or the reference: a table
+#                              ending "total: X / Y", grade.json, JUnit XML in
+#                              <build>/grade/junit/
+#   make handout               the student's tree: build/msgroute-handout.tar.gz
+.PHONY: labs labs-check check grade handout
+# grade scores labs/ unless IMPL is given; its build folder follows IMPL.
+GRADE_IMPL  = $(if $(filter command line environment,$(origin IMPL)),$(IMPL),labs)
+GRADE_BUILD = $(if $(and $(HAVE_SOLUTIONS),$(filter labs,$(GRADE_IMPL))),build/labs,build)
+GRADE_PHASE = $(if $(PHASE),--phase $(PHASE))
+
+labs:
+	@python3 tests/grading/labgen.py
+
+labs-check:
+	@python3 tests/grading/labgen.py --check
+
+check: deps
+	@if [ -z "$(PHASE)" ]; then echo "usage: make check PHASE=N" >&2; exit 2; fi
+	@python3 tests/grading/grade.py --check --impl $(IMPL) --build $(BUILD) $(GRADE_PHASE) --jobs $(JOBS)
+
+grade: deps
+	@python3 tests/grading/grade.py --impl $(GRADE_IMPL) --build $(GRADE_BUILD) $(GRADE_PHASE) --jobs $(JOBS) \
+	  $(if $(HAVE_SOLUTIONS),--ref-build build) --json grade.json
+
+handout:
+	@python3 tests/grading/handout.py --out build/msgroute-handout.tar.gz
+# ---- end of labs, solutions and grading --------------------------------------
