@@ -101,16 +101,19 @@ Test(graded_phase1, the_rate_limit_holds_the_rate_and_keeps_the_dump)
 Test(graded_phase1, queries_are_answered_at_the_asked_rate_with_low_latency)
 {
     /* 0.5 s of paced messages with 2 000 queries/s: about 1 000 queries,
-     * each answered within a batch, i.e. microseconds, not milliseconds. */
+     * each answered at the next checkpoint, i.e. microseconds after it was
+     * due. The median, not the tail, is checked: on a shared machine one
+     * preemption of the process delays every query due meanwhile, and a loop
+     * that answers queries only at the end is off by a quarter second. */
     char *argv[] = {PHASE1, "--rate", "100000", "--messages", "50000", "--ids", "1000", "--queries", "2000",
                     "--json", NULL};
     struct proc_result r;
     cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     double count = grade_json_number(r.out, "query_count");
-    double p99 = grade_json_number(r.out, "query_p99_us");
+    double p50 = grade_json_number(r.out, "query_p50_us");
     cr_expect(count >= 500 && count <= 1600, "query_count %.0f, expected about 1000", count);
-    cr_expect(p99 >= 0 && p99 < 20000, "query p99 %.1f us", p99);
+    cr_expect(p50 >= 0 && p50 < 5000, "query p50 %.1f us: are queries answered between batches?", p50);
     proc_result_free(&r);
 }
 
