@@ -1,9 +1,10 @@
 /* loop.c - phase 2's event loop: the source, the bounded queue, the router,
  * the signals and the status output, each one a libuv handle on one loop.
  *
- *   source   an idle handle at full speed (it runs on every turn of the
- *            loop), or a timer under --rate (it runs when messages are due);
- *            either way it pushes at most one batch per turn into the queue
+ *   source   an idle handle (it runs on every turn of the loop) while it
+ *            has messages to push, and under --rate a timer while it waits
+ *            for the next one to be due; it pushes at most one batch per
+ *            turn into the queue
  *   router   an idle handle, active while the queue holds messages; it pops
  *            and applies one batch per turn with shard_deliver()
  *   queries  query.c (the server) and qclient.c (the --queries load)
@@ -42,8 +43,8 @@ struct loop {
     struct shard *shard;
     struct queue q;
 
-    uv_idle_t produce_idle;   /* the source at full speed */
-    uv_timer_t produce_timer; /* the source under --rate */
+    uv_idle_t produce_idle;   /* the source, when it has messages to push now */
+    uv_timer_t produce_timer; /* the source under --rate, asleep until the next is due */
     uv_idle_t route;          /* the router */
     uv_idle_t wrap_up;        /* ends the run one turn after the drain */
     uv_signal_t sig_int, sig_term, sig_usr1;
@@ -105,6 +106,8 @@ static void on_progress(uv_timer_t *t)
 /* ---- the source ------------------------------------------------------ */
 
 static void on_route(uv_idle_t *h);
+static void on_produce_idle(uv_idle_t *h);
+static void on_produce_timer(uv_timer_t *t);
 
 /* The source is finished: it ran out, or a signal stopped it. A message it
  * handed out but the queue refused is dropped here, never applied, so the
@@ -115,10 +118,9 @@ static void source_finished(struct loop *l)
         return;
     l->source_done = true;
     l->holding = false;
+    uv_idle_stop(&l->produce_idle);
     if (l->o->rate > 0)
         uv_timer_stop(&l->produce_timer);
-    else
-        uv_idle_stop(&l->produce_idle);
     log_debug("source: done after %llu messages; %llu still queued", (unsigned long long)l->q.tail,
               (unsigned long long)queue_depth(&l->q));
     if (queue_depth(&l->q) == 0)
@@ -163,30 +165,50 @@ static uint64_t produce(struct loop *l, uint64_t want)
     return n;
 }
 
-static void on_produce_idle(uv_idle_t *h)
+/* One turn of the source. At full speed it pushes a batch and its idle
+ * handle keeps it running on every turn. Under --rate it pushes what the
+ * token bucket (pacer.h) says is due, at most a batch, and then either
+ *   - is behind (messages still due: more than a batch, or a full queue):
+ *     it keeps the idle handle on, so the next turn continues, after the
+ *     router has had its turn to drain; or
+ *   - is on time: it stops the idle handle and sleeps on a timer until the
+ *     next message is due.
+ * Re-arming the timer for "now" instead would be a trap: libuv 1.44 runs a
+ * timer that is due again in the same pass over the timers, so with a full
+ * queue the source would spin there forever and the router never run.
+ *
+ * The bucket runs on uv_now(), the time the current turn began, in
+ * milliseconds. It is in closed form (message k is due at start + k / rate),
+ * so millisecond steps never accumulate into drift: over 2 s the error is at
+ * most one step, 0.05 %. */
+static void source_turn(struct loop *l)
 {
-    struct loop *l = h->data;
-    produce(l, l->cfg->batch);
+    bool paced = l->o->rate > 0;
+    uint64_t now = uv_now(&l->uv) * 1000000ull;
+    uint64_t due = paced ? pacer_due(&l->rate, now) : UINT64_MAX;
+    uint64_t n = produce(l, due < l->cfg->batch ? due : l->cfg->batch);
+    if (!paced || l->source_done)
+        return;
+    pacer_take(&l->rate, n);
+    if (n < due) {
+        uv_timer_stop(&l->produce_timer);
+        uv_idle_start(&l->produce_idle, on_produce_idle);
+        return;
+    }
+    uv_idle_stop(&l->produce_idle);
+    uint64_t next = pacer_next_due(&l->rate); /* > now: every due message was taken */
+    uint64_t ms = (next - now + 999999) / 1000000;
+    uv_timer_start(&l->produce_timer, on_produce_timer, ms ? ms : 1, 0);
 }
 
-/* --rate: the token bucket of pacer.h on the loop's clock. uv_now() is the
- * time the current turn began, in milliseconds; the bucket is in closed form
- * (message k is due at start + k / rate), so the millisecond steps do not
- * accumulate into drift: over 2 s the error is at most one step. */
+static void on_produce_idle(uv_idle_t *h)
+{
+    source_turn(h->data);
+}
+
 static void on_produce_timer(uv_timer_t *t)
 {
-    struct loop *l = t->data;
-    uint64_t now = uv_now(&l->uv) * 1000000ull;
-    uint64_t due = pacer_due(&l->rate, now);
-    uint64_t n = produce(l, due < l->cfg->batch ? due : l->cfg->batch);
-    pacer_take(&l->rate, n);
-    if (l->source_done)
-        return;
-    /* Due messages left over (a full queue, or more than a batch): try
-     * again on the next turn. Otherwise sleep until the next one is due. */
-    uint64_t next = pacer_next_due(&l->rate);
-    uint64_t ms = n < due ? 0 : next > now ? (next - now + 999999) / 1000000 : 0;
-    uv_timer_start(t, on_produce_timer, ms, 0);
+    source_turn(t->data);
 }
 
 /* ---- the router ------------------------------------------------------ */
@@ -352,6 +374,9 @@ static int setup(struct loop *l)
     if (isatty(STDERR_FILENO) && (rc = start_timer(l, &l->progress_timer, on_progress, PROGRESS_MS)) < 0)
         return rc;
 
+    if ((rc = uv_idle_init(&l->uv, &l->produce_idle)) < 0)
+        return rc;
+    l->produce_idle.data = l;
     if (o->rate > 0) {
         /* A stall of up to 20 ms (a busy shared machine) is made up in a
          * burst; credit beyond that is forfeited, as a full bucket
@@ -362,11 +387,9 @@ static int setup(struct loop *l)
         if ((rc = uv_timer_init(&l->uv, &l->produce_timer)) < 0)
             return rc;
         l->produce_timer.data = l;
-        return uv_timer_start(&l->produce_timer, on_produce_timer, 0, 0);
     }
-    if ((rc = uv_idle_init(&l->uv, &l->produce_idle)) < 0)
-        return rc;
-    l->produce_idle.data = l;
+    /* The first turn decides: full speed stays on the idle handle, --rate
+     * moves to the timer once it is on time. */
     return uv_idle_start(&l->produce_idle, on_produce_idle);
 }
 

@@ -71,12 +71,14 @@ static void on_tick(uv_prepare_t *p)
     arm(c);
 }
 
-/* Sets the wake-up timer for the millisecond the next query is due. */
+/* Sets the wake-up timer for the millisecond the next query is due, and
+ * never for "now": libuv 1.44 would run a timer re-armed for now again in the
+ * same pass over the timers. */
 static void arm(struct qclient *c)
 {
     uint64_t next = pacer_next_due(&c->pace), now = now_ns();
-    uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 0;
-    uv_timer_start(&c->wake, on_wake, ms, 0);
+    uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 1;
+    uv_timer_start(&c->wake, on_wake, ms ? ms : 1, 0);
 }
 
 int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *server, const struct source *src,
