@@ -54,7 +54,10 @@ size_t statetab_bytes(uint32_t nslots);
 void statetab_attach(struct statetab *t, void *mem, uint32_t nslots);
 
 /* Writer side: publishes m as the state of slot. Only the owning worker calls
- * it; slot must be < nslots (the caller has checked it). */
+ * it; slot must be < nslots (the caller has checked it). The first publish of
+ * a slot is the machine's first message (m->msgs == 1) and writes the whole
+ * record; later ones write only the fields a message changes, so the id and
+ * id_hash of a slot must never change. */
 void statetab_publish(struct statetab *t, uint32_t slot, const struct machine *m);
 
 /* Reader side: copies the state of slot into out, retrying at most tries
