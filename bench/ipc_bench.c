@@ -4,14 +4,18 @@
  * phase-4 shared-memory ring when that phase is built (ipc_ring.c).
  *
  *     ipc_bench [--sizes 100,1024,10240,102400,1048576] [--bytes B] [--reps R]
- *               [--transport call,pipe,ring]
+ *               [--transport call,pipe,ring] [--pipe-size B]
  *
  * Each repetition streams n = B / size messages (clamped to 100..200000) and
  * prints one JSON line {"bench":"ipc","transport",...,"ns_per_msg"}; one
  * warm-up repetition before them is run and discarded. Throughput, not
  * latency: the sender never waits for one message before sending the next,
- * which is how the phases use these channels. */
+ * which is how the phases use these channels. The pipe is enlarged to
+ * --pipe-size bytes (default 1 MiB, phase 3's default; 0 keeps the kernel's
+ * 64 KiB), since a small pipe makes every large message several wake-ups. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +105,8 @@ static int pipe_child(int in, int ack, uint64_t size, uint64_t n, int reps)
     return 0;
 }
 
+static uint64_t pipe_size = 1u << 20;
+
 static int bench_pipe(uint64_t size, uint64_t n, int reps)
 {
     int data[2] = {-1, -1}, back[2] = {-1, -1};
@@ -108,6 +114,11 @@ static int bench_pipe(uint64_t size, uint64_t n, int reps)
     pid_t pid = -1;
     if (!frame || pipe(data) < 0 || pipe(back) < 0)
         goto fail;
+    if (pipe_size && fcntl(data[1], F_SETPIPE_SZ, (int)pipe_size) < 0) {
+        fprintf(stderr, "%s: F_SETPIPE_SZ %llu: %s; keeping the default pipe size\n", PROG,
+                (unsigned long long)pipe_size, strerror(errno));
+        pipe_size = 0;
+    }
     pid = fork();
     if (pid < 0)
         goto fail;
@@ -164,6 +175,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"sizes", required_argument, NULL, 's'}, {"bytes", required_argument, NULL, 'b'},
         {"reps", required_argument, NULL, 'r'},  {"transport", required_argument, NULL, 't'},
+        {"pipe-size", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     int c;
@@ -184,8 +196,12 @@ int main(int argc, char **argv)
             reps = (int)v;
             break;
         case 't': transports = optarg; break;
+        case 'p':
+            if (bench_parse_list(optarg, 0, 1u << 30, &pipe_size, 1) != 1)
+                goto usage;
+            break;
         case 'h':
-            printf("usage: %s [--sizes LIST] [--bytes B] [--reps R] [--transport call,pipe,ring]\n", PROG);
+            printf("usage: %s [--sizes LIST] [--bytes B] [--reps R] [--transport call,pipe,ring] [--pipe-size B]\n", PROG);
             return 0;
         default: goto usage;
         }
