@@ -133,7 +133,11 @@ static void answer_query(struct worker *w, const struct codec_frame *f)
 {
     const struct machine *m = table_find(&w->shard.table, f->u.query.id, f->u.query.id_len,
                                          fnv1a64(f->u.query.id, f->u.query.id_len));
-    if (codec_put_answer(&w->out, f->u.query.corr, m) < 0 || ctl_send(w) < 0)
+    /* Answers collect in the buffer and leave in one write per read of the
+     * socket (on_ctl); a full buffer is sent first. */
+    if (codec_put_answer(&w->out, f->u.query.corr, m) == 0)
+        return;
+    if (ctl_send(w) < 0 || codec_put_answer(&w->out, f->u.query.corr, m) < 0)
         fail(w, WORKER_EXIT_IO, "control socket", "cannot send an answer");
 }
 
@@ -142,6 +146,10 @@ static void send_records(struct worker *w)
 {
     const struct machine *ms = w->shard.table.machines;
     uint32_t n = table_count(&w->shard.table);
+    if (w->out.len > 0 && ctl_send(w) < 0) { /* answers queued before COLLECT */
+        fail(w, WORKER_EXIT_IO, "control socket", "cannot send answers");
+        return;
+    }
     for (uint32_t i = 0; i < n; i += CODEC_RECORDS_MAX) {
         size_t k = n - i < CODEC_RECORDS_MAX ? n - i : CODEC_RECORDS_MAX;
         if (codec_put_records(&w->out, ms + i, k) < 0 || ctl_send(w) < 0) {
@@ -182,6 +190,10 @@ static void on_ctl(uv_poll_t *h, int status, int events)
     }
     if (rc < 0) {
         fail(w, WORKER_EXIT_PROTOCOL, "control socket", codec_strerror(rc));
+        return;
+    }
+    if (w->out.len > 0 && ctl_send(w) < 0) {
+        fail(w, WORKER_EXIT_IO, "control socket", "cannot send answers");
         return;
     }
     if (n == 0) {
