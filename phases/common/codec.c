@@ -301,8 +301,14 @@ static int rd_bytes(struct rd *r, bool bin, const uint8_t **ptr, uint64_t *len)
         *len = t & 0x1f;
         r->p++;
     } else {
-        int n = bin ? (t == 0xc4 ? 1 : t == 0xc5 ? 2 : t == 0xc6 ? 4 : 0)
-                    : (t == 0xd9 ? 1 : t == 0xda ? 2 : t == 0xdb ? 4 : 0);
+        int n = bin ? (t == 0xc4   ? 1
+                       : t == 0xc5 ? 2
+                       : t == 0xc6 ? 4
+                                   : 0)
+                    : (t == 0xd9   ? 1
+                       : t == 0xda ? 2
+                       : t == 0xdb ? 4
+                                   : 0);
         if (n == 0)
             return CODEC_E_TYPE;
         if ((rc = rd_tagged(r, n, len)) < 0)
@@ -342,8 +348,8 @@ static int rd_record(struct rd *r, struct machine *m)
     uint64_t state;
     if ((rc = rd_id(r, &id, &id_len)) < 0 || (rc = rd_uint_max(r, ST_COUNT - 1, &state)) < 0)
         return rc;
-    uint64_t *fields[] = {&m->msgs,     &m->transitions, &m->invalid, &m->jobs,    &m->failures,
-                          &m->bytes,    &m->last_seq,    &m->ooo,     &m->corrupt, &m->checksum};
+    uint64_t *fields[] = {&m->msgs,  &m->transitions, &m->invalid, &m->jobs,    &m->failures,
+                          &m->bytes, &m->last_seq,    &m->ooo,     &m->corrupt, &m->checksum};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if ((rc = rd_uint(r, fields[i])) < 0)
             return rc;
@@ -429,10 +435,8 @@ static int decode_fields(struct rd *r, struct codec_frame *f)
         f->u.ready.index = (uint32_t)a;
         f->u.ready.pid = (int64_t)b;
         return 0;
-    case CODEC_COLLECT:
-        return 0;
-    case CODEC_END:
-        return rd_uint(r, &f->u.end.records_sent);
+    case CODEC_COLLECT: return 0;
+    case CODEC_END: return rd_uint(r, &f->u.end.records_sent);
     }
     return CODEC_E_SHAPE;
 }

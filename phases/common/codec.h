@@ -90,7 +90,7 @@ struct codec_frame {
     uint8_t type; /* enum codec_type */
     union {
         struct {
-            struct msg m;            /* m.id points into the buffer, not NUL-terminated */
+            struct msg m;           /* m.id points into the buffer, not NUL-terminated */
             const uint8_t *payload; /* m.payload_len bytes */
         } msg;
         struct {

@@ -16,8 +16,8 @@
 #include "log.h"
 #include "pin.h"
 
-int pool_init(struct pool *p, uint32_t n, enum pin_mode pin, pool_body_fn body, pool_keep_fn keep,
-              pool_exit_fn on_exit, void *arg)
+int pool_init(struct pool *p, uint32_t n, enum pin_mode pin, pool_body_fn body, pool_keep_fn keep, pool_exit_fn on_exit,
+              void *arg)
 {
     memset(p, 0, sizeof *p);
     if (n == 0)

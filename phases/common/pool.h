@@ -91,7 +91,7 @@ struct pool {
     pool_keep_fn keep;
     pool_exit_fn on_exit;
     void *arg;
-    struct pool_worker *w;  /* n entries */
+    struct pool_worker *w;   /* n entries */
     struct pool_slot *slots; /* n entries, MAP_SHARED */
     uv_signal_t sigchld;
     bool watching;
@@ -99,8 +99,8 @@ struct pool {
 
 /* Allocates the worker table and the shared statistics slots. No process is
  * started. 0 or a negative errno. */
-int pool_init(struct pool *p, uint32_t n, enum pin_mode pin, pool_body_fn body, pool_keep_fn keep,
-              pool_exit_fn on_exit, void *arg);
+int pool_init(struct pool *p, uint32_t n, enum pin_mode pin, pool_body_fn body, pool_keep_fn keep, pool_exit_fn on_exit,
+              void *arg);
 
 /* Forks worker `index` (which must not be alive). Used by pool_start() and,
  * for --recover, to restart one worker. In the parent returns 0 or a

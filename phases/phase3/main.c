@@ -40,8 +40,8 @@ int main(int argc, char **argv)
     const struct cli_extra extras[] = {
         {"pipe-size", "BYTES", "size of each message pipe (F_SETPIPE_SZ; 0: kernel default; default 1 MiB)",
          set_pipe_size, &cfg},
-        {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)",
-         add_query, &cfg},
+        {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)", add_query,
+         &cfg},
     };
     const struct cli_program program = {
         .name = "phase3",

@@ -23,7 +23,7 @@
 
 /* Phase 3's own flags. */
 struct p3_config {
-    uint32_t pipe_size; /* F_SETPIPE_SZ in bytes; 0 keeps the kernel's default */
+    uint32_t pipe_size;                              /* F_SETPIPE_SZ in bytes; 0 keeps the kernel's default */
     const char *final_queries[P3_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
     size_t nfinal;
 };

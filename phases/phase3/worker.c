@@ -76,8 +76,8 @@ static void send_stats(struct worker *w)
 {
     long rss = rss_peak_self_kb();
     atomic_store_explicit(&w->slot->rss_kb, rss, memory_order_relaxed);
-    if (codec_put_stats(&w->out, w->setup->index, w->shard.handled, w->busy_ns, table_count(&w->shard.table),
-                        rss) < 0 ||
+    if (codec_put_stats(&w->out, w->setup->index, w->shard.handled, w->busy_ns, table_count(&w->shard.table), rss) <
+            0 ||
         ctl_send(w) < 0)
         fail(w, WORKER_EXIT_IO, "control socket", "cannot send statistics");
 }
@@ -131,8 +131,8 @@ static void on_msgs(uv_poll_t *h, int status, int events)
 
 static void answer_query(struct worker *w, const struct codec_frame *f)
 {
-    const struct machine *m = table_find(&w->shard.table, f->u.query.id, f->u.query.id_len,
-                                         fnv1a64(f->u.query.id, f->u.query.id_len));
+    const struct machine *m =
+        table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     /* Answers collect in the buffer and leave in one write per read of the
      * socket (on_ctl); a full buffer is sent first. */
     if (codec_put_answer(&w->out, f->u.query.corr, m) == 0)

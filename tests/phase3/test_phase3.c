@@ -184,8 +184,9 @@ static void generated_traces_match_phase1(int first, const char *dist)
         snprintf(trace, sizeof trace, "%s/t%d.trace", dir, s);
         snprintf(ref, sizeof ref, "%s/ref%d.csv", dir, s);
         snprintf(seed, sizeof seed, "%d", s);
-        char *flags[] = {"--messages", "3000", "--ids", (char *)ids[s % 5], "--dist", (char *)dist,
-                         "--payload", (char *)payloads[s % 5], "--seed", seed, NULL};
+        char *flags[] = {"--messages", "3000",       "--ids",     (char *)ids[s % 5],
+                         "--dist",     (char *)dist, "--payload", (char *)payloads[s % 5],
+                         "--seed",     seed,         NULL};
         msgen(trace, flags);
         char *p1[] = {PHASE1, "--trace", trace, "--dump", ref, NULL};
         struct proc_result r;
@@ -222,8 +223,8 @@ Test(phase3, the_generator_gives_the_same_dump_as_phase1)
     snprintf(ref, sizeof ref, "%s/ref.csv", dir);
     snprintf(out, sizeof out, "%s/out.csv", dir);
     char *p1[] = {PHASE1, "--messages", "200000", "--ids", "10000", "--payload", "0-100", "--dump", ref, NULL};
-    char *p3[] = {PHASE3, "--messages", "200000", "--ids", "10000", "--payload", "0-100", "--workers", "3",
-                  "--dump", out, NULL};
+    char *p3[] = {PHASE3,  "--messages", "200000", "--ids",  "10000", "--payload",
+                  "0-100", "--workers",  "3",      "--dump", out,     NULL};
     struct proc_result r;
     run_ok(p1, 0, &r);
     proc_result_free(&r);
@@ -254,8 +255,8 @@ Test(phase3, a_malformed_trace_exits_2_naming_file_and_line_and_writes_no_dump)
         char *argv[] = {PHASE3, "--trace", trace, "--workers", "3", "--dump", out, NULL};
         struct proc_result r;
         run_ok(argv, 2, &r);
-        cr_expect_eq(strncmp(r.err, want, strlen(want)), 0, "%s: stderr '%s' should start '%s'", bad[i].name,
-                     r.err, want);
+        cr_expect_eq(strncmp(r.err, want, strlen(want)), 0, "%s: stderr '%s' should start '%s'", bad[i].name, r.err,
+                     want);
         cr_expect_neq(access(out, F_OK), 0, "%s: a dump was written", bad[i].name);
         proc_result_free(&r);
     }
@@ -363,8 +364,8 @@ Test(phase3, a_query_answers_the_final_state_or_not_found)
     }
     free(text);
     cr_assert(first[0] && last[0]);
-    char *argv[] = {PHASE3, "--trace", trace, "--workers", "3", "--query", first, "--query", "no-such-machine",
-                    "--query", last, NULL};
+    char *argv[] = {PHASE3,    "--trace",         trace,     "--workers", "3", "--query", first,
+                    "--query", "no-such-machine", "--query", last,        NULL};
     struct proc_result r;
     run_ok(argv, 0, &r);
     const char *ids[] = {first, last};
@@ -381,8 +382,8 @@ Test(phase3, a_query_answers_the_final_state_or_not_found)
 
 Test(phase3, queries_during_a_run_are_answered_and_timed)
 {
-    char *argv[] = {PHASE3, "--messages", "200000", "--rate", "400000", "--queries", "2000", "--workers", "2",
-                    "--json", NULL};
+    char *argv[] = {PHASE3, "--messages", "200000", "--rate", "400000", "--queries",
+                    "2000", "--workers",  "2",      "--json", NULL};
     struct proc_result r;
     run_ok(argv, 0, &r);
     const char *j = strstr(r.out, "{\"phase\":3");
@@ -395,8 +396,8 @@ Test(phase3, queries_during_a_run_are_answered_and_timed)
 
 Test(phase3, a_query_to_a_stopped_worker_fails_at_its_deadline_and_the_run_goes_on)
 {
-    char *argv[] = {PHASE3, "--messages", "40000", "--rate", "20000", "--queries", "200", "--query-timeout", "200",
-                    "--workers", "2", "--json", NULL};
+    char *argv[] = {PHASE3, "--messages", "40000", "--rate", "20000", "--queries", "200", "--query-timeout",
+                    "200",  "--workers",  "2",     "--json", NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     pid_t w0 = worker_pid_by_index(p.pid, 0, 2);
@@ -462,8 +463,8 @@ Test(phase3, sigint_drains_and_dumps_exactly_what_was_sent)
     char *dir = temp_dir();
     char out[512];
     snprintf(out, sizeof out, "%s/d.csv", dir);
-    char *argv[] = {PHASE3, "--rate", "50000", "--messages", "10000000", "--workers", "3", "--dump", out,
-                    "--json", NULL};
+    char *argv[] = {PHASE3, "--rate", "50000", "--messages", "10000000", "--workers",
+                    "3",    "--dump", out,     "--json",     NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     usleep(500000);

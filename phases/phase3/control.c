@@ -1,0 +1,204 @@
+/* control.c - the control sockets, main process side: READY, STATS,
+ * ANSWER, RECORDS and END from each worker, queries and COLLECT to it, and
+ * the stage changes (p3.h) those frames drive. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "p3.h"
+#include "run.h"
+
+static void ctl_set_events(struct phase3 *p, struct wk *w, bool writable)
+{
+    (void)p;
+    if (w->ctl_closed || writable == w->ctl_writable_armed)
+        return;
+    uv_poll_start(&w->ctl_poll, UV_READABLE | (writable ? UV_WRITABLE : 0), control_on_event);
+    w->ctl_writable_armed = writable;
+}
+
+/* Writes queued control frames (queries, COLLECT) without blocking. */
+void control_flush(struct phase3 *p, struct wk *w)
+{
+    while (w->ctl_head < w->ctl_out.len) {
+        ssize_t n = write(w->ctl_fd, w->ctl_out.data + w->ctl_head, w->ctl_out.len - w->ctl_head);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                ctl_set_events(p, w, true);
+                return;
+            }
+            log_debug("worker %u: write to its control socket: %s", w->index, strerror(errno));
+            return; /* the worker is gone; SIGCHLD reports it */
+        }
+        w->ctl_head += (size_t)n;
+    }
+    w->ctl_head = w->ctl_out.len = 0;
+    ctl_set_events(p, w, false);
+}
+
+static void start_run(struct phase3 *p)
+{
+    log_debug("all %u workers ready; starting the source", p->n);
+    p->stage = ST_RUN;
+    p->start_ns = now_ns();
+    pacer_init(&p->rate, p->o->rate, p->start_ns, PUMP_TURN);
+    pacer_init(&p->qpace, p->o->queries, p->start_ns, 1000);
+    if (p->o->queries > 0)
+        query_arm_timer(p);
+    router_start(p);
+}
+
+static void after_drain(struct phase3 *p)
+{
+    p->end_ns = now_ns();
+    log_debug("all workers drained");
+    if (p->c->nfinal == 0) {
+        control_collect(p);
+        return;
+    }
+    p->stage = ST_FINAL;
+    query_ask_final(p);
+}
+
+void control_collect(struct phase3 *p)
+{
+    p->stage = ST_COLLECT;
+    size_t total = 0;
+    for (uint32_t i = 0; i < p->n; i++)
+        total += p->w[i].machines;
+    p->records_cap = total;
+    p->records = malloc((total ? total : 1) * sizeof *p->records);
+    if (!p->records) {
+        fprintf(stderr, "%s: out of memory for %zu records\n", PROGRAM, total);
+        p->exit_status = EXIT_OUTPUT_FAILED;
+        pool_signal_all(&p->pool, SIGKILL);
+        uv_stop(&p->loop);
+        return;
+    }
+    for (uint32_t i = 0; i < p->n; i++) {
+        struct wk *w = &p->w[i];
+        struct codec_buf b = w->ctl_out;
+        if (codec_put_collect(&b) < 0) {
+            p3_worker_failed(p, i, "its control socket is full");
+            return;
+        }
+        w->ctl_out.len = b.len;
+        control_flush(p, w);
+    }
+}
+
+static void on_ctl_closed(uv_handle_t *h)
+{
+    struct wk *w = h->data;
+    if (close(w->ctl_fd) < 0)
+        log_warn("worker %u: close of its control socket: %s", w->index, strerror(errno));
+    w->ctl_fd = -1;
+}
+
+static void close_ctl(struct wk *w)
+{
+    if (w->ctl_closed)
+        return;
+    w->ctl_closed = true;
+    uv_close((uv_handle_t *)&w->ctl_poll, on_ctl_closed);
+}
+
+static void finish(struct phase3 *p)
+{
+    log_debug("all records in (%zu machines); releasing the workers", p->nrecords);
+    p->stage = ST_EXIT;
+    uv_timer_stop(&p->sweep_timer);
+    for (uint32_t i = 0; i < p->n; i++)
+        close_ctl(&p->w[i]);
+    if (pool_alive(&p->pool) == 0)
+        uv_stop(&p->loop);
+}
+
+/* One frame from worker i's control socket. */
+static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame *f)
+{
+    struct wk *w = &p->w[i];
+    switch (f->type) {
+    case CODEC_READY:
+        if (w->ready || f->u.ready.index != i)
+            break;
+        w->ready = true;
+        log_debug("worker %u (pid %lld): ready", i, (long long)f->u.ready.pid);
+        if (++p->ready_count == p->n && p->stage == ST_START)
+            start_run(p);
+        return;
+    case CODEC_STATS:
+        if (w->drained || !w->msg_closed)
+            break;
+        w->drained = true;
+        w->handled = f->u.stats.handled;
+        w->busy_ns = f->u.stats.busy_ns;
+        w->machines = f->u.stats.machines;
+        w->rss_kb = f->u.stats.rss_kb;
+        if (++p->drained_count == p->n)
+            after_drain(p);
+        return;
+    case CODEC_ANSWER: query_on_answer(p, f); return;
+    case CODEC_RECORDS:
+        if (p->stage != ST_COLLECT || w->ended || w->records_got + f->u.records.count > w->machines ||
+            p->nrecords + f->u.records.count > p->records_cap)
+            break;
+        memcpy(p->records + p->nrecords, f->records, f->u.records.count * sizeof *f->records);
+        p->nrecords += f->u.records.count;
+        w->records_got += f->u.records.count;
+        return;
+    case CODEC_END:
+        if (p->stage != ST_COLLECT || w->ended || f->u.end.records_sent != w->records_got ||
+            w->records_got != w->machines)
+            break;
+        w->ended = true;
+        if (++p->ended_count == p->n)
+            finish(p);
+        return;
+    }
+    p3_worker_failed(p, i, "sent an unexpected frame on its control socket");
+}
+
+void control_on_event(uv_poll_t *h, int status, int events)
+{
+    struct wk *w = h->data;
+    struct phase3 *p = h->loop->data;
+    if (status < 0) {
+        log_debug("worker %u: control socket: %s", w->index, uv_strerror(status));
+        uv_poll_stop(h);
+        return;
+    }
+    if (events & UV_WRITABLE)
+        control_flush(p, w);
+    if (!(events & UV_READABLE))
+        return;
+    ssize_t n = inq_read(&w->ctl_in, w->ctl_fd);
+    if (n == -EAGAIN)
+        return;
+    if (n <= 0) {
+        /* End of file or an error: the worker has gone, and SIGCHLD will
+         * say how. Stop watching so the loop does not spin on it. */
+        log_debug("worker %u: control socket closed by the worker", w->index);
+        uv_poll_stop(h);
+        return;
+    }
+    struct codec_frame f = {.records = p->scratch};
+    int rc;
+    while ((rc = inq_next(&w->ctl_in, &f)) == CODEC_OK) {
+        on_ctl_frame(p, w->index, &f);
+        if (p->exit_status != EXIT_OK || w->ctl_closed)
+            return;
+    }
+    if (rc < 0) {
+        char what[128];
+        snprintf(what, sizeof what, "bad frame on its control socket: %s", codec_strerror(rc));
+        p3_worker_failed(p, w->index, what);
+    }
+}

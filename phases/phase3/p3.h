@@ -1,0 +1,129 @@
+/* p3.h - the state of phase 3's main process, shared by the files that
+ * make it up: router.c (source -> pipes), query.c (queries and their
+ * deadlines), control.c (control sockets and the stages of a run) and
+ * phase3.c (set-up, signals, supervision). Not a public interface: main.c
+ * sees only phase3.h.
+ *
+ * Stages (struct phase3.stage), each entered once, in order:
+ *   START    workers forked; waiting for READY from each (orderly start:
+ *            no message is routed before every worker runs its loop);
+ *   RUN      the pump (a uv_idle handle, so one loop turn is one batch)
+ *            routes up to PUMP_TURN messages per turn, then flushes every
+ *            dirty pipe: one write() per worker per turn at most, plus one
+ *            whenever a worker's batch reaches OUTQ_BATCH;
+ *   DRAIN    the source has ended or SIGINT/SIGTERM arrived: no new message;
+ *            each pipe is flushed and closed, and its worker, at end of
+ *            file, replies STATS;
+ *   FINAL    --query answers, asked once every worker has drained, so they
+ *            see the final state;
+ *   COLLECT  COLLECT to each worker; RECORDS frames arrive until END;
+ *   EXIT     control sockets closed; the workers exit 0 and are reaped.
+ * A worker that dies in any stage but EXIT, or exits non-zero, ends the run
+ * with exit 3 and no records; a second SIGINT ends it with 130. Either way
+ * the remaining workers are SIGKILLed and reaped before phase3_run returns.
+ *
+ * One thread owns all of it: every function here runs in the main loop. */
+#ifndef MSGROUTE_PHASE3_P3_H
+#define MSGROUTE_PHASE3_P3_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "codec.h"
+#include "inq.h"
+#include "outq.h"
+#include "pacer.h"
+#include "phase3.h"
+#include "pool.h"
+#include "querytab.h"
+#include "rng.h"
+
+#define PROGRAM "phase3"
+/* Messages routed per loop turn: about a millisecond of work, which bounds
+ * how long a query answer, a signal or a writable pipe waits for the pump. */
+#define PUMP_TURN 8192
+#define QUERY_CHECK_EVERY 1024 /* messages between two looks at the query clock */
+#define CTL_INQ_CAP (256u * 1024u)
+#define CTL_OUT_CAP (64u * 1024u) /* queued queries per worker: about 800 */
+#define SWEEP_MS 5                /* deadline resolution of queries */
+
+enum stage { ST_START, ST_RUN, ST_DRAIN, ST_FINAL, ST_COLLECT, ST_EXIT };
+
+/* The main process's view of one worker. */
+struct wk {
+    uint32_t index;
+    int pid;
+    int msg_fd, ctl_fd;   /* main's ends: pipe write end, control socket */
+    int msg_rfd, ctl_wfd; /* the worker's ends, closed here after the fork */
+    struct outq out;
+    struct inq ctl_in;
+    struct codec_buf ctl_out;
+    size_t ctl_head; /* bytes of ctl_out already written */
+    uv_poll_t msg_poll, ctl_poll;
+    bool msg_writable_armed, ctl_writable_armed;
+    bool msg_closed, ctl_closed;
+    bool ready, drained, ended;
+    uint64_t handled, busy_ns, machines, records_got;
+    int64_t rss_kb;
+    bool query_warned;
+};
+
+struct phase3 {
+    const struct options *o;
+    const struct p3_config *c;
+    struct source *src;
+    uint32_t n;
+    struct wk *w;
+    struct pool pool;
+    bool pool_started;
+    uv_loop_t loop;
+    uv_idle_t pump;
+    uv_timer_t rate_timer, sweep_timer, status_timer;
+    uv_poll_t qtimer_poll;
+    int qtimer_fd;
+    uv_signal_t sigint, sigterm, sigusr1;
+
+    enum stage stage;
+    int exit_status; /* EXIT_OK until something decides otherwise */
+    unsigned interrupts;
+
+    struct pacer rate, qpace;
+    struct rng qrng;
+    struct querytab qt;
+    struct hist *hist;
+    uint64_t q_failed, q_not_found, q_late;
+    uint32_t final_left;
+
+    struct msg held; /* refused by a full pipe; routed first when it drains */
+    bool have_held;
+    bool pumping;
+    uint64_t routed, start_ns, end_ns;
+    uint32_t ready_count, drained_count, ended_count;
+
+    struct machine *records, *scratch;
+    size_t nrecords, records_cap;
+};
+
+/* router.c: the source into the pipes. */
+void router_start(struct phase3 *p); /* (re)starts the pump in stage RUN */
+void router_drain(struct phase3 *p); /* stops the source; flushes and closes every pipe */
+
+/* query.c: queries, their answers and deadlines. */
+void query_arm_timer(struct phase3 *p);
+void query_issue_due(struct phase3 *p, uint64_t now);
+void query_ask_final(struct phase3 *p); /* the --query list, after the drain */
+void query_on_answer(struct phase3 *p, const struct codec_frame *f);
+void query_on_timer(uv_poll_t *h, int status, int events);
+void query_on_sweep(uv_timer_t *h);
+
+/* control.c: control sockets and the stages they drive. */
+void control_flush(struct phase3 *p, struct wk *w);
+void control_collect(struct phase3 *p);
+void control_on_event(uv_poll_t *h, int status, int events);
+
+/* phase3.c: ends the run with exit 3, naming worker i and what happened. */
+void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what);
+
+#endif
