@@ -42,6 +42,14 @@
  * the other side needs. */
 #define SPIN_TRIES 200
 
+/* Hysteresis of the wake-ups: a sleeper is woken for a quarter of the ring's
+ * worth of work (records for the consumer, room for the producer), not for
+ * every batch. When both processes share a CPU, each wake-up is a context
+ * switch; waking the other side as soon as one batch is ready makes them
+ * alternate every batch, and the switches cost more than the messages
+ * (measured: see the issue note). */
+#define WAKE_DIVISOR 4
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -82,12 +90,14 @@ static uint64_t wake_if_asleep(_Atomic uint32_t *word)
 
 /* The sleeper's half: announce, fence, look again, then sleep. still_idle()
  * is the "nothing to do" test on the other side's position. */
-#define SLEEP_UNLESS(word, still_idle, timeout_ms)                       \
+#define SLEEP_UNLESS(word, still_idle, timeout_ms, sleeps)               \
     do {                                                                 \
         atomic_store_explicit((word), 1, memory_order_relaxed);          \
         atomic_thread_fence(memory_order_seq_cst);                       \
-        if (still_idle)                                                  \
+        if (still_idle) {                                                \
+            (sleeps)++;                                                  \
             futex_wait((word), 1, (timeout_ms));                         \
+        }                                                                \
         atomic_store_explicit((word), 0, memory_order_relaxed);          \
     } while (0)
 
@@ -134,7 +144,7 @@ void ring_producer_init(struct ring_producer *p, struct ring *r)
     p->size = r->size;
     p->head = p->published = atomic_load_explicit(&r->head, memory_order_relaxed);
     p->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
-    p->wakeups = 0;
+    p->wakeups = p->sleeps = 0;
 }
 
 /* True when need more bytes fit. The consumer's tail is read only when the
@@ -209,15 +219,30 @@ bool ring_put_end(struct ring_producer *p)
     return true;
 }
 
+static void publish(struct ring_producer *p, bool force)
+{
+    if (p->head != p->published) {
+        /* Release: every record byte written above becomes visible to a
+         * consumer whose acquire load of head (ring_next) returns this value. */
+        atomic_store_explicit(&p->r->head, p->head, memory_order_release);
+        p->published = p->head;
+    }
+    /* Wake a sleeping consumer only for a worthwhile amount of work (see
+     * WAKE_DIVISOR), unless the producer is about to stop producing. The
+     * fill is measured against a tail that may be stale, so it is never
+     * under-estimated. */
+    if (force || p->published - p->tail_cache >= p->size / WAKE_DIVISOR)
+        p->wakeups += wake_if_asleep(&p->r->consumer_sleep);
+}
+
 void ring_publish(struct ring_producer *p)
 {
-    if (p->head == p->published)
-        return;
-    /* Release: every record byte written above becomes visible to a consumer
-     * whose acquire load of head (ring_next) returns this value. */
-    atomic_store_explicit(&p->r->head, p->head, memory_order_release);
-    p->published = p->head;
-    p->wakeups += wake_if_asleep(&p->r->consumer_sleep);
+    publish(p, false);
+}
+
+void ring_flush(struct ring_producer *p)
+{
+    publish(p, true);
 }
 
 uint64_t ring_fill(const struct ring_producer *p)
@@ -233,7 +258,8 @@ void ring_wait_room(struct ring_producer *p, int timeout_ms)
         cpu_relax();
     }
     SLEEP_UNLESS(&p->r->producer_sleep,
-                 atomic_load_explicit(&p->r->tail, memory_order_relaxed) == p->tail_cache, timeout_ms);
+                 atomic_load_explicit(&p->r->tail, memory_order_relaxed) == p->tail_cache, timeout_ms,
+                 p->sleeps);
 }
 
 /* ---- consumer ---- */
@@ -255,13 +281,13 @@ int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail
 
     /* Every field is read once, into a local copy, and only the copy is
      * checked and used: the other process could rewrite shared memory between
-     * a check and a use. */
+     * a check and a use. One copy of the whole header when it fits in what
+     * may be read, else of rec_len and kind only (8 <= room always). */
     struct ring_rec h;
-    memcpy(&h, data + off, RING_ALIGN); /* rec_len and kind: 8 <= room */
+    memcpy(&h, data + off, room >= sizeof h ? sizeof h : RING_ALIGN);
     if (h.rec_len < RING_ALIGN || h.rec_len % RING_ALIGN != 0 || h.rec_len > room)
         return RING_CORRUPT;
-    memset(out, 0, sizeof *out);
-    out->kind = h.kind;
+    *out = (struct ring_view){.kind = h.kind};
     switch (h.kind) {
     case RING_PAD:
         if (h.rec_len != to_end) /* a PAD always runs to the end of the circle */
@@ -276,11 +302,8 @@ int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail
     case RING_MSG: break;
     default: return RING_CORRUPT;
     }
+    /* rec_len >= sizeof h implies room >= sizeof h: the whole header was copied. */
     if (h.rec_len < sizeof h)
-        return RING_CORRUPT;
-    memcpy(&h, data + off, sizeof h);
-    /* rec_len may have changed since the first copy: check it again, in full. */
-    if (h.rec_len < sizeof h || h.rec_len % RING_ALIGN != 0 || h.rec_len > room || h.kind != RING_MSG)
         return RING_CORRUPT;
     if (h.id_len == 0 || h.id_len > MSG_ID_MAX || h.event >= EV_COUNT || h.payload_len > MSG_PAYLOAD_MAX)
         return RING_CORRUPT;
@@ -310,7 +333,7 @@ void ring_consumer_init(struct ring_consumer *c, struct ring *r)
     c->size = r->size;
     c->tail = c->released = atomic_load_explicit(&r->tail, memory_order_relaxed);
     c->head_cache = atomic_load_explicit(&r->head, memory_order_acquire);
-    c->wakeups = 0;
+    c->wakeups = c->sleeps = 0;
 }
 
 int ring_next(struct ring_consumer *c, struct ring_view *v)
@@ -342,7 +365,13 @@ void ring_release(struct ring_consumer *c)
      * producer, through its acquire load in has_room(), reuses their bytes. */
     atomic_store_explicit(&c->r->tail, c->tail, memory_order_release);
     c->released = c->tail;
-    c->wakeups += wake_if_asleep(&c->r->producer_sleep);
+    /* Wake a producer waiting for room only once a quarter of the ring is
+     * free (hysteresis, see WAKE_DIVISOR). The head may be stale, so the room
+     * is never under-estimated; and the condition only grows truer while the
+     * producer sleeps, until the ring is empty and it certainly holds, so the
+     * wake-up is late at worst, never lost. */
+    if (c->size - (c->head_cache - c->tail) >= c->size / WAKE_DIVISOR)
+        c->wakeups += wake_if_asleep(&c->r->producer_sleep);
 }
 
 void ring_wait_data(struct ring_consumer *c, int timeout_ms)
@@ -353,5 +382,5 @@ void ring_wait_data(struct ring_consumer *c, int timeout_ms)
         cpu_relax();
     }
     SLEEP_UNLESS(&c->r->consumer_sleep, atomic_load_explicit(&c->r->head, memory_order_relaxed) == c->tail,
-                 timeout_ms);
+                 timeout_ms, c->sleeps);
 }

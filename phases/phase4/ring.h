@@ -105,6 +105,7 @@ struct ring_producer {
     uint64_t published;  /* the head the consumer can see */
     uint64_t tail_cache; /* the consumer's tail when last read */
     uint64_t wakeups;    /* futex wakes issued: a cost worth seeing */
+    uint64_t sleeps;     /* futex waits for room */
 };
 
 void ring_producer_init(struct ring_producer *p, struct ring *r);
@@ -120,14 +121,21 @@ uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, u
 bool ring_put_end(struct ring_producer *p);
 
 /* Makes every record written so far visible, and wakes the consumer if it
- * may be asleep. Cheap when there is nothing new. */
+ * may be asleep and a quarter of the ring is waiting for it. Cheap when there
+ * is nothing new. */
 void ring_publish(struct ring_producer *p);
+
+/* ring_publish(), and wakes a sleeping consumer whatever the fill: call it
+ * before the producer stops producing for a while (it waits for room in any
+ * ring, sleeps for --rate, ends), or the consumer would only see the last
+ * records when its own sleep times out. */
+void ring_flush(struct ring_producer *p);
 
 /* Bytes written and not yet consumed (the ring's fill), as the producer sees it. */
 uint64_t ring_fill(const struct ring_producer *p);
 
 /* Sleeps until the consumer has returned space (or timeout_ms passes, or a
- * signal arrives). Publish first: a consumer cannot free what it cannot see. */
+ * signal arrives). Flush first: a consumer cannot free what it cannot see. */
 void ring_wait_room(struct ring_producer *p, int timeout_ms);
 
 /* ---- consumer (one process) ---- */
@@ -160,7 +168,8 @@ struct ring_consumer {
     uint64_t tail;       /* next byte to read, ahead of the released tail */
     uint64_t released;   /* the tail the producer can see */
     uint64_t head_cache; /* the producer's head when last read */
-    uint64_t wakeups;
+    uint64_t wakeups;    /* futex wakes issued */
+    uint64_t sleeps;     /* futex waits for data */
 };
 
 void ring_consumer_init(struct ring_consumer *c, struct ring *r);
@@ -171,7 +180,8 @@ void ring_consumer_init(struct ring_consumer *c, struct ring *r);
 int ring_next(struct ring_consumer *c, struct ring_view *v);
 
 /* Returns the space of every record read so far to the producer, and wakes
- * it if it may be asleep. Views obtained before are invalid afterwards. */
+ * it if it may be asleep and a quarter of the ring is free. Views obtained
+ * before are invalid afterwards. */
 void ring_release(struct ring_consumer *c);
 
 /* Sleeps until the producer has published something new (or timeout_ms

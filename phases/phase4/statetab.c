@@ -5,7 +5,10 @@
 #include <string.h>
 
 _Static_assert(sizeof(struct machine) % 8 == 0, "struct machine must copy as whole words");
-_Static_assert(sizeof(struct statetab_slot) % 64 == 0, "a slot must fill whole cache lines");
+_Static_assert(offsetof(struct machine, id_hash) == 0, "id_hash must be the first word of struct machine");
+_Static_assert(offsetof(struct machine, id) + MSG_ID_MAX + 1 + 8 > sizeof(struct machine),
+               "the id must be the last field of struct machine");
+_Static_assert(sizeof(struct statetab_slot) <= 192, "the changing part must fit in three cache lines");
 
 /* The word view of a machine, so that no pointer is type-punned. */
 union machine_words {
@@ -15,49 +18,45 @@ union machine_words {
 
 size_t statetab_bytes(uint32_t nslots)
 {
-    return (size_t)nslots * sizeof(struct statetab_slot);
+    return (size_t)nslots * (sizeof(struct statetab_slot) + sizeof(struct statetab_cold));
 }
 
 void statetab_attach(struct statetab *t, void *mem, uint32_t nslots)
 {
     t->slots = mem;
+    t->cold = (struct statetab_cold *)((char *)mem + (size_t)nslots * sizeof(struct statetab_slot));
     t->nslots = nslots;
 }
-
-/* The words of a machine that a message can change: everything between
- * id_hash (first) and the id (last), which are written once, with the
- * machine's first message. After that a publish stores 11 words per copy
- * instead of 20. The range is computed from the layout, so a reordering of
- * struct machine cannot silently leave a counter out. */
-#define HOT_FIRST 1
-#define HOT_END ((offsetof(struct machine, id) + 7) / 8)
-_Static_assert(offsetof(struct machine, id_hash) == 0, "id_hash must be the first word of struct machine");
-_Static_assert(offsetof(struct machine, id) + MSG_ID_MAX + 1 + 8 > sizeof(struct machine),
-               "the id must be the last field of struct machine");
 
 void statetab_publish(struct statetab *t, uint32_t slot, const struct machine *m)
 {
     struct statetab_slot *s = &t->slots[slot];
     union machine_words u;
     u.m = *m;
-    size_t first = HOT_FIRST, end = HOT_END;
-    if (m->msgs == 1) { /* a new machine: write it whole */
-        first = 0;
-        end = STATETAB_WORDS;
+    if (m->msgs == 1) {
+        /* The machine's first message: its constant words, once. The flip
+         * below is a release store, so a reader that sees this version sees
+         * them too. */
+        struct statetab_cold *c = &t->cold[slot];
+        atomic_store_explicit(&c->words[0], u.w[0], memory_order_relaxed);
+        seqlock_store_words(c->words + 1, u.w + STATETAB_HOT_END, STATETAB_COLD - 1);
     }
     seqlock_latch_flip(&s->lock); /* odd: readers use copy 1 */
-    seqlock_store_words(s->words[0] + first, u.w + first, end - first);
+    seqlock_store_words(s->hot[0], u.w + STATETAB_HOT_FIRST, STATETAB_HOT);
     seqlock_latch_flip(&s->lock); /* even: readers use copy 0 */
-    seqlock_store_words(s->words[1] + first, u.w + first, end - first);
+    seqlock_store_words(s->hot[1], u.w + STATETAB_HOT_FIRST, STATETAB_HOT);
 }
 
 int statetab_read(const struct statetab *t, uint32_t slot, struct machine *out, unsigned tries)
 {
     const struct statetab_slot *s = &t->slots[slot];
+    const struct statetab_cold *c = &t->cold[slot];
     union machine_words u;
     for (unsigned i = 0; i < tries; i++) {
         uint32_t seq = seqlock_read_begin(&s->lock);
-        seqlock_load_words(u.w, s->words[seq & 1], STATETAB_WORDS);
+        seqlock_load_words(u.w + STATETAB_HOT_FIRST, s->hot[seq & 1], STATETAB_HOT);
+        u.w[0] = atomic_load_explicit((_Atomic uint64_t *)&c->words[0], memory_order_relaxed);
+        seqlock_load_words(u.w + STATETAB_HOT_END, c->words + 1, STATETAB_COLD - 1);
         if (seqlock_latch_retry(&s->lock, seq))
             continue;
         /* A machine that was written has msgs >= 1; zeros are a copy nobody

@@ -20,7 +20,7 @@
 #include "shard.h"
 #include "summary.h"
 
-#define BATCH 64            /* records between two releases of ring space */
+#define BATCH 128           /* records between two releases of ring space */
 #define WAIT_MS 100         /* longest sleep: a bound, the producer wakes us */
 #define STATS_EVERY_NS 50000000ull /* RSS is a /proc read: refresh it at 20 Hz */
 
@@ -110,7 +110,7 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
     }
 
     int rc = 0;
-    uint64_t busy = 0, next_stats = 0;
+    uint64_t busy = 0, next_stats = 0, batches = 0;
     struct ring_view vs[BATCH];
     for (;;) {
         /* Pull a batch of records first, asking the CPU for each machine and
@@ -127,8 +127,12 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
                 break;
             }
             table_prefetch(&w.shard.table, vs[n].id_hash);
-            if (vs[n].slot < w.tab.nslots)
-                __builtin_prefetch(&w.tab.slots[vs[n].slot], 1);
+            if (vs[n].slot < w.tab.nslots) {
+                const char *slot = (const char *)&w.tab.slots[vs[n].slot];
+                __builtin_prefetch(slot, 1);
+                __builtin_prefetch(slot + 64, 1);
+                __builtin_prefetch(slot + 128, 1);
+            }
             n++;
         }
         for (unsigned i = 0; i < n; i++)
@@ -137,6 +141,7 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
         ring_release(&w.ring);
         uint64_t t1 = now_ns();
         if (n) {
+            batches++;
             busy += t1 - t0;
             /* One writer per slot: relaxed stores, read at any time by the
              * main process for the status table. */
@@ -167,7 +172,8 @@ out:
     atomic_store_explicit(&stats->handled, w.shard.handled, memory_order_relaxed);
     atomic_store_explicit(&stats->busy_ns, busy, memory_order_relaxed);
     atomic_store_explicit(&stats->rss_kb, rss_peak_self_kb(), memory_order_relaxed);
-    log_debug("worker %u: %llu messages, exiting with %d", index, (unsigned long long)w.shard.handled, rc);
+    log_debug("worker %u: %llu messages in %llu batches, %llu sleeps, exiting with %d", index,
+              (unsigned long long)w.shard.handled, (unsigned long long)batches, (unsigned long long)w.ring.sleeps, rc);
     shard_free(&w.shard);
     free(w.re.buf);
     return rc;

@@ -87,17 +87,19 @@ Test(statetab, a_writer_stopped_mid_write_does_not_stall_readers)
     statetab_publish(&tab, 2, &m);
     /* The next write starts (copy 0 half-written with garbage) and stops. */
     seqlock_latch_flip(&tab.slots[2].lock);
-    for (size_t i = 0; i < STATETAB_WORDS / 2; i++)
-        atomic_store(&tab.slots[2].words[0][i], 0xdeadbeefull);
+    for (size_t i = 0; i < STATETAB_HOT / 2; i++)
+        atomic_store(&tab.slots[2].hot[0][i], 0xdeadbeefull);
     cr_assert_eq(statetab_read(&tab, 2, &got, 1), STATETAB_OK);
     cr_assert(consistent(&got));
     cr_assert_eq(got.msgs, 1);
     /* ... and the other half: copy 0 finished, copy 1 half-written. */
     version(&m, 2);
-    seqlock_store_words(tab.slots[2].words[0], (const uint64_t *)&m, STATETAB_WORDS);
+    uint64_t w[STATETAB_WORDS];
+    memcpy(w, &m, sizeof m);
+    seqlock_store_words(tab.slots[2].hot[0], w + STATETAB_HOT_FIRST, STATETAB_HOT);
     seqlock_latch_flip(&tab.slots[2].lock);
-    for (size_t i = 0; i < STATETAB_WORDS / 2; i++)
-        atomic_store(&tab.slots[2].words[1][i], 0xdeadbeefull);
+    for (size_t i = 0; i < STATETAB_HOT / 2; i++)
+        atomic_store(&tab.slots[2].hot[1][i], 0xdeadbeefull);
     cr_assert_eq(statetab_read(&tab, 2, &got, 1), STATETAB_OK);
     cr_assert(consistent(&got));
     cr_assert_eq(got.msgs, 2);
@@ -113,8 +115,8 @@ Test(statetab, a_writer_stopped_mid_write_does_not_stall_readers)
 
 Test(statetab, a_reader_never_sees_a_torn_record)
 {
-    _Atomic uint64_t *done = (_Atomic uint64_t *)&tab.slots[SLOTS - 1].words[0][0];
-    _Atomic uint64_t *seen = (_Atomic uint64_t *)&tab.slots[SLOTS - 2].words[0][0];
+    _Atomic uint64_t *done = (_Atomic uint64_t *)&tab.slots[SLOTS - 1].hot[0][0];
+    _Atomic uint64_t *seen = (_Atomic uint64_t *)&tab.slots[SLOTS - 2].hot[0][0];
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
