@@ -311,15 +311,16 @@ static bool route(struct main4 *l, const struct msg *m)
         off += flen;
         /* Large records: let the worker start before the batch is over. */
         if (p->head - p->published >= l->publish_bytes)
-            ring_publish(p);
+            ring_publish_lazy(p);
     } while (off < m->payload_len);
     return true;
 }
 
+/* In full flow: publish, wake a worker only for a quarter ring of work. */
 static void publish_all(struct main4 *l)
 {
     for (uint32_t i = 0; i < l->o->workers; i++)
-        ring_publish(&l->prod[i]);
+        ring_publish_lazy(&l->prod[i]);
 }
 
 /* Before the main process stops producing for a while: every worker sees
@@ -327,7 +328,7 @@ static void publish_all(struct main4 *l)
 static void flush_all(struct main4 *l)
 {
     for (uint32_t i = 0; i < l->o->workers; i++)
-        ring_flush(&l->prod[i]);
+        ring_publish(&l->prod[i]);
 }
 
 /* END into every ring, then wait for every worker to drain and exit, still
@@ -338,7 +339,7 @@ static bool drain(struct main4 *l)
         while (!ring_put_end(&l->prod[i]))
             if (!wait_room(l, i))
                 return false;
-        ring_flush(&l->prod[i]);
+        ring_publish(&l->prod[i]);
     }
     l->end_sent = true;
     log_debug("END sent to every ring; draining");

@@ -237,12 +237,12 @@ static void publish(struct ring_producer *p, bool force)
 
 void ring_publish(struct ring_producer *p)
 {
-    publish(p, false);
+    publish(p, true);
 }
 
-void ring_flush(struct ring_producer *p)
+void ring_publish_lazy(struct ring_producer *p)
 {
-    publish(p, true);
+    publish(p, false);
 }
 
 uint64_t ring_fill(const struct ring_producer *p)

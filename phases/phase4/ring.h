@@ -22,8 +22,9 @@
  *
  * Waiting: a consumer with nothing to read and a producer with no room sleep
  * on a futex in the shared block, and the other side wakes them only when
- * they announced they may be asleep. ring.c argues why a wake-up cannot be
- * lost.
+ * they announced they may be asleep, and in full flow only for a quarter
+ * ring's worth of work (ring_publish_lazy(), ring_release()). ring.c argues
+ * why a wake-up cannot be lost.
  *
  * Trust: the consumer never trusts a length it reads from shared memory.
  * ring_decode() is a pure function over the ring's bytes that validates every
@@ -121,15 +122,16 @@ uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, u
 bool ring_put_end(struct ring_producer *p);
 
 /* Makes every record written so far visible, and wakes the consumer if it
- * may be asleep and a quarter of the ring is waiting for it. Cheap when there
- * is nothing new. */
+ * may be asleep. Cheap when there is nothing new. */
 void ring_publish(struct ring_producer *p);
 
-/* ring_publish(), and wakes a sleeping consumer whatever the fill: call it
- * before the producer stops producing for a while (it waits for room in any
- * ring, sleeps for --rate, ends), or the consumer would only see the last
- * records when its own sleep times out. */
-void ring_flush(struct ring_producer *p);
+/* ring_publish() for a producer in full flow: wakes a sleeping consumer only
+ * once a quarter of the ring is waiting for it, so that two processes that
+ * share a CPU do not switch after every batch. Whoever uses it must call
+ * ring_publish() before it stops producing for a while (it waits for room in
+ * any ring, sleeps for --rate, ends), or the consumer sees the last records
+ * only when its own sleep times out. */
+void ring_publish_lazy(struct ring_producer *p);
 
 /* Bytes written and not yet consumed (the ring's fill), as the producer sees it. */
 uint64_t ring_fill(const struct ring_producer *p);
