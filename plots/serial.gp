@@ -6,14 +6,16 @@ if (!exists("plots")) plots = "plots"
 load plots."/common.gp"
 f = dir."/exp3_serial.csv"
 fs = dir."/exp3_share.csv"
-codecs = "c/raw c/msgpack python/msgpack python/pickle"
-cname(k) = (k == 1) ? "C raw copy (memcpy)" : (k == 2) ? "C msgpack-c" : (k == 3) ? "Python msgpack" : "Python pickle"
-ccolor(k) = (k == 1) ? 0x17becf : (k == 2) ? 0x2ca02c : (k == 3) ? 0xff7f0e : 0x8c564b
+codecs = "c/raw c/frame c/msgpack python/msgpack python/pickle"
+cname(k) = (k == 1) ? "C raw copy (memcpy)" : (k == 2) ? "C phase-3 frame codec (codec.h)" : \
+           (k == 3) ? "C msgpack-c object API" : (k == 4) ? "Python msgpack" : "Python pickle"
+ccolor(k) = (k == 1) ? 0x17becf : (k == 2) ? 0x1f77b4 : (k == 3) ? 0x2ca02c : (k == 4) ? 0xff7f0e : 0x8c564b
+nc = words(codecs)
 lang(k) = word(codecs,k)[1:strstrt(word(codecs,k),"/")-1]
 codec(k) = word(codecs,k)[strstrt(word(codecs,k),"/")+1:]
 # The message types on the x axis: 0 primitives, 1 nested, 2 the numeric array.
 tix(t) = (t eq "primitives") ? 0 : (t eq "nested") ? 1 : 2
-bw = 0.18
+bw = 0.16
 do for [fmt=1:2] {
     if (fmt == 1) { set term pngcairo size 1500,480 font ",10" noenhanced } else { set term svg size 1500,480 dynamic font ",10" noenhanced }
     set output dir."/serial.".png_or_svg(fmt)
@@ -30,8 +32,8 @@ do for [fmt=1:2] {
     set key inside top left font ",8"
     do for [op in "pack unpack"] {
         set title (op eq "pack" ? "pack (encode a struct/object)" : "unpack (decode into a struct/object)")
-        plot for [k=1:4] f using \
-            ((strcol("lang") eq lang(k) && strcol("codec") eq codec(k) && strcol("op") eq op) ? tix(strcol("type")) - 1.5*bw + (k-1)*bw : NaN):"ns_per_msg_median" \
+        plot for [k=1:nc] f using \
+            ((strcol("lang") eq lang(k) && strcol("codec") eq codec(k) && strcol("op") eq op) ? tix(strcol("type")) - 2*bw + (k-1)*bw : NaN):"ns_per_msg_median" \
             with boxes lc rgb ccolor(k) title cname(k)
     }
     unset logscale y
@@ -41,7 +43,7 @@ do for [fmt=1:2] {
     stats fs using 0 nooutput
     set xrange [-0.6:STATS_records - 0.4]
     set xtics autofreq
-    set title "share of a message's cost in (de)serialization\n(estimated: codec ns / ns per message at 1 worker)"
+    set title "share of a message's cost in (de)serialization\n(estimated: codec ns / ns per message, 1 worker)"
     set style fill solid 0.85 border -1
     set boxwidth 0.6
     set key off
