@@ -321,6 +321,42 @@ static int rd_bytes(struct rd *r, bool bin, const uint8_t **ptr, uint64_t *len)
     return 0;
 }
 
+/* SPEC §2's worker_id alphabet [A-Za-z0-9_.:-] as a table: one load per
+ * byte. The same set as msg_id_valid() (test_codec checks all 256 bytes),
+ * but the decoder runs it on every message, where callgrind counted
+ * msg_id_valid's compare chain at about 13 instructions a byte, 14 % of a
+ * worker's instructions. */
+/* clang-format off */
+static const uint8_t id_byte_ok[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 10 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, /* 20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 30 */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, /* 50 */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, /* 70 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 80 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 90 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* a0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* b0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* c0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* d0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* e0 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* f0 */
+};
+/* clang-format on */
+
+bool codec_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > MSG_ID_MAX)
+        return false;
+    uint8_t all = 1;
+    for (size_t i = 0; i < len; i++)
+        all &= id_byte_ok[(uint8_t)id[i]];
+    return all;
+}
+
 static int rd_id(struct rd *r, const char **id, uint8_t *id_len)
 {
     const uint8_t *p;
@@ -328,7 +364,7 @@ static int rd_id(struct rd *r, const char **id, uint8_t *id_len)
     int rc = rd_bytes(r, false, &p, &len);
     if (rc < 0)
         return rc;
-    if (!msg_id_valid((const char *)p, (size_t)len))
+    if (!codec_id_valid((const char *)p, (size_t)len))
         return CODEC_E_VALUE;
     *id = (const char *)p;
     *id_len = (uint8_t)len;

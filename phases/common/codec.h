@@ -85,6 +85,9 @@ enum codec_result {
 
 const char *codec_strerror(int rc);
 
+/* msg_id_valid() by table lookup: the check the decoder runs per message. */
+bool codec_id_valid(const char *id, size_t len);
+
 /* One decoded frame. Pointers borrow from the decoded buffer. */
 struct codec_frame {
     uint8_t type; /* enum codec_type */

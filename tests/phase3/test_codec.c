@@ -305,3 +305,17 @@ Test(codec, random_mutations_of_valid_frames_never_crash)
     free(copy);
     cr_expect_gt(ok, 0);
 }
+
+Test(codec, its_id_check_accepts_exactly_what_msg_id_valid_accepts)
+{
+    for (int c = 0; c < 256; c++) {
+        char id[3] = {'a', (char)c, 'b'};
+        cr_expect_eq(codec_id_valid(id, 3), msg_id_valid(id, 3), "byte %#x", c);
+        cr_expect_eq(codec_id_valid(id + 1, 1), msg_id_valid(id + 1, 1), "byte %#x alone", c);
+    }
+    char longest[MSG_ID_MAX + 1];
+    memset(longest, 'x', sizeof longest);
+    cr_expect(codec_id_valid(longest, MSG_ID_MAX));
+    cr_expect_not(codec_id_valid(longest, MSG_ID_MAX + 1));
+    cr_expect_not(codec_id_valid(longest, 0));
+}
