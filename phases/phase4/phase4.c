@@ -100,7 +100,7 @@ struct main4 {
     uint64_t start_ns, next_poll_ns, next_status_ns, next_progress_ns;
     uint64_t not_found, failed;
     bool progress;
-    bool end_sent;  /* every ring has its END: a worker exiting 0 is now expected */
+    bool *end_put;  /* end_put[i]: ring i has its END, so worker i exiting 0 is expected */
     bool lost;      /* a worker died or failed: the run ends with exit 3 */
 };
 
@@ -111,7 +111,7 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     /* The pool hands the body and this callback the same arg: the shared
      * view inside struct main4. */
     struct main4 *l = (struct main4 *)((char *)arg - offsetof(struct main4, sh));
-    if (l->end_sent && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+    if (l->end_put[index] && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
         log_debug("worker %u (pid %d): drained and exited", index, (int)pid);
         return;
     }
@@ -161,7 +161,8 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     }
     l->sh.rings = calloc(n, sizeof *l->sh.rings);
     l->prod = calloc(n, sizeof *l->prod);
-    if (!l->sh.rings || !l->prod) {
+    l->end_put = calloc(n, sizeof *l->end_put);
+    if (!l->sh.rings || !l->prod || !l->end_put) {
         fprintf(stderr, "phase4: out of memory\n");
         return -1;
     }
@@ -235,7 +236,7 @@ static void run_queries(struct main4 *l, uint64_t now)
         struct machine m;
         /* After the END, a worker that exited has drained: its records are
          * final, and still answer. Before it, a missing worker died. */
-        bool lost = !l->pool.w[w].alive && !l->end_sent;
+        bool lost = !l->pool.w[w].alive && !l->end_put[w];
         int rc = lost ? STATETAB_BUSY : statetab_read(&l->sh.tab, slot, &m, QUERY_TRIES);
         if (rc == STATETAB_BUSY) {
             l->failed++;
@@ -339,9 +340,10 @@ static bool drain(struct main4 *l)
         while (!ring_put_end(&l->prod[i]))
             if (!wait_room(l, i))
                 return false;
+        /* Before the worker can see it: it may exit (0) as soon as it does. */
+        l->end_put[i] = true;
         ring_publish(&l->prod[i]);
     }
-    l->end_sent = true;
     log_debug("END sent to every ring; draining");
     while (pool_alive(&l->pool) > 0) {
         l->next_poll_ns = 0; /* poll at every turn */
@@ -434,6 +436,7 @@ static void teardown(struct main4 *l)
     shm_destroy(l->seg, l->seg_len);
     free(l->sh.rings);
     free(l->prod);
+    free(l->end_put);
 }
 
 int phase4_run(const struct options *o, const struct phase4_config *cfg, struct source *src, struct hist *queries,
