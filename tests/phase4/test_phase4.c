@@ -641,3 +641,17 @@ Test(phase4_faults, sigusr1_prints_the_status_table_without_stopping_the_run)
     assert_no_leftovers(p.pid);
     assert_shm_unchanged(shm_before);
 }
+
+/* The drain puts END into ring 0, then ring 1, ...: when ring 1 is full, the
+ * main process waits for room while worker 0 may already have drained and
+ * exited 0. That is the orderly end of worker 0, not a lost worker. Large
+ * payloads keep the rings full at the end, which made the race common. */
+Test(phase4, a_worker_that_ends_while_another_ring_is_still_full_is_not_lost)
+{
+    for (int i = 0; i < 5; i++) {
+        char *argv[] = {PHASE4, "--messages", "400", "--payload", "1048576", "--workers", "3", NULL};
+        struct proc_result r;
+        run_want(argv, 0, &r);
+        proc_result_free(&r);
+    }
+}
