@@ -92,7 +92,7 @@ def leaks_in(name, text, singles, pairs):
     return [f"{name}: {f[:100]}" for f in found]
 
 
-def verify(tarball):
+def verify(tarball, label=None):
     singles, pairs = region_fingerprints()
     leaks = []
     with tarfile.open(tarball) as tar:
@@ -110,7 +110,7 @@ def verify(tarball):
         print(f"handout: solution text in {leak}", file=sys.stderr)
     if leaks:
         return 1
-    print(f"handout: {tarball}: no solution text ({len(singles)} lines and {len(pairs)} line pairs checked)")
+    print(f"handout: {label or tarball}: no solution text ({len(singles)} lines and {len(pairs)} line pairs checked)")
     return 0
 
 
@@ -138,7 +138,7 @@ def main():
             info.uname = info.gname = ""
             with open(os.path.join(ROOT, f), "rb") as fh:
                 tar.addfile(info, io.BytesIO(fh.read()) if info.isfile() else None)
-    if verify(tmp) != 0:
+    if verify(tmp, label=args.out) != 0:
         os.remove(tmp)
         print("handout: not written: remove the solution text above first", file=sys.stderr)
         return 1
