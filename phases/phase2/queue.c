@@ -5,7 +5,7 @@
  * would straddle the end of the buffer skips the tail and starts again at
  * offset 0, wasting at most one payload's worth of bytes. Because messages
  * leave in the order they entered, the bytes in use are always the range
- * [bhead, btail) of two ever-growing counters, and popping a message frees
+ * [bhead, btail) of two ever-growing counters, and dropping a message frees
  * everything up to its payload_end. */
 #include "queue.h"
 
@@ -78,17 +78,14 @@ bool queue_push(struct queue *q, const struct msg *m, uint8_t **payload)
     return true;
 }
 
-bool queue_pop(struct queue *q, struct msg *out, const uint8_t **payload)
+void queue_drop(struct queue *q, uint64_t n)
 {
-    if (q->head == q->tail)
-        return false;
-    const struct queue_slot *s = &q->slots[q->head & q->mask];
-    *out = s->m;
-    *payload = q->bytes ? q->bytes + s->payload_off : NULL;
+    if (n == 0)
+        return;
+    const struct queue_slot *last = &q->slots[(q->head + n - 1) & q->mask];
     /* A zero-byte payload's end may predate a restart at offset 0 (see
      * reserve_bytes): never move bhead backwards. */
-    if (s->payload_end > q->bhead)
-        q->bhead = s->payload_end;
-    q->head++;
-    return true;
+    if (last->payload_end > q->bhead)
+        q->bhead = last->payload_end;
+    q->head += n;
 }

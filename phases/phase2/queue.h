@@ -2,8 +2,8 @@
  * of struct msg by value, and beside it a ring of bytes that holds each
  * message's payload.
  *
- * Both rings are allocated once, at queue_init; push and pop copy and never
- * allocate. At the limit (no free slot, or no room for the payload) push
+ * Both rings are allocated once, at queue_init; push copies a message in,
+ * the consumer reads it in place and drops it, and nothing allocates. At the limit (no free slot, or no room for the payload) push
  * fails and the producer must wait for the consumer: that is the
  * backpressure of SPEC §8, and it is why memory stays bounded however fast
  * the source is. Not thread-safe and needs no lock: producer and consumer
@@ -25,7 +25,7 @@ struct queue_slot {
 struct queue {
     struct queue_slot *slots;
     uint32_t mask;       /* slots - 1; the slot count is a power of two */
-    uint64_t head, tail; /* messages popped and pushed since init */
+    uint64_t head, tail; /* messages dropped and pushed since init */
     uint8_t *bytes;
     uint64_t bytes_cap;
     uint64_t bhead, btail; /* payload bytes released and reserved since init */
@@ -47,19 +47,25 @@ static inline uint32_t queue_capacity(const struct queue *q)
     return q->mask + 1;
 }
 
-/* The i-th oldest queued message (i < queue_depth), to look at in place. */
+/* The i-th oldest queued message (i < queue_depth) and its payload, read in
+ * place: a consumer that handles a batch reads it where it lies and then
+ * releases it with one queue_drop(), rather than copying each message out. */
 static inline const struct msg *queue_peek(const struct queue *q, uint64_t i)
 {
     return &q->slots[(q->head + i) & q->mask].m;
 }
 
+static inline const uint8_t *queue_peek_payload(const struct queue *q, uint64_t i)
+{
+    return q->bytes ? q->bytes + q->slots[(q->head + i) & q->mask].payload_off : NULL;
+}
+
+/* Releases the n oldest messages (n <= queue_depth) and their payloads. */
+void queue_drop(struct queue *q, uint64_t n);
+
 /* Copies m in and reserves m->payload_len bytes for its payload; the caller
  * writes the payload at *payload before the next queue call. False when the
- * queue is full (the caller keeps m and tries again after a pop). */
+ * queue is full (the caller keeps m and tries again after a drop). */
 bool queue_push(struct queue *q, const struct msg *m, uint8_t **payload);
-
-/* Copies the oldest message out, with its payload at *payload; the payload
- * stays readable until the next queue_push. False when the queue is empty. */
-bool queue_pop(struct queue *q, struct msg *out, const uint8_t **payload);
 
 #endif
