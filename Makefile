@@ -120,11 +120,13 @@ plots:
 #                              score labs/ (default) or the reference: a table
 #                              ending "total: X / Y", grade.json, JUnit XML in
 #                              <build>/grade/junit/
+#   make grade STUDENT=DIR     score a student's tree (DIR/labs) unpacked
+#                              anywhere; it builds into build/student/
 #   make handout               the student's tree: build/msgroute-handout.tar.gz
 .PHONY: labs labs-check check grade handout
 # grade scores labs/ unless IMPL is given; its build folder follows IMPL.
 GRADE_IMPL  = $(if $(filter command line environment,$(origin IMPL)),$(IMPL),labs)
-GRADE_BUILD = $(if $(and $(HAVE_SOLUTIONS),$(filter labs,$(GRADE_IMPL))),build/labs,build)
+GRADE_BUILD = $(if $(STUDENT),build/student,$(if $(and $(HAVE_SOLUTIONS),$(filter labs,$(GRADE_IMPL))),build/labs,build))
 GRADE_PHASE = $(if $(PHASE),--phase $(PHASE))
 
 labs:
@@ -139,7 +141,7 @@ check: deps
 
 grade: deps
 	@python3 tests/grading/grade.py --impl $(GRADE_IMPL) --build $(GRADE_BUILD) $(GRADE_PHASE) --jobs $(JOBS) \
-	  $(if $(HAVE_SOLUTIONS),--ref-build build) --json grade.json
+	  $(if $(STUDENT),--impl-dir $(abspath $(STUDENT))/labs) $(if $(HAVE_SOLUTIONS),--ref-build build) --json grade.json
 
 handout:
 	@python3 tests/grading/handout.py --out build/msgroute-handout.tar.gz
