@@ -466,8 +466,11 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
     if (res->workers)
         fill_status(&l, res->workers);
     uint64_t handled = 0;
-    for (uint32_t i = 0; i < o->workers; i++)
+    for (uint32_t i = 0; i < o->workers; i++) {
         handled += atomic_load_explicit(&l.pool.slots[i].handled, memory_order_relaxed);
+        log_debug("ring %u: the main process slept %llu times for room and woke worker %u %llu times", i,
+                  (unsigned long long)l.prod[i].sleeps, i, (unsigned long long)l.prod[i].wakeups);
+    }
     out->messages = handled;
     out->seconds = (double)(end - l.start_ns) / 1e9;
     out->query_not_found = l.not_found;

@@ -250,16 +250,25 @@ uint64_t ring_fill(const struct ring_producer *p)
     return p->head - atomic_load_explicit(&p->r->tail, memory_order_relaxed);
 }
 
+/* True while less than a quarter of the ring is free: the producer waits
+ * for the same amount of room the consumer wakes it for (ring_release()), so
+ * it resumes with room for a long run of records instead of refilling the
+ * ring one consumer batch at a time (on a shared CPU each of those turns is
+ * a context switch). */
+static bool room_low(const struct ring_producer *p)
+{
+    uint64_t tail = atomic_load_explicit(&p->r->tail, memory_order_relaxed);
+    return p->head - tail > p->size - p->size / WAKE_DIVISOR;
+}
+
 void ring_wait_room(struct ring_producer *p, int timeout_ms)
 {
     for (int i = 0; i < SPIN_TRIES; i++) {
-        if (atomic_load_explicit(&p->r->tail, memory_order_relaxed) != p->tail_cache)
+        if (!room_low(p))
             return;
         cpu_relax();
     }
-    SLEEP_UNLESS(&p->r->producer_sleep,
-                 atomic_load_explicit(&p->r->tail, memory_order_relaxed) == p->tail_cache, timeout_ms,
-                 p->sleeps);
+    SLEEP_UNLESS(&p->r->producer_sleep, room_low(p), timeout_ms, p->sleeps);
 }
 
 /* ---- consumer ---- */
@@ -366,12 +375,22 @@ void ring_release(struct ring_consumer *c)
     atomic_store_explicit(&c->r->tail, c->tail, memory_order_release);
     c->released = c->tail;
     /* Wake a producer waiting for room only once a quarter of the ring is
-     * free (hysteresis, see WAKE_DIVISOR). The head may be stale, so the room
-     * is never under-estimated; and the condition only grows truer while the
-     * producer sleeps, until the ring is empty and it certainly holds, so the
-     * wake-up is late at worst, never lost. */
-    if (c->size - (c->head_cache - c->tail) >= c->size / WAKE_DIVISOR)
-        c->wakeups += wake_if_asleep(&c->r->producer_sleep);
+     * free (hysteresis, see WAKE_DIVISOR): exactly the condition under which
+     * ring_wait_room() does not sleep, so the two halves of the protocol in
+     * the comment at the top still meet. The head is read only when the
+     * producer may be asleep; it has published everything before waiting,
+     * so this is its head. If the room is still short, a later release
+     * wakes it: the room only grows while the producer sleeps, until the
+     * ring is empty and the condition certainly holds. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&c->r->producer_sleep, memory_order_relaxed)) {
+        uint64_t head = atomic_load_explicit(&c->r->head, memory_order_relaxed);
+        if (c->size - (head - c->tail) >= c->size / WAKE_DIVISOR &&
+            atomic_exchange_explicit(&c->r->producer_sleep, 0, memory_order_relaxed)) {
+            futex_wake(&c->r->producer_sleep);
+            c->wakeups++;
+        }
+    }
 }
 
 void ring_wait_data(struct ring_consumer *c, int timeout_ms)

@@ -137,7 +137,9 @@ void ring_publish_lazy(struct ring_producer *p);
 uint64_t ring_fill(const struct ring_producer *p);
 
 /* Sleeps until the consumer has returned space (or timeout_ms passes, or a
- * signal arrives). Flush first: a consumer cannot free what it cannot see. */
+ * signal arrives). Publish first (ring_publish()): a consumer cannot free what
+ * it cannot see, nor wake a producer whose head it does not know. Returns once
+ * a quarter of the ring is free, not at the first free byte. */
 void ring_wait_room(struct ring_producer *p, int timeout_ms);
 
 /* ---- consumer (one process) ---- */
