@@ -155,9 +155,10 @@ static uint64_t produce(struct loop *l, uint64_t want)
         n++;
     }
     if (n) {
-        if (l->waiting && l->holding == false)
-            log_debug("source: queue has room again (%llu queued)", (unsigned long long)queue_depth(&l->q));
-        l->waiting = l->holding;
+        if (l->waiting && !l->holding) {
+            log_debug("source: the queue had room again (%llu queued)", (unsigned long long)queue_depth(&l->q));
+            l->waiting = false;
+        }
         uv_idle_start(&l->route, on_route);
     }
     if (ended)

@@ -4,9 +4,10 @@
  * blocking, so a submitted query is answered on the very next turn of the
  * loop even when no message is flowing (under --rate the loop would
  * otherwise sleep until its next timer). The handle is stopped when the list
- * is empty, so an idle server costs nothing. Idle callbacks run in the order
- * their handles were last started, newest first; the server, restarted at
- * every submission, so usually answers before the router's next batch. */
+ * is empty, so an idle server costs nothing. libuv runs idle callbacks
+ * newest-started first: a server started by a new query is newer than the
+ * router, which runs on every turn, so the query is answered before the
+ * router's next batch, not after it. */
 #include "query.h"
 
 #include <errno.h>
