@@ -366,8 +366,8 @@ static int setup(struct loop *l)
         return rc;
     l->has_qs = true;
     if (o->queries > 0) {
-        if ((rc = qclient_start(&l->qc, &l->uv, &l->qs, l->src, o->queries, o->gen.seed ^ 0x71755e57ull,
-                                l->queries)) < 0)
+        if ((rc = qclient_start(&l->qc, &l->uv, &l->qs, l->src, o->queries, o->gen.seed ^ 0x71755e57ull, l->queries)) <
+            0)
             return rc;
         l->has_qc = true;
     }
@@ -419,8 +419,7 @@ enum phase2_end phase2_run(const struct options *o, const struct phase2_config *
         return PHASE2_FAILED;
     }
     if ((rc = uv_loop_configure(&l->uv, UV_METRICS_IDLE_TIME)) < 0)
-        log_warn("uv_loop_configure(UV_METRICS_IDLE_TIME): %s; busy time will read as elapsed time",
-                 uv_strerror(rc));
+        log_warn("uv_loop_configure(UV_METRICS_IDLE_TIME): %s; busy time will read as elapsed time", uv_strerror(rc));
 
     l->start_hr = uv_hrtime();
     rc = setup(l);

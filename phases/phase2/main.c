@@ -24,8 +24,9 @@ static bool set_batch(void *ctx, const char *arg, char *why, size_t why_len)
 static struct phase2_config config = {.batch = PHASE2_BATCH_DEFAULT};
 
 static const struct cli_extra extras[] = {
-    {"batch", "N", "messages the router applies per turn of the loop (default 256): larger amortises the "
-                   "turn, smaller lets queries and signals in sooner",
+    {"batch", "N",
+     "messages the router applies per turn of the loop (default 256): larger amortises the "
+     "turn, smaller lets queries and signals in sooner",
      set_batch, &config},
 };
 

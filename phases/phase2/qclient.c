@@ -115,8 +115,8 @@ int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *serve
 void qclient_close(struct qclient *c)
 {
     log_debug("query client: %llu submitted, %llu answered, %llu not found, %llu failed",
-              (unsigned long long)c->submitted, (unsigned long long)c->completed,
-              (unsigned long long)c->not_found, (unsigned long long)c->failed);
+              (unsigned long long)c->submitted, (unsigned long long)c->completed, (unsigned long long)c->not_found,
+              (unsigned long long)c->failed);
     uv_close((uv_handle_t *)&c->wake, NULL);
     uv_close((uv_handle_t *)&c->tick, NULL);
 }

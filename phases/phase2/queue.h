@@ -3,11 +3,11 @@
  * message's payload.
  *
  * Both rings are allocated once, at queue_init; push copies a message in,
- * the consumer reads it in place and drops it, and nothing allocates. At the limit (no free slot, or no room for the payload) push
- * fails and the producer must wait for the consumer: that is the
- * backpressure of SPEC §8, and it is why memory stays bounded however fast
- * the source is. Not thread-safe and needs no lock: producer and consumer
- * are callbacks of one event loop, which never runs two callbacks at once. */
+ * the consumer reads it in place and drops it, and nothing allocates. At
+ * the limit (no free slot, or no room for the payload) push fails and the
+ * producer must wait for the consumer: that is the backpressure of SPEC §8,
+ * and it is why memory stays bounded however fast the source is. Not thread-safe and needs no lock: producer and
+ * consumer are callbacks of one event loop, which never runs two callbacks at once. */
 #ifndef MSGROUTE_PHASE2_QUEUE_H
 #define MSGROUTE_PHASE2_QUEUE_H
 
