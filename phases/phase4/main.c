@@ -49,13 +49,6 @@ int main(int argc, char **argv)
     case CLI_RUN: break;
     }
     log_init(argv[0]);
-    if (o.recover) {
-        /* Rebuilding a lost worker's machines needs a replay of its messages
-         * (SPEC §8); phase 4 has not got one yet, and says so rather than
-         * pretending. */
-        fprintf(stderr, "phase4: --recover is not implemented yet in this phase\n");
-        return EXIT_USAGE;
-    }
     if (pin_self(o.pin, PIN_MAIN) < 0)
         log_warn("--pin: cannot set CPU affinity; running unpinned");
 

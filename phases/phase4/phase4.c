@@ -102,6 +102,20 @@ struct main4 {
     bool progress;
     bool *end_put;  /* end_put[i]: ring i has its END, so worker i exiting 0 is expected */
     bool lost;      /* a worker died or failed: the run ends with exit 3 */
+
+    /* --recover */
+    uint64_t routed;    /* messages routed so far: positions 0..routed-1 of the source */
+    bool *dead;         /* dead[i]: worker i died and awaits its restart */
+    uint32_t ndead;
+    uint32_t *restarts; /* per worker */
+    bool draining;      /* the source is done: a restarted worker gets its END too */
+};
+
+/* What a step that may wait for room tells its caller. */
+enum step {
+    STEP_OK,
+    STEP_DEAD, /* the worker written to died (--recover): restart it, then redo the step */
+    STEP_ABORT /* the run ends: a worker lost, or a second signal */
 };
 
 /* pool_exit_fn: a worker was reaped. Only "exited 0 after END" is orderly. */
@@ -117,6 +131,14 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     }
     char how[64];
     pool_describe_exit(wstatus, how, sizeof how);
+    if (l->o->recover && !l->dead[index]) {
+        /* Restarted by recover_dead() at the next step that can (never from
+         * inside this callback, which runs in the middle of a wait). */
+        fprintf(stderr, "phase4: worker %u (pid %d): %s; restarting it (--recover)\n", index, (int)pid, how);
+        l->dead[index] = true;
+        l->ndead++;
+        return;
+    }
     if (!l->lost)
         fprintf(stderr, "phase4: worker %u (pid %d): %s; its machines' final state is unknown, no dump written\n",
                 index, (int)pid, how);
@@ -162,7 +184,9 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->sh.rings = calloc(n, sizeof *l->sh.rings);
     l->prod = calloc(n, sizeof *l->prod);
     l->end_put = calloc(n, sizeof *l->end_put);
-    if (!l->sh.rings || !l->prod || !l->end_put) {
+    l->dead = calloc(n, sizeof *l->dead);
+    l->restarts = calloc(n, sizeof *l->restarts);
+    if (!l->sh.rings || !l->prod || !l->end_put || !l->dead || !l->restarts) {
         fprintf(stderr, "phase4: out of memory\n");
         return -1;
     }
@@ -285,28 +309,31 @@ static bool checkpoint(struct main4 *l, uint64_t now)
 
 /* Backpressure: ring w is full. Publish (the worker cannot free what it
  * cannot see), sleep one slice on its futex, look around. */
-static bool wait_room(struct main4 *l, uint32_t w)
+static enum step wait_room(struct main4 *l, uint32_t w)
 {
     flush_all(l); /* the other workers must not wait for us while we wait */
     ring_wait_room(&l->prod[w], WAIT_SLICE_MS);
-    return checkpoint(l, now_ns());
+    if (!checkpoint(l, now_ns()))
+        return STEP_ABORT;
+    return l->dead[w] ? STEP_DEAD : STEP_OK;
 }
 
-/* Writes m into its worker's ring, in fragments of at most frag_max bytes.
- * The payload pattern is written straight into the ring: the only copy of
- * the payload there is. False when the run must end. */
-static bool route(struct main4 *l, const struct msg *m)
+/* Writes m into its worker's ring, in fragments of at most frag_max bytes;
+ * slot is its record in the state table. The payload pattern is written
+ * straight into the ring: the only copy of the payload there is. */
+static enum step route(struct main4 *l, const struct msg *m, uint32_t slot)
 {
     uint32_t w = route_worker(m->id_hash, l->o->workers);
-    uint32_t slot = source_id_index(l->src, m);
     struct ring_producer *p = &l->prod[w];
     uint32_t off = 0;
     do {
         uint32_t flen = m->payload_len - off < l->frag_max ? m->payload_len - off : l->frag_max;
         uint8_t *dst;
-        while (!(dst = ring_put(p, m, slot, off, flen)))
-            if (!wait_room(l, w))
-                return false;
+        while (!(dst = ring_put(p, m, slot, off, flen))) {
+            enum step st = wait_room(l, w);
+            if (st != STEP_OK)
+                return st;
+        }
         if (flen)
             payload_fill(dst, m->seq + off, flen);
         off += flen;
@@ -314,7 +341,7 @@ static bool route(struct main4 *l, const struct msg *m)
         if (p->head - p->published >= l->publish_bytes)
             ring_publish_lazy(p);
     } while (off < m->payload_len);
-    return true;
+    return STEP_OK;
 }
 
 /* In full flow: publish, wake a worker only for a quarter ring of work. */
@@ -332,22 +359,126 @@ static void flush_all(struct main4 *l)
         ring_publish(&l->prod[i]);
 }
 
+/* ---- --recover (SPEC §8) ----
+ *
+ * A dead worker's machines are rebuilt by replaying, into a fresh ring and a
+ * fresh worker, every message routed to it so far, in source order: the
+ * source is a pure sequence (the generator is deterministic, a trace is kept
+ * whole in memory), so the replay is exactly what the dead worker had been
+ * sent. Nothing it had applied survives (its private table died with it), so
+ * no message is applied twice, and none is lost: whatever sat unread in its
+ * old ring is in the replay too. The new worker republishes each machine in
+ * the state table from its first message on, overwriting the old records.
+ *
+ * Restarts happen only here, between messages, never from inside the SIGCHLD
+ * callback; a worker that dies again (even during its replay) is restarted
+ * again, up to RECOVER_MAX times, then counted lost. */
+#define RECOVER_MAX 5
+
+static enum step put_end(struct main4 *l, uint32_t w)
+{
+    while (!ring_put_end(&l->prod[w])) {
+        enum step st = wait_room(l, w);
+        if (st != STEP_OK)
+            return st;
+    }
+    /* Before the worker can see it: it may exit (0) as soon as it does. */
+    l->end_put[w] = true;
+    ring_publish(&l->prod[w]);
+    return STEP_OK;
+}
+
+static enum step replay(struct main4 *l, uint32_t w)
+{
+    const struct source *src = l->src;
+    uint32_t n = l->o->workers;
+    enum step st = STEP_OK;
+    if (src->is_trace) {
+        for (uint64_t k = 0; k < l->routed && st == STEP_OK; k++) {
+            const struct trace_rec *r = &src->recs[k];
+            const struct idkey *key = idmap_key(&src->ids, r->id);
+            if (route_worker(key->hash, n) != w)
+                continue;
+            struct msg m = {.seq = r->seq, .id_hash = key->hash, .id = key->s, .payload_len = r->payload_len,
+                            .id_len = key->len, .event = r->event};
+            st = route(l, &m, r->id);
+        }
+        return st;
+    }
+    /* The generator again from its seed: the same messages in the same order,
+     * and the same ids interned in the same order, hence the same slots. */
+    struct source again;
+    int rc = source_init_generator(&again, &src->gen);
+    if (rc < 0) {
+        fprintf(stderr, "phase4: cannot replay worker %u's messages: %s\n", w, strerror(-rc));
+        return STEP_ABORT;
+    }
+    struct msg m;
+    for (uint64_t k = 0; k < l->routed && st == STEP_OK && source_next(&again, &m); k++)
+        if (route_worker(m.id_hash, n) == w)
+            st = route(l, &m, source_id_index(&again, &m));
+    source_free(&again);
+    return st;
+}
+
+static enum step restart(struct main4 *l, uint32_t w)
+{
+    /* The dead consumer is gone, so the ring is ours to reset. */
+    ring_format(l->sh.rings[w], l->ring_size);
+    ring_producer_init(&l->prod[w], l->sh.rings[w]);
+    l->end_put[w] = false;
+    int rc = pool_start_worker(&l->pool, w);
+    if (rc < 0) {
+        fprintf(stderr, "phase4: cannot restart worker %u: %s\n", w, strerror(-rc));
+        return STEP_ABORT;
+    }
+    log_info("worker %u: restarted as pid %d; replaying the first %llu messages", w, (int)l->pool.w[w].pid,
+             (unsigned long long)l->routed);
+    enum step st = replay(l, w);
+    if (st == STEP_OK && l->draining)
+        st = put_end(l, w);
+    ring_publish(&l->prod[w]);
+    return st;
+}
+
+/* Restarts every dead worker. False when the run must end. */
+static bool recover_dead(struct main4 *l)
+{
+    while (l->ndead > 0) {
+        uint32_t w = 0;
+        while (!l->dead[w])
+            w++;
+        l->dead[w] = false;
+        l->ndead--;
+        if (++l->restarts[w] > RECOVER_MAX) {
+            fprintf(stderr, "phase4: worker %u died %u times; giving up on it, no dump written\n", w, RECOVER_MAX + 1);
+            l->lost = true;
+            return false;
+        }
+        if (restart(l, w) == STEP_ABORT)
+            return false;
+        /* STEP_DEAD: it died again during its replay; dead[w] is set again. */
+    }
+    return true;
+}
+
 /* END into every ring, then wait for every worker to drain and exit, still
  * answering queries and watching for deaths. False when the run must end. */
 static bool drain(struct main4 *l)
 {
+    l->draining = true;
     for (uint32_t i = 0; i < l->o->workers; i++) {
-        while (!ring_put_end(&l->prod[i]))
-            if (!wait_room(l, i))
+        enum step st;
+        while (!l->end_put[i] && (st = put_end(l, i)) != STEP_OK)
+            if (st == STEP_ABORT || !recover_dead(l))
                 return false;
-        /* Before the worker can see it: it may exit (0) as soon as it does. */
-        l->end_put[i] = true;
-        ring_publish(&l->prod[i]);
     }
     log_debug("END sent to every ring; draining");
-    while (pool_alive(&l->pool) > 0) {
+    while (pool_alive(&l->pool) > 0 || l->ndead > 0) {
         l->next_poll_ns = 0; /* poll at every turn */
         if (!checkpoint(l, now_ns()))
+            return false;
+        if (l->ndead > 0 && !recover_dead(l))
             return false;
         if (pool_alive(&l->pool) > 0)
             sleep_until_ns(now_ns() + 200000ull); /* 0.2 ms */
@@ -384,7 +515,7 @@ static int run_loop(struct main4 *l)
     bool more = true;
     while (more && stop_signals == 0) {
         uint64_t now = now_ns();
-        if (!checkpoint(l, now))
+        if (!checkpoint(l, now) || (l->ndead > 0 && !recover_dead(l)))
             return -1;
         uint64_t batch = CHECK_EVERY;
         if (o->rate > 0) {
@@ -407,8 +538,11 @@ static int run_loop(struct main4 *l)
             n++;
         more = n == batch;
         for (uint64_t i = 0; i < n; i++) {
-            if (!route(l, &ms[i]))
-                return -1;
+            enum step st;
+            while ((st = route(l, &ms[i], source_id_index(l->src, &ms[i]))) != STEP_OK)
+                if (st == STEP_ABORT || !recover_dead(l))
+                    return -1;
+            l->routed++;
             /* A query waits for at most QUERY_CHECK_EVERY messages. */
             if (o->queries > 0 && i % QUERY_CHECK_EVERY == QUERY_CHECK_EVERY - 1)
                 run_queries(l, now_ns());
@@ -437,6 +571,8 @@ static void teardown(struct main4 *l)
     free(l->sh.rings);
     free(l->prod);
     free(l->end_put);
+    free(l->dead);
+    free(l->restarts);
 }
 
 int phase4_run(const struct options *o, const struct phase4_config *cfg, struct source *src, struct hist *queries,
