@@ -322,8 +322,12 @@ static int start_signal(struct loop *l, uv_signal_t *s, uv_signal_cb cb, int sig
     return uv_signal_start(s, cb, signum);
 }
 
+/* A repeating timer every ms milliseconds (at least 1: libuv's resolution,
+ * and a repeat of 0 would mean "once"). */
 static int start_timer(struct loop *l, uv_timer_t *t, uv_timer_cb cb, uint64_t ms)
 {
+    if (ms == 0)
+        ms = 1;
     int rc = uv_timer_init(&l->uv, t);
     if (rc < 0)
         return rc;
