@@ -101,7 +101,7 @@ void query_arm_timer(struct phase3 *p)
         log_warn("timerfd_settime: %s", strerror(errno));
 }
 
-void query_issue_due(struct phase3 *p, uint64_t now)
+static void issue_due_queries(struct phase3 *p, uint64_t now)
 {
     uint64_t due = pacer_due(&p->qpace, now);
     for (uint64_t k = 0; k < due; k++) {
@@ -127,7 +127,7 @@ void query_on_timer(uv_poll_t *h, int status, int events)
         log_warn("timerfd read: %s", strerror(errno));
     if (p->stage != ST_RUN)
         return;
-    query_issue_due(p, now_ns());
+    issue_due_queries(p, now_ns());
     query_arm_timer(p);
 }
 

@@ -143,8 +143,6 @@ static void on_pump(uv_idle_t *h)
         p->routed++;
         if (outq_buffered(&w->out) >= OUTQ_BATCH)
             flush_msgs(p, i);
-        if (done % QUERY_CHECK_EVERY == QUERY_CHECK_EVERY - 1 && p->o->queries > 0)
-            query_issue_due(p, now_ns());
     }
     if (p->o->rate > 0)
         pacer_take(&p->rate, done);
