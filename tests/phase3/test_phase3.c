@@ -581,3 +581,40 @@ Test(phase3, sigusr1_prints_the_status_table_without_stopping_the_run)
     proc_result_free(&r);
     assert_no_leftovers(p.pid);
 }
+
+Test(phase3, status_every_prints_the_table_periodically)
+{
+    char *argv[] = {PHASE3, "--rate", "20000", "--messages", "10000", "--workers", "2", "--status-every", "0.1", NULL};
+    struct proc_result r;
+    run_ok(argv, 0, &r);
+    int tables = 0;
+    for (const char *p = r.err; (p = strstr(p, "phase3 status:")); p++)
+        tables++;
+    cr_expect_geq(tables, 3, "%d status tables in 0.5 s at 0.1 s intervals: %s", tables, r.err);
+    cr_expect(strstr(r.err, "worker") && strstr(r.err, "handled"), "%s", r.err);
+    proc_result_free(&r);
+}
+
+Test(phase3, sigterm_drains_like_sigint)
+{
+    char *dir = temp_dir();
+    char out[512];
+    snprintf(out, sizeof out, "%s/d.csv", dir);
+    char *argv[] = {PHASE3, "--rate", "50000", "--messages", "10000000", "--workers",
+                    "2",    "--dump", out,     "--json",     NULL};
+    struct proc p;
+    cr_assert_eq(proc_start(argv, &p), 0);
+    worker_pid_by_index(p.pid, 0, 2);
+    usleep(300000);
+    kill(p.pid, SIGTERM);
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *j = strstr(r.out, "{\"phase\":3");
+    cr_assert_not_null(j);
+    cr_expect_eq(sum_msgs(out), json_u64(j, "messages"));
+    proc_result_free(&r);
+    assert_no_leftovers(p.pid);
+    remove_dir(dir);
+}
