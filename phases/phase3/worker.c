@@ -225,10 +225,16 @@ int worker_run(const struct worker_setup *s, struct pool_slot *slot)
         w.status = WORKER_EXIT_IO;
         goto out;
     }
-    if ((rc = uv_poll_init(&w.loop, &w.msg_poll, s->msg_fd)) < 0 ||
-        (rc = uv_poll_init(&w.loop, &w.ctl_poll, s->ctl_fd)) < 0) {
+    if ((rc = uv_poll_init(&w.loop, &w.msg_poll, s->msg_fd)) < 0) {
         log_error("worker %u: uv_poll_init: %s", s->index, uv_strerror(rc));
         w.status = WORKER_EXIT_IO;
+        goto close_loop;
+    }
+    if ((rc = uv_poll_init(&w.loop, &w.ctl_poll, s->ctl_fd)) < 0) {
+        log_error("worker %u: uv_poll_init: %s", s->index, uv_strerror(rc));
+        w.status = WORKER_EXIT_IO;
+        uv_close((uv_handle_t *)&w.msg_poll, on_closed);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
         goto close_loop;
     }
     w.msg_poll.data = w.ctl_poll.data = &w;
