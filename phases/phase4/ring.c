@@ -107,7 +107,7 @@ static uint64_t wake_if_asleep(_Atomic uint32_t *word)
  * pays those misses one after another (about 20 M records/s here). Asking for
  * every line of a freshly published range at once lets the misses overlap.
  * Bounded: at most PREFETCH_MAX bytes per call. */
-#define PREFETCH_MAX 8192u
+#define PREFETCH_MAX 4096u
 #define PREFETCH_AHEAD 512u /* bytes ahead of head the producer asks for */
 
 static void prefetch_range(const uint8_t *data, uint32_t size, uint64_t from, uint64_t to)
@@ -361,6 +361,11 @@ int ring_next(struct ring_consumer *c, struct ring_view *v)
         if (rc != RING_OK)
             return RING_CORRUPT; /* RING_EMPTY cannot happen: avail > 0 here */
         c->tail += len;
+        /* Keep asking for the line PREFETCH_MAX bytes ahead, as long as it
+         * is published: the range prefetched when head was read is used up
+         * long before a quarter ring of records is. */
+        if (c->head_cache - c->tail > PREFETCH_MAX)
+            __builtin_prefetch(c->r->data + ((c->tail + PREFETCH_MAX) & (c->size - 1)), 0);
         if (v->kind != RING_PAD)
             return RING_OK;
     }
