@@ -151,7 +151,10 @@ static int set_nonblock(int fd)
  * often, and a 1 MiB payload crosses in one fill instead of sixteen. The
  * cost is bounded kernel memory: 1 MiB per worker, the backlog a stopped
  * worker can hold before backpressure reaches the source. --pipe-size
- * changes it so the difference can be measured. */
+ * changes it so the difference can be measured: `phase3 --workers 1
+ * --messages 200 --ids 50 --payload 1048576 --pipe-size 0` (then 1048576),
+ * median of 5 on the 2-CPU development machine under load: 1755 -> 2716
+ * messages/s (x1.55); with --workers 2, 791 -> 1318 (x1.67). */
 static int setup_ipc(struct phase3 *p)
 {
     for (uint32_t i = 0; i < p->n; i++) {
