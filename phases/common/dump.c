@@ -92,6 +92,9 @@ fail:
 
 int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen)
 {
+    /* An array of pointers, sorted instead of the machines themselves
+     * (so sizeof *order is a pointer's size, as it should be).
+     * NOLINTNEXTLINE(bugprone-sizeof-expression) */
     const struct machine **order = malloc((n ? n : 1) * sizeof *order);
     if (!order) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -99,7 +102,7 @@ int dump_write(const char *path, const struct machine *rows, size_t n, char *err
     }
     for (size_t i = 0; i < n; i++)
         order[i] = &rows[i];
-    qsort(order, n, sizeof *order, compare_ptr);
+    qsort(order, n, sizeof *order, compare_ptr); /* NOLINT(bugprone-sizeof-expression) */
     int rc = strcmp(path, "-") == 0 ? write_stdout(order, n, err, errlen) : write_file(path, order, n, err, errlen);
     free(order);
     return rc;

@@ -18,6 +18,6 @@
 int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen);
 
 /* The bytewise order of SPEC §6. */
-int dump_compare(const struct machine *a, const struct machine *b);
+int dump_compare(const struct machine *x, const struct machine *y);
 
 #endif

@@ -16,6 +16,9 @@ static int grow_slots(struct idmap *m, uint32_t nslots)
         return -ENOMEM;
     uint32_t mask = nslots - 1;
     for (uint32_t i = 0; i < m->count; i++) {
+        /* keys[0, count) are always set; clang's analyzer loses that count
+         * is 0 when idmap_init() calls here.
+         * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
         uint32_t pos = (uint32_t)m->keys[i].hash & mask;
         while (slots[pos])
             pos = (pos + 1) & mask;

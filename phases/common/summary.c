@@ -1,6 +1,8 @@
 /* summary.c - printing what a run did. */
 #include "summary.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -72,13 +74,21 @@ void status_print(FILE *f, const char *program, const struct worker_stats *w, ui
 
 long rss_now_kb(void)
 {
-    long pages = 0, resident = 0;
+    /* statm is "size resident shared ..." in pages. strtol, not fscanf's
+     * %ld: an out-of-range number is then an error, not undefined. */
+    char buf[128];
     FILE *f = fopen("/proc/self/statm", "r");
     if (!f)
         return 0;
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
+    buf[got] = '\0';
+    char *end;
+    errno = 0;
+    (void)strtol(buf, &end, 10);
+    long resident = strtol(end, &end, 10);
+    if (errno || resident < 0)
+        return 0;
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
