@@ -43,26 +43,20 @@ void codec_check_frame(const struct codec_frame *f, const uint8_t *body, size_t 
         for (uint32_t i = 0; i < f->u.records.count; i++)
             check_record(&f->records[i]);
         break;
-    case CODEC_STATS:
-        FUZZ_CHECK(f->u.stats.rss_kb >= 0);
-        break;
-    case CODEC_READY:
-        FUZZ_CHECK(f->u.ready.pid >= 0);
-        break;
+    case CODEC_STATS: FUZZ_CHECK(f->u.stats.rss_kb >= 0); break;
+    case CODEC_READY: FUZZ_CHECK(f->u.ready.pid >= 0); break;
     case CODEC_COLLECT:
-    case CODEC_END:
-        break;
-    default:
-        FUZZ_CHECK(!"a frame type codec.h does not declare");
+    case CODEC_END: break;
+    default: FUZZ_CHECK(!"a frame type codec.h does not declare");
     }
 }
 
 static bool same_record(const struct machine *a, const struct machine *b)
 {
     return a->id_len == b->id_len && memcmp(a->id, b->id, a->id_len) == 0 && a->id_hash == b->id_hash &&
-           a->state == b->state && a->msgs == b->msgs && a->transitions == b->transitions &&
-           a->invalid == b->invalid && a->jobs == b->jobs && a->failures == b->failures && a->bytes == b->bytes &&
-           a->last_seq == b->last_seq && a->ooo == b->ooo && a->corrupt == b->corrupt && a->checksum == b->checksum;
+           a->state == b->state && a->msgs == b->msgs && a->transitions == b->transitions && a->invalid == b->invalid &&
+           a->jobs == b->jobs && a->failures == b->failures && a->bytes == b->bytes && a->last_seq == b->last_seq &&
+           a->ooo == b->ooo && a->corrupt == b->corrupt && a->checksum == b->checksum;
 }
 
 /* Big enough for any frame the fuzzers can produce again from their inputs
@@ -89,9 +83,7 @@ void codec_check_round_trip(const struct codec_frame *f)
         break;
     }
     case CODEC_QUERY: rc = codec_put_query(&b, f->u.query.corr, f->u.query.id, f->u.query.id_len); break;
-    case CODEC_ANSWER:
-        rc = codec_put_answer(&b, f->u.answer.corr, f->u.answer.found ? &f->u.answer.rec : NULL);
-        break;
+    case CODEC_ANSWER: rc = codec_put_answer(&b, f->u.answer.corr, f->u.answer.found ? &f->u.answer.rec : NULL); break;
     case CODEC_RECORDS: rc = codec_put_records(&b, f->records, f->u.records.count); break;
     case CODEC_STATS:
         rc = codec_put_stats(&b, f->u.stats.index, f->u.stats.handled, f->u.stats.busy_ns, f->u.stats.machines,
@@ -135,9 +127,7 @@ void codec_check_round_trip(const struct codec_frame *f)
                    f->u.stats.busy_ns == g.u.stats.busy_ns && f->u.stats.machines == g.u.stats.machines &&
                    f->u.stats.rss_kb == g.u.stats.rss_kb);
         break;
-    case CODEC_READY:
-        FUZZ_CHECK(f->u.ready.index == g.u.ready.index && f->u.ready.pid == g.u.ready.pid);
-        break;
+    case CODEC_READY: FUZZ_CHECK(f->u.ready.index == g.u.ready.index && f->u.ready.pid == g.u.ready.pid); break;
     case CODEC_END: FUZZ_CHECK(f->u.end.records_sent == g.u.end.records_sent); break;
     }
 }

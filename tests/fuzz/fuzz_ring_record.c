@@ -30,24 +30,24 @@ static void check_within(const void *p, size_t n, const uint8_t *area, uint32_t 
     FUZZ_CHECK(q >= area && n <= size && (size_t)(q - area) <= size - n);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     enum { HEADER = 13 };
-    if (len < HEADER)
+    if (size < HEADER)
         return 0;
-    uint32_t size = 1u << (3 + data[0] % 12);
+    uint32_t area_size = 1u << (3 + data[0] % 12);
     uint64_t pos = le(data + 1, 8);
     uint64_t avail = le(data + 9, 4);
-    uint8_t *area = malloc(size);
+    uint8_t *area = malloc(area_size);
     FUZZ_CHECK(area != NULL);
-    size_t n = len - HEADER < size ? len - HEADER : size;
+    size_t n = size - HEADER < area_size ? size - HEADER : area_size;
     memcpy(area, data + HEADER, n);
-    memset(area + n, 0, size - n);
+    memset(area + n, 0, area_size - n);
 
     for (int records = 0; records < 4096; records++) {
         struct ring_view v;
         uint32_t rec_len = 0;
-        int rc = ring_decode(area, size, pos, avail, &v, &rec_len);
+        int rc = ring_decode(area, area_size, pos, avail, &v, &rec_len);
         if (rc != RING_OK) {
             FUZZ_CHECK(rc == RING_EMPTY || rc == RING_CORRUPT);
             FUZZ_CHECK(rc != RING_EMPTY || avail == 0);
@@ -56,8 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         /* Progress, whole records, and never past what was published or
          * past the end of the circle (records never wrap). */
         FUZZ_CHECK(rec_len >= RING_ALIGN && rec_len % RING_ALIGN == 0 && rec_len <= avail);
-        uint32_t off = (uint32_t)(pos & (size - 1));
-        FUZZ_CHECK(rec_len <= size - off);
+        uint32_t off = (uint32_t)(pos & (area_size - 1));
+        FUZZ_CHECK(rec_len <= area_size - off);
         if (v.kind == RING_MSG) {
             FUZZ_CHECK(v.id_len >= 1 && v.id_len <= MSG_ID_MAX && v.event < EV_COUNT);
             FUZZ_CHECK(v.payload_len <= MSG_PAYLOAD_MAX && (uint64_t)v.frag_off + v.frag_len <= v.payload_len);

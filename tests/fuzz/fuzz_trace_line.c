@@ -23,13 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(tl.event < EV_COUNT);
         FUZZ_CHECK(tl.payload_len <= MSG_PAYLOAD_MAX);
         break;
-    case TRACE_BAD:
-        FUZZ_CHECK(why[0] != '\0' && memchr(why, '\0', sizeof why) != NULL);
-        break;
-    case TRACE_BLANK:
-        break;
-    default:
-        FUZZ_CHECK(!"a line kind trace.h does not declare");
+    case TRACE_BAD: FUZZ_CHECK(why[0] != '\0' && memchr(why, '\0', sizeof why) != NULL); break;
+    case TRACE_BLANK: break;
+    default: FUZZ_CHECK(!"a line kind trace.h does not declare");
     }
     return 0;
 }

@@ -47,13 +47,12 @@ void hostile_run(const struct hostile_phase *ph, const char *const *args, const 
     char what[1024];
     describe(ph, args, what, sizeof what);
 
-    struct proc p;
+    struct proc p = {0};
     struct proc_result r;
     cr_assert_eq(proc_start_in(argv, stdin_path, &p), 0, "%s: cannot start", what);
     cr_assert_eq(proc_wait(&p, HOSTILE_DEADLINE_MS, &r), 0, "%s: cannot wait", what);
     cr_expect_not(r.timed_out, "%s: still running after %d ms", what, HOSTILE_DEADLINE_MS);
-    cr_expect_eq(r.status, exp->status, "%s: exit status %d, want %d; stderr: %s", what, r.status, exp->status,
-                 r.err);
+    cr_expect_eq(r.status, exp->status, "%s: exit status %d, want %d; stderr: %s", what, r.status, exp->status, r.err);
     if (exp->err)
         cr_expect(strstr(r.err, exp->err) != NULL, "%s: stderr should mention '%s', got: %s", what, exp->err, r.err);
     if (exp->out)
@@ -137,8 +136,7 @@ void hostile_trace_accepted(const char *path, bool from_stdin, const char *golde
     for (int i = 0; i < n; i++) {
         struct hostile_expect exp = {.status = 0};
         hostile_run(&ph[i], args, from_stdin ? path : NULL, &exp);
-        cr_expect(files_equal(dump, golden_csv), "phase%d: the dump of %s differs from %s", ph[i].n, path,
-                  golden_csv);
+        cr_expect(files_equal(dump, golden_csv), "phase%d: the dump of %s differs from %s", ph[i].n, path, golden_csv);
         unlink(dump);
     }
     remove_dir(dir);

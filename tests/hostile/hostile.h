@@ -25,11 +25,11 @@ int hostile_phases(struct hostile_phase out[5]);
 
 /* What one run is expected to do. */
 struct hostile_expect {
-    int status;         /* exit status */
-    const char *err;    /* a substring stderr must hold, or NULL */
-    const char *out;    /* a substring stdout must hold, or NULL */
-    bool one_err_line;  /* stderr is exactly one line */
-    bool quiet_stdout;  /* stdout is empty (no summary: nothing ran) */
+    int status;        /* exit status */
+    const char *err;   /* a substring stderr must hold, or NULL */
+    const char *out;   /* a substring stdout must hold, or NULL */
+    bool one_err_line; /* stderr is exactly one line */
+    bool quiet_stdout; /* stdout is empty (no summary: nothing ran) */
 };
 
 /* Runs ph with args (NULL-terminated) and stdin from stdin_path (NULL:

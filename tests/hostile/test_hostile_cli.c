@@ -126,6 +126,5 @@ Test(cli, help_exits_0_with_usage_on_stdout)
 Test(cli, dump_into_a_missing_directory_fails_clearly)
 {
     struct hostile_expect exp = {.status = 1, .err = "cannot write the dump"};
-    hostile_run_all(ARGS("--messages", "10", "--ids", "3", "--dump", "/nonexistent-msgroute-dir/out.csv"), NULL,
-                    &exp);
+    hostile_run_all(ARGS("--messages", "10", "--ids", "3", "--dump", "/nonexistent-msgroute-dir/out.csv"), NULL, &exp);
 }

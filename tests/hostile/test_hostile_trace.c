@@ -4,6 +4,7 @@
  * stderr, nothing on stdout and no dump, and accepts the odd but valid forms
  * (CRLF, no final LF, empty). One test per row of README.md. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,7 +85,9 @@ Test(trace_file, worker_id_with_a_bad_character_is_rejected)
 Test(trace_file, worker_id_in_utf8_is_rejected)
 {
     struct scratch s = scratch("utf8.trace", STR("1 caf\xc3\xa9 START\n"));
-    hostile_trace_rejected(s.path, false, s.path, 1, "bad worker_id 'caf?" "?'");
+    hostile_trace_rejected(s.path, false, s.path, 1,
+                           "bad worker_id 'caf?"
+                           "?'");
     scratch_free(&s);
 }
 
@@ -124,8 +127,8 @@ Test(trace_file, one_megabyte_line_is_rejected_in_bounded_memory)
     size_t len = 1 << 20;
     char *line = malloc(len + 1);
     cr_assert_not_null(line);
-    memcpy(line, "1 a DATA ", 9);
-    memset(line + 9, '7', len - 9);
+    int head = snprintf(line, len + 1, "1 a DATA ");
+    memset(line + head, '7', len - (size_t)head); /* over snprintf's NUL too */
     line[len] = '\n';
     struct scratch s = scratch("long.trace", line, len + 1);
     free(line);
@@ -152,8 +155,7 @@ Test(trace_file, malformed_last_line_rejects_the_whole_trace)
     int line = 1;
     for (size_t i = 0; i < n; i++)
         line += text[i] == '\n';
-    memcpy(bad, text, n);
-    strcpy(bad + n, "99 a NOPE\n");
+    snprintf(bad, n + 32, "%s99 a NOPE\n", text);
     struct scratch s = scratch("late.trace", bad, strlen(bad));
     free(text);
     free(bad);
