@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -133,6 +134,21 @@ static size_t keep_fds(uint32_t index, int *fds, void *arg)
     fds[0] = p->w[index].msg_rfd;
     fds[1] = p->w[index].ctl_wfd;
     return 2;
+}
+
+/* Before the fork, four descriptors per worker are open at once: 256
+ * workers need more than the common soft limit of 1024. Raise the soft
+ * limit toward the hard one rather than fail; if that is not enough,
+ * pipe2() reports EMFILE and the run stops with that reason. */
+static void raise_fd_limit(uint32_t n)
+{
+    struct rlimit rl;
+    rlim_t want = 4 * (rlim_t)n + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        log_warn("setrlimit(RLIMIT_NOFILE): %s", strerror(errno));
 }
 
 static int set_nonblock(int fd)
@@ -325,6 +341,7 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
         p->w[i] = (struct wk){.index = i, .msg_fd = -1, .ctl_fd = -1, .msg_rfd = -1, .ctl_wfd = -1};
 
     step = "pipes";
+    raise_fd_limit(p->n);
     if ((rc = setup_ipc(p)) < 0)
         goto fail;
     step = "worker pool";
