@@ -146,3 +146,34 @@ grade: deps
 handout:
 	@python3 tests/grading/handout.py --out build/msgroute-handout.tar.gz
 # ---- end of labs, solutions and grading --------------------------------------
+
+# ---- hardening (tests/fuzz, tests/hostile, tests/static) ---------------------
+#   make sanitize              the whole test suite built with AddressSanitizer
+#                              and UndefinedBehaviorSanitizer (errors abort), in
+#                              build-sanitize: the same as make test SANITIZE=1
+#   make fuzz [FUZZ_SECONDS=N] each libFuzzer target for N s (default 30),
+#                              built with clang in build-fuzz; fails on a crash
+#   make lint                  cppcheck, clang-tidy and clang-format --dry-run
+#                              over the tracked C files (tests/static/check.sh)
+# (make memcheck, above, runs valgrind on every built phase: bench/memcheck.)
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD   ?= build-fuzz
+# Leaks fail a test too; UBSan prints where, then stops the program.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
+                UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+.PHONY: sanitize fuzz lint
+
+sanitize:
+	@$(SANITIZER_ENV) $(MAKE) test SANITIZE=1
+
+fuzz:
+	@command -v clang >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || { \
+	  echo "make fuzz: needs clang and libFuzzer (Debian packages clang libclang-rt-14-dev)" >&2; exit 2; }
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSGROUTE_IMPL=$(IMPL) \
+	  -DMSGROUTE_FUZZ=ON -DMSGROUTE_SANITIZE=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
+	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+lint: configure
+	@tests/static/check.sh $(BUILD)
+# ---- end of hardening --------------------------------------------------------
