@@ -74,10 +74,17 @@ int main(int argc, char **argv)
             summary_count_machines(&sum, res.rows, res.nrows);
             sum.per_worker = res.workers;
             run_report(program.name, &o, &sum);
+            if (res.service && res.service->count)
+                fprintf(stderr, "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, "
+                                "p99.9 %.3f us\n",
+                        (double)hist_percentile(res.service, 50) / 1000.0,
+                        (double)hist_percentile(res.service, 99) / 1000.0,
+                        (double)hist_percentile(res.service, 99.9) / 1000.0);
         }
     }
     free(res.rows);
     free(res.workers);
+    free(res.service);
     source_free(&src);
     free(queries);
     return status;

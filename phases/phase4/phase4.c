@@ -84,6 +84,7 @@ struct main4 {
     const struct options *o;
     struct source *src;
     struct hist *queries;
+    struct hist *service; /* the read alone, without the wait for the loop to get to it */
     struct phase4_shared sh;
     struct ring_producer *prod;
     void *seg;
@@ -261,7 +262,10 @@ static void run_queries(struct main4 *l, uint64_t now)
         /* After the END, a worker that exited has drained: its records are
          * final, and still answer. Before it, a missing worker died. */
         bool lost = !l->pool.w[w].alive && !l->end_put[w];
+        uint64_t t0 = now_ns();
         int rc = lost ? STATETAB_BUSY : statetab_read(&l->sh.tab, slot, &m, QUERY_TRIES);
+        if (!lost)
+            hist_record(l->service, now_ns() - t0);
         if (rc == STATETAB_BUSY) {
             l->failed++;
             if (l->failed == 1)
@@ -312,7 +316,15 @@ static bool checkpoint(struct main4 *l, uint64_t now)
 static enum step wait_room(struct main4 *l, uint32_t w)
 {
     flush_all(l); /* the other workers must not wait for us while we wait */
-    ring_wait_room(&l->prod[w], WAIT_SLICE_MS);
+    /* Queries are answered here, not by a worker: do not sleep past the next
+     * one that is due (its latency counts from its due time). */
+    uint64_t timeout = (uint64_t)WAIT_SLICE_MS * 1000000u;
+    if (l->o->queries > 0) {
+        uint64_t now = now_ns(), due = pacer_next_due(&l->query_pace);
+        timeout = due <= now ? 0 : due - now < timeout ? due - now : timeout;
+    }
+    if (timeout > 0)
+        ring_wait_room_ns(&l->prod[w], timeout);
     if (!checkpoint(l, now_ns()))
         return STEP_ABORT;
     return l->dead[w] ? STEP_DEAD : STEP_OK;
@@ -578,8 +590,14 @@ static void teardown(struct main4 *l)
 int phase4_run(const struct options *o, const struct phase4_config *cfg, struct source *src, struct hist *queries,
                struct run_summary *out, struct phase4_result *res)
 {
-    struct main4 l = {.o = o, .src = src, .queries = queries};
     memset(res, 0, sizeof *res);
+    struct main4 l = {.o = o, .src = src, .queries = queries, .service = malloc(sizeof(struct hist))};
+    if (!l.service) {
+        fprintf(stderr, "phase4: out of memory\n");
+        return EXIT_OUTPUT_FAILED;
+    }
+    hist_init(l.service);
+    res->service = l.service;
     int status = EXIT_OUTPUT_FAILED;
     if (setup(&l, cfg) < 0)
         goto out;

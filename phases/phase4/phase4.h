@@ -26,6 +26,10 @@ struct phase4_result {
     struct machine *rows;
     size_t nrows;
     struct worker_stats *workers; /* o->workers entries, malloc'd */
+    /* The time of each query's read of the state table alone (ns; malloc'd):
+     * the summary's query latencies count from when a query was due, so they
+     * include the wait for the main loop to get to it; this is the read. */
+    struct hist *service;
 };
 
 /* Starts the workers, routes every message of src through their rings until

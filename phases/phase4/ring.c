@@ -63,9 +63,9 @@ static inline uint32_t align8(uint32_t n)
 }
 
 /* Not FUTEX_PRIVATE: the word lives in a mapping shared between processes. */
-static void futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms)
+static void futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t timeout_ns)
 {
-    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (long)(timeout_ms % 1000) * 1000000L};
+    struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u), .tv_nsec = (long)(timeout_ns % 1000000000u)};
     /* EAGAIN (the word changed: a wake-up came first), EINTR (a signal, which
      * the caller's loop looks at) and ETIMEDOUT are all "look again". */
     (void)syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
@@ -90,13 +90,13 @@ static uint64_t wake_if_asleep(_Atomic uint32_t *word)
 
 /* The sleeper's half: announce, fence, look again, then sleep. still_idle()
  * is the "nothing to do" test on the other side's position. */
-#define SLEEP_UNLESS(word, still_idle, timeout_ms, sleeps)               \
+#define SLEEP_UNLESS(word, still_idle, timeout_ns, sleeps)               \
     do {                                                                 \
         atomic_store_explicit((word), 1, memory_order_relaxed);          \
         atomic_thread_fence(memory_order_seq_cst);                       \
         if (still_idle) {                                                \
             (sleeps)++;                                                  \
-            futex_wait((word), 1, (timeout_ms));                         \
+            futex_wait((word), 1, (timeout_ns));                         \
         }                                                                \
         atomic_store_explicit((word), 0, memory_order_relaxed);          \
     } while (0)
@@ -261,14 +261,19 @@ static bool room_low(const struct ring_producer *p)
     return p->head - tail > p->size - p->size / WAKE_DIVISOR;
 }
 
-void ring_wait_room(struct ring_producer *p, int timeout_ms)
+void ring_wait_room_ns(struct ring_producer *p, uint64_t timeout_ns)
 {
     for (int i = 0; i < SPIN_TRIES; i++) {
         if (!room_low(p))
             return;
         cpu_relax();
     }
-    SLEEP_UNLESS(&p->r->producer_sleep, room_low(p), timeout_ms, p->sleeps);
+    SLEEP_UNLESS(&p->r->producer_sleep, room_low(p), timeout_ns, p->sleeps);
+}
+
+void ring_wait_room(struct ring_producer *p, int timeout_ms)
+{
+    ring_wait_room_ns(p, (uint64_t)timeout_ms * 1000000u);
 }
 
 /* ---- consumer ---- */
@@ -406,5 +411,5 @@ void ring_wait_data(struct ring_consumer *c, int timeout_ms)
         cpu_relax();
     }
     SLEEP_UNLESS(&c->r->consumer_sleep, atomic_load_explicit(&c->r->head, memory_order_relaxed) == c->tail,
-                 timeout_ms, c->sleeps);
+                 (uint64_t)timeout_ms * 1000000u, c->sleeps);
 }

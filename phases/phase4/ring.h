@@ -142,6 +142,10 @@ uint64_t ring_fill(const struct ring_producer *p);
  * a quarter of the ring is free, not at the first free byte. */
 void ring_wait_room(struct ring_producer *p, int timeout_ms);
 
+/* ring_wait_room() with a timeout in nanoseconds, for a producer that has
+ * something else due soon (a query). */
+void ring_wait_room_ns(struct ring_producer *p, uint64_t timeout_ns);
+
 /* ---- consumer (one process) ---- */
 
 /* A validated record. id and frag point into the ring and stay valid until
