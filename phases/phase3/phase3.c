@@ -25,6 +25,7 @@
 #include "p3.h"
 #include "pin.h"
 #include "run.h"
+#include "work.h"
 #include "worker.h"
 
 /* Ends the run with exit 3: SPEC §8, no dump when a worker is lost. */
@@ -347,6 +348,11 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
     step = "worker pool";
     if ((rc = pool_init(&p->pool, p->n, o->pin, body, keep_fds, on_worker_exit, p)) < 0)
         goto fail;
+    /* Calibrate --work-ns once, here: the workers inherit the measured
+     * speed through the fork, so every worker spins the same iteration
+     * count instead of each timing the loop on its own, in parallel, on a
+     * machine its siblings are busy loading. */
+    work_iterations_for(o->work_ns);
     /* Fork before the loop exists (pool.h): the workers start clean. */
     if ((rc = pool_start(&p->pool)) < 0)
         goto fail;
