@@ -6,15 +6,16 @@
  * The shape is phase 1's loop with the call to shard_deliver() replaced by a
  * ring_put(): the main process routes (SPEC §4), writes records ahead of what
  * the workers can see and publishes every ring once per CHECK_EVERY messages.
- * A full ring is backpressure: the loop flushes every ring, sleeps on the
- * full one's futex in slices of WAIT_SLICE_MS, and between slices keeps supervising
- * (a dead worker, a signal) and answering queries, so none of them waits for
- * a slow worker.
+ * A full ring is backpressure: the loop publishes every ring, sleeps on the
+ * full one's futex in slices of at most WAIT_SLICE_MS, and between slices
+ * keeps supervising (a dead worker, a signal) and answering queries, so none
+ * of them waits for a slow worker.
  *
  * Supervision comes from the pool (pool.h): it forks the workers before the
  * libuv loop exists, and the loop, run without blocking every POLL_NS,
  * delivers SIGCHLD to pool_watch(). The loop is used for nothing else: the
- * hot path never enters it.
+ * hot path never enters it. With --recover, a dead worker is restarted and
+ * its messages replayed from the source (see the section further down).
  *
  * The segment (shm.h, one memfd): [ring 0][ring 1]...[state table]. */
 #include "phase4.h"
@@ -46,7 +47,7 @@
 #define POLL_NS 1000000ull      /* look for dead workers every 1 ms (SPEC §8 asks for 100) */
 #define WAIT_SLICE_MS 5         /* longest sleep on a full ring before looking around */
 #define PROGRESS_NS 500000000ull
-#define QUERY_TRIES 1000        /* seqlock retries before a query fails (a writer died mid-write) */
+#define QUERY_TRIES 1000        /* latch retries before a query fails (its record rewritten nonstop) */
 #define DEFAULT_RING (1u << 20) /* data bytes per ring unless payloads need more */
 #define AUTO_RING_MAX (64u << 20)
 
@@ -311,11 +312,12 @@ static bool checkpoint(struct main4 *l, uint64_t now)
     return !l->lost && stop_signals < 2;
 }
 
-/* Backpressure: ring w is full. Publish (the worker cannot free what it
- * cannot see), sleep one slice on its futex, look around. */
+/* Backpressure: ring w is full. Publish every ring (a worker cannot free
+ * what it cannot see, and the others must not wait for us while we wait),
+ * sleep one slice on ring w's futex, look around. */
 static enum step wait_room(struct main4 *l, uint32_t w)
 {
-    flush_all(l); /* the other workers must not wait for us while we wait */
+    flush_all(l);
     /* Queries are answered here, not by a worker: do not sleep past the next
      * one that is due (its latency counts from its due time). */
     uint64_t timeout = (uint64_t)WAIT_SLICE_MS * 1000000u;
@@ -517,10 +519,9 @@ static int collect(struct main4 *l, struct phase4_result *res)
 }
 
 /* Publication is batched per CHECK_EVERY messages: with 2 workers a ring
- * gets about 128 records per release store, and the cache lines they fill
- * move to the worker's CPU in one stream instead of line by line (the bare
- * ring moves about twice as many records per second at 256 per publication
- * as at 64: bench/ring_bench, see the issue note). */
+ * gets about 128 records per release store, one store and one fence where
+ * there would be 128, and the worker finds long runs of records to read
+ * (and prefetch) instead of a few at a time. */
 static int run_loop(struct main4 *l)
 {
     const struct options *o = l->o;

@@ -46,8 +46,10 @@
  * worth of work (records for the consumer, room for the producer), not for
  * every batch. When both processes share a CPU, each wake-up is a context
  * switch; waking the other side as soon as one batch is ready makes them
- * alternate every batch, and the switches cost more than the messages
- * (measured: see the issue note). */
+ * alternate every batch, and the switches cost more than the messages:
+ * `phase4 --messages 10000000 --workers 1 --ids 10 --pin same` ran at 5.7 M
+ * msgs/s waking at every batch and at 17-20 M with this hysteresis (2-vCPU
+ * VM, other jobs running). */
 #define WAKE_DIVISOR 4
 
 static inline void cpu_relax(void)

@@ -18,8 +18,7 @@
  * counters, 11 words) sit with the sequence word in one 192-byte block of
  * three cache lines, both copies; the fields that never change after a
  * machine's first message (id_hash, the id) sit once in a separate cold
- * array. A publish touches three lines, not the six of two whole machines
- * (it costs about half as much CPU as before the split; see the issue note).
+ * array. A publish touches three lines, not the six of two whole machines.
  *
  * The table does not allocate: its memory is carved out of the run's shared
  * segment by the caller, zero-filled, and never grows (one slot per known id). */
