@@ -43,7 +43,7 @@ do for [fmt=1:2] {
     stats fs using 0 nooutput
     set xrange [-0.6:STATS_records - 0.4]
     set xtics autofreq
-    set title "share of a message's cost in (de)serialization\n(estimated: codec ns / ns per message, 1 worker)"
+    set title "share of a message's cost in (de)serialization\n(estimated: codec ns / CPU ns per message of all processes)"
     set style fill solid 0.85 border -1
     set boxwidth 0.6
     set key off
