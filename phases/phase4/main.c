@@ -25,8 +25,9 @@ static bool set_ring_kib(void *ctx, const char *arg, char *why, size_t why_len)
 static struct phase4_config config;
 
 static const struct cli_extra extras[] = {
-    {"ring-kib", "K", "data bytes of each worker's ring, in KiB (a power of two; default 1024, more when "
-                      "payloads need it so that a payload crosses in one record)",
+    {"ring-kib", "K",
+     "data bytes of each worker's ring, in KiB (a power of two; default 1024, more when "
+     "payloads need it so that a payload crosses in one record)",
      set_ring_kib, &config},
 };
 
@@ -75,8 +76,9 @@ int main(int argc, char **argv)
             sum.per_worker = res.workers;
             run_report(program.name, &o, &sum);
             if (res.service && res.service->count)
-                fprintf(stderr, "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, "
-                                "p99.9 %.3f us\n",
+                fprintf(stderr,
+                        "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, "
+                        "p99.9 %.3f us\n",
                         (double)hist_percentile(res.service, 50) / 1000.0,
                         (double)hist_percentile(res.service, 99) / 1000.0,
                         (double)hist_percentile(res.service, 99.9) / 1000.0);

@@ -42,10 +42,10 @@
 #include "statetab.h"
 #include "worker.h"
 
-#define CHECK_EVERY 256         /* messages between checkpoints, and per publication of every ring */
-#define QUERY_CHECK_EVERY 16    /* messages between looks at the query schedule, when queries are on */
-#define POLL_NS 1000000ull      /* look for dead workers every 1 ms (SPEC §8 asks for 100) */
-#define WAIT_SLICE_MS 5         /* longest sleep on a full ring before looking around */
+#define CHECK_EVERY 256      /* messages between checkpoints, and per publication of every ring */
+#define QUERY_CHECK_EVERY 16 /* messages between looks at the query schedule, when queries are on */
+#define POLL_NS 1000000ull   /* look for dead workers every 1 ms (SPEC §8 asks for 100) */
+#define WAIT_SLICE_MS 5      /* longest sleep on a full ring before looking around */
 #define PROGRESS_NS 500000000ull
 #define QUERY_TRIES 1000        /* latch retries before a query fails (its record rewritten nonstop) */
 #define DEFAULT_RING (1u << 20) /* data bytes per ring unless payloads need more */
@@ -102,12 +102,12 @@ struct main4 {
     uint64_t start_ns, next_poll_ns, next_status_ns, next_progress_ns;
     uint64_t not_found, failed;
     bool progress;
-    bool *end_put;  /* end_put[i]: ring i has its END, so worker i exiting 0 is expected */
-    bool lost;      /* a worker died or failed: the run ends with exit 3 */
+    bool *end_put; /* end_put[i]: ring i has its END, so worker i exiting 0 is expected */
+    bool lost;     /* a worker died or failed: the run ends with exit 3 */
 
     /* --recover */
-    uint64_t routed;    /* messages routed so far: positions 0..routed-1 of the source */
-    bool *dead;         /* dead[i]: worker i died and awaits its restart */
+    uint64_t routed; /* messages routed so far: positions 0..routed-1 of the source */
+    bool *dead;      /* dead[i]: worker i died and awaits its restart */
     uint32_t ndead;
     uint32_t *restarts; /* per worker */
     bool draining;      /* the source is done: a restarted worker gets its END too */
@@ -413,8 +413,12 @@ static enum step replay(struct main4 *l, uint32_t w)
             const struct idkey *key = idmap_key(&src->ids, r->id);
             if (route_worker(key->hash, n) != w)
                 continue;
-            struct msg m = {.seq = r->seq, .id_hash = key->hash, .id = key->s, .payload_len = r->payload_len,
-                            .id_len = key->len, .event = r->event};
+            struct msg m = {.seq = r->seq,
+                            .id_hash = key->hash,
+                            .id = key->s,
+                            .payload_len = r->payload_len,
+                            .id_len = key->len,
+                            .event = r->event};
             st = route(l, &m, r->id);
         }
         return st;

@@ -82,26 +82,26 @@ static void futex_wake(_Atomic uint32_t *word)
 static uint64_t wake_if_asleep(_Atomic uint32_t *word)
 {
     atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(word, memory_order_relaxed) &&
-        atomic_exchange_explicit(word, 0, memory_order_relaxed)) {
+    if (atomic_load_explicit(word, memory_order_relaxed) && atomic_exchange_explicit(word, 0, memory_order_relaxed)) {
         futex_wake(word);
         return 1;
     }
     return 0;
 }
 
-/* The sleeper's half: announce, fence, look again, then sleep. still_idle()
- * is the "nothing to do" test on the other side's position. */
-#define SLEEP_UNLESS(word, still_idle, timeout_ns, sleeps)               \
-    do {                                                                 \
-        atomic_store_explicit((word), 1, memory_order_relaxed);          \
-        atomic_thread_fence(memory_order_seq_cst);                       \
-        if (still_idle) {                                                \
-            (sleeps)++;                                                  \
-            futex_wait((word), 1, (timeout_ns));                         \
-        }                                                                \
-        atomic_store_explicit((word), 0, memory_order_relaxed);          \
-    } while (0)
+/* The sleeper's half: announce, fence, look again, then sleep. idle(ctx) is
+ * the "nothing to do" test on the other side's position. */
+static void sleep_unless(_Atomic uint32_t *word, bool (*idle)(const void *), const void *ctx, uint64_t timeout_ns,
+                         uint64_t *sleeps)
+{
+    atomic_store_explicit(word, 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (idle(ctx)) {
+        (*sleeps)++;
+        futex_wait(word, 1, timeout_ns);
+    }
+    atomic_store_explicit(word, 0, memory_order_relaxed);
+}
 
 /* Every line of a record was last written by the other CPU, so reading it is
  * a cache miss served from that CPU; and the consumer cannot know where
@@ -257,8 +257,9 @@ uint64_t ring_fill(const struct ring_producer *p)
  * it resumes with room for a long run of records instead of refilling the
  * ring one consumer batch at a time (on a shared CPU each of those turns is
  * a context switch). */
-static bool room_low(const struct ring_producer *p)
+static bool room_low(const void *ctx)
 {
+    const struct ring_producer *p = ctx;
     uint64_t tail = atomic_load_explicit(&p->r->tail, memory_order_relaxed);
     return p->head - tail > p->size - p->size / WAKE_DIVISOR;
 }
@@ -270,7 +271,7 @@ void ring_wait_room_ns(struct ring_producer *p, uint64_t timeout_ns)
             return;
         cpu_relax();
     }
-    SLEEP_UNLESS(&p->r->producer_sleep, room_low(p), timeout_ns, p->sleeps);
+    sleep_unless(&p->r->producer_sleep, room_low, p, timeout_ns, &p->sleeps);
 }
 
 void ring_wait_room(struct ring_producer *p, int timeout_ms)
@@ -280,8 +281,7 @@ void ring_wait_room(struct ring_producer *p, int timeout_ms)
 
 /* ---- consumer ---- */
 
-int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out,
-                uint32_t *len)
+int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out, uint32_t *len)
 {
     if (size < RING_ALIGN || (size & (size - 1)) != 0 || pos % RING_ALIGN != 0)
         return RING_CORRUPT;
@@ -405,13 +405,19 @@ void ring_release(struct ring_consumer *c)
     }
 }
 
+/* True while nothing new is published. */
+static bool no_data(const void *ctx)
+{
+    const struct ring_consumer *c = ctx;
+    return atomic_load_explicit(&c->r->head, memory_order_relaxed) == c->tail;
+}
+
 void ring_wait_data(struct ring_consumer *c, int timeout_ms)
 {
     for (int i = 0; i < SPIN_TRIES; i++) {
-        if (atomic_load_explicit(&c->r->head, memory_order_relaxed) != c->tail)
+        if (!no_data(c))
             return;
         cpu_relax();
     }
-    SLEEP_UNLESS(&c->r->consumer_sleep, atomic_load_explicit(&c->r->head, memory_order_relaxed) == c->tail,
-                 (uint64_t)timeout_ms * 1000000u, c->sleeps);
+    sleep_unless(&c->r->consumer_sleep, no_data, c, (uint64_t)timeout_ms * 1000000u, &c->sleeps);
 }

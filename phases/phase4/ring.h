@@ -44,9 +44,9 @@
 
 #include "msg.h"
 
-#define RING_MIN_BYTES (4u * 1024u)           /* smallest data area */
-#define RING_MAX_BYTES (1u << 30)            /* largest data area (1 GiB) */
-#define RING_ALIGN 8u                        /* every record starts 8-byte aligned */
+#define RING_MIN_BYTES (4u * 1024u) /* smallest data area */
+#define RING_MAX_BYTES (1u << 30)   /* largest data area (1 GiB) */
+#define RING_ALIGN 8u               /* every record starts 8-byte aligned */
 
 enum ring_kind {
     RING_MSG = 1, /* a message, or one fragment of its payload */
@@ -57,10 +57,10 @@ enum ring_kind {
 /* The fixed layout of every record, as it lies in shared memory. PAD and END
  * records use only rec_len and kind. */
 struct ring_rec {
-    uint32_t rec_len;     /* bytes of the whole record, a multiple of 8 */
-    uint8_t kind;         /* enum ring_kind */
-    uint8_t event;        /* enum event */
-    uint8_t id_len;       /* 1..MSG_ID_MAX bytes of id follow the header */
+    uint32_t rec_len; /* bytes of the whole record, a multiple of 8 */
+    uint8_t kind;     /* enum ring_kind */
+    uint8_t event;    /* enum event */
+    uint8_t id_len;   /* 1..MSG_ID_MAX bytes of id follow the header */
     uint8_t reserved;
     uint32_t slot;        /* the machine's record in the state table */
     uint32_t payload_len; /* the whole payload, all fragments together */
@@ -167,8 +167,7 @@ enum ring_status { RING_OK = 0, RING_EMPTY = 1, RING_CORRUPT = -1 };
  * data[0, size), trusts nothing in it, writes only out. On RING_OK, *len is
  * the record's length (>= 8: the consumer always makes progress). PAD and END
  * records come back as views of that kind. */
-int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out,
-                uint32_t *len);
+int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out, uint32_t *len);
 
 struct ring_consumer {
     struct ring *r;

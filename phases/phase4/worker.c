@@ -1,9 +1,9 @@
 /* worker.c - a phase 4 worker: ring -> shard_deliver() -> state table.
  *
  * The loop reads a batch of records, applies each through shard_apply()
- * (shard_deliver(), the call every phase makes, returning the machine) and copies the machine it changed into
- * the shared state table under that record's seqlock, so a query in the main
- * process sees the machine as of its last message. Space goes back to the
+ * (shard_deliver(), the call every phase makes, that also returns the
+ * machine) and publishes the machine it changed in the shared state table,
+ * so a query in the main process sees the machine as of its last message. Space goes back to the
  * producer once per batch, not once per record. With nothing to read, the
  * worker sleeps on the ring's futex (ring_wait_data()).
  *
@@ -20,15 +20,15 @@
 #include "shard.h"
 #include "summary.h"
 
-#define BATCH 128           /* records between two releases of ring space */
-#define WAIT_MS 100         /* longest sleep: a bound, the producer wakes us */
+#define BATCH 128                  /* records between two releases of ring space */
+#define WAIT_MS 100                /* longest sleep: a bound, the producer wakes us */
 #define STATS_EVERY_NS 50000000ull /* RSS is a /proc read: refresh it at 20 Hz */
 
 /* A payload arriving in fragments. */
 struct reassembly {
     uint8_t *buf;
     uint32_t cap;
-    uint32_t got;  /* bytes received; 0 when no payload is in flight */
+    uint32_t got; /* bytes received; 0 when no payload is in flight */
     uint64_t seq;
     uint32_t slot, payload_len;
 };

@@ -13,8 +13,8 @@
  * main process before the fork, so a worker inherits it (and the mapping) as
  * it is: the pointers are valid in every process. */
 struct phase4_shared {
-    struct ring **rings;  /* one per worker */
-    struct statetab tab;  /* one slot per known id */
+    struct ring **rings; /* one per worker */
+    struct statetab tab; /* one slot per known id */
     uint32_t nworkers;
     uint64_t work_ns;
 };

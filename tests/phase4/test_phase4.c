@@ -286,16 +286,29 @@ Test(phase4, twenty_generated_traces_give_phase1s_dump_byte_for_byte, .timeout =
         const char *payload = payloads[(i / 2) % 5];
         /* Fewer messages when they are large: the suite must stay fast. */
         snprintf(messages, sizeof messages, "%d", (i / 2) % 5 == 4 ? 300 + 20 * i : 2000 + 1000 * i);
-        char *flags[] = {"--messages", messages, "--ids", (char *)ids[i % 4], "--dist", (char *)dists[i % 5],
-                         "--payload", (char *)payload, "--seed", seed, NULL};
+        char *flags[] = {"--messages", messages,
+                         "--ids",      (char *)ids[i % 4],
+                         "--dist",     (char *)dists[i % 5],
+                         "--payload",  (char *)payload,
+                         "--seed",     seed,
+                         NULL};
         msgen(trace, flags);
         char *p1[] = {PHASE1, "--trace", trace, "--dump", d1, NULL};
-        char *p4[] = {PHASE4, "--trace", trace, "--dump", d4, "--workers", (char *)workers[i % 5],
-                      "--ring-kib", (char *)rings[(i / 5) % 4], NULL};
+        char *p4[] = {PHASE4,
+                      "--trace",
+                      trace,
+                      "--dump",
+                      d4,
+                      "--workers",
+                      (char *)workers[i % 5],
+                      "--ring-kib",
+                      (char *)rings[(i / 5) % 4],
+                      NULL};
         run_ok(p1);
         run_ok(p4);
-        cr_expect(files_equal(d1, d4), "trace %d (ids %s, %s, payload %s, %s workers, ring %s KiB) differs from phase 1",
-                  i, ids[i % 4], dists[i % 5], payload, workers[i % 5], rings[(i / 5) % 4]);
+        cr_expect(files_equal(d1, d4),
+                  "trace %d (ids %s, %s, payload %s, %s workers, ring %s KiB) differs from phase 1", i, ids[i % 4],
+                  dists[i % 5], payload, workers[i % 5], rings[(i / 5) % 4]);
     }
     remove_dir(dir);
 }
@@ -307,8 +320,8 @@ Test(phase4, the_generator_gives_the_same_dump_as_phase1)
     snprintf(d1, sizeof d1, "%s/p1.csv", dir);
     snprintf(d4, sizeof d4, "%s/p4.csv", dir);
     char *p1[] = {PHASE1, "--messages", "300000", "--ids", "2000", "--dist", "zipf:1.1", "--dump", d1, NULL};
-    char *p4[] = {PHASE4, "--messages", "300000", "--ids", "2000", "--dist", "zipf:1.1", "--workers", "3",
-                  "--dump", d4, NULL};
+    char *p4[] = {PHASE4,     "--messages", "300000", "--ids",  "2000", "--dist",
+                  "zipf:1.1", "--workers",  "3",      "--dump", d4,     NULL};
     run_ok(p1);
     run_ok(p4);
     cr_expect(files_equal(d1, d4));
@@ -333,8 +346,9 @@ Test(phase4, payloads_up_to_16_MiB_cross_intact)
     run_ok(p1);
     char *rings[] = {NULL, "64"};
     for (int i = 0; i < 2; i++) {
-        char *p4[] = {PHASE4, "--trace", trace, "--workers", "2", "--dump", out, "--json",
-                      rings[i] ? "--ring-kib" : NULL, rings[i], NULL};
+        char *p4[] = {
+            PHASE4,   "--trace", trace, "--workers", "2", "--dump", out, "--json", rings[i] ? "--ring-kib" : NULL,
+            rings[i], NULL};
         struct proc_result r;
         run_want(p4, 0, &r);
         cr_expect_eq(json_u64(r.out, "corrupt"), 0);
@@ -364,8 +378,8 @@ Test(phase4, a_malformed_trace_exits_2_naming_file_and_line_and_writes_no_dump)
         char *argv[] = {PHASE4, "--trace", trace, "--workers", "2", "--dump", out, NULL};
         struct proc_result r;
         run_want(argv, 2, &r);
-        cr_expect_eq(strncmp(r.err, want, strlen(want)), 0, "%s: stderr '%s' should start '%s'", bad[i].name,
-                     r.err, want);
+        cr_expect_eq(strncmp(r.err, want, strlen(want)), 0, "%s: stderr '%s' should start '%s'", bad[i].name, r.err,
+                     want);
         cr_expect_neq(access(out, F_OK), 0, "%s: a dump was written", bad[i].name);
         proc_result_free(&r);
     }
@@ -409,8 +423,8 @@ Test(phase4, json_reports_per_worker_messages_that_add_up)
 
 Test(phase4, queries_are_answered_from_the_shared_table_while_messages_flow)
 {
-    char *argv[] = {PHASE4, "--messages", "3000000", "--rate", "2000000", "--queries", "20000", "--workers", "2",
-                    "--json", NULL};
+    char *argv[] = {PHASE4,  "--messages", "3000000", "--rate", "2000000", "--queries",
+                    "20000", "--workers",  "2",       "--json", NULL};
     struct proc_result r;
     run_want(argv, 0, &r);
     cr_expect_gt(json_u64(r.out, "query_count"), 10000, "%s", r.out);
@@ -445,8 +459,8 @@ Test(phase4_faults, a_stopped_worker_slows_the_source_and_the_run_completes_when
     char d1[512], d4[512];
     snprintf(d1, sizeof d1, "%s/p1.csv", dir);
     snprintf(d4, sizeof d4, "%s/p4.csv", dir);
-    char *argv[] = {PHASE4, "--messages", "3000000", "--workers", "2", "--ring-kib", "64", "--queries", "1000",
-                    "--dump", d4, "--json", NULL};
+    char *argv[] = {PHASE4,      "--messages", "3000000", "--workers", "2",      "--ring-kib", "64",
+                    "--queries", "1000",       "--dump",  d4,          "--json", NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     pid_t w0 = worker_pid(p.pid, 0, 2);
@@ -476,8 +490,8 @@ Test(phase4_faults, sigint_drains_and_dumps_exactly_what_was_routed)
     char out[512], want[512], routed_s[32];
     snprintf(out, sizeof out, "%s/d.csv", dir);
     snprintf(want, sizeof want, "%s/p1.csv", dir);
-    char *argv[] = {PHASE4, "--rate", "200000", "--messages", "100000000", "--workers", "3", "--dump", out, "--json",
-                    NULL};
+    char *argv[] = {PHASE4, "--rate", "200000", "--messages", "100000000", "--workers",
+                    "3",    "--dump", out,      "--json",     NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     worker_pid(p.pid, 0, 3);
@@ -672,8 +686,8 @@ Test(phase4_faults, with_recover_killed_workers_are_restarted_and_the_dump_equal
     char d1[512], d4[512];
     snprintf(d1, sizeof d1, "%s/p1.csv", dir);
     snprintf(d4, sizeof d4, "%s/p4.csv", dir);
-    char *argv[] = {PHASE4, "--rate", "200000", "--messages", "300000", "--workers", "3", "--recover",
-                    "--dump", d4, "--json", NULL};
+    char *argv[] = {PHASE4, "--rate",    "200000", "--messages", "300000", "--workers",
+                    "3",    "--recover", "--dump", d4,           "--json", NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     worker_pid(p.pid, 2, 3);
@@ -710,11 +724,11 @@ Test(phase4_faults, with_recover_a_trace_with_fragmented_payloads_still_gives_ph
     snprintf(trace, sizeof trace, "%s/t.trace", dir);
     snprintf(d1, sizeof d1, "%s/p1.csv", dir);
     snprintf(d4, sizeof d4, "%s/p4.csv", dir);
-    char *flags[] = {"--messages", "40000", "--ids", "300", "--dist", "zipf:1.1", "--payload", "0-9000",
-                     "--seed", "77", NULL};
+    char *flags[] = {"--messages", "40000",  "--ids",  "300", "--dist", "zipf:1.1",
+                     "--payload",  "0-9000", "--seed", "77",  NULL};
     msgen(trace, flags);
-    char *argv[] = {PHASE4, "--trace", trace, "--rate", "40000", "--workers", "2", "--ring-kib", "8",
-                    "--recover", "--dump", d4, NULL};
+    char *argv[] = {PHASE4,       "--trace", trace,       "--rate", "40000", "--workers", "2",
+                    "--ring-kib", "8",       "--recover", "--dump", d4,      NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     worker_pid(p.pid, 1, 2);

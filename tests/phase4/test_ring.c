@@ -251,8 +251,13 @@ static struct ring_rec *rec_at(uint32_t off)
 static void good_record(uint32_t off, uint8_t id_len, uint32_t frag_len)
 {
     uint32_t at = (uint32_t)((sizeof(struct ring_rec) + id_len + 7) & ~7u);
-    *rec_at(off) = (struct ring_rec){.rec_len = (at + frag_len + 7) & ~7u, .kind = RING_MSG, .event = EV_DATA,
-                                     .id_len = id_len, .payload_len = frag_len, .frag_len = frag_len, .seq = 1};
+    *rec_at(off) = (struct ring_rec){.rec_len = (at + frag_len + 7) & ~7u,
+                                     .kind = RING_MSG,
+                                     .event = EV_DATA,
+                                     .id_len = id_len,
+                                     .payload_len = frag_len,
+                                     .frag_len = frag_len,
+                                     .seq = 1};
     memset(dbuf + off + sizeof(struct ring_rec), 'a', id_len);
 }
 
@@ -323,8 +328,7 @@ Test(ring, decode_never_points_outside_the_mapping)
             memcpy(dbuf + off, &x, 8);
         }
         if (round % 3 == 0)
-            good_record(rng_below(&g, DSIZE / 8) * 8 & (DSIZE - 128), (uint8_t)rng_below(&g, 70),
-                        rng_below(&g, 64));
+            good_record(rng_below(&g, DSIZE / 8) * 8 & (DSIZE - 128), (uint8_t)rng_below(&g, 70), rng_below(&g, 64));
         uint64_t pos = (uint64_t)rng_below(&g, 1u << 20) * 8;
         uint64_t avail = (uint64_t)rng_below(&g, DSIZE / 8 + 2) * 8;
         struct ring_view v;
