@@ -183,7 +183,7 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
         fprintf(stderr, "phase4: cannot create the shared segment (%zu bytes): %s\n", l->seg_len, err);
         return -1;
     }
-    l->sh.rings = calloc(n, sizeof *l->sh.rings);
+    l->sh.rings = calloc(n, sizeof(struct ring *));
     l->prod = calloc(n, sizeof *l->prod);
     l->end_put = calloc(n, sizeof *l->end_put);
     l->dead = calloc(n, sizeof *l->dead);
