@@ -387,7 +387,7 @@ static void flush_all(struct main4 *l)
  * Restarts happen only here, between messages, never from inside the SIGCHLD
  * callback; a worker that dies again (even during its replay) is restarted
  * again, up to RECOVER_MAX times, then counted lost. */
-#define RECOVER_MAX 5
+#define RECOVER_MAX 5u
 
 static enum step put_end(struct main4 *l, uint32_t w)
 {
