@@ -1,4 +1,4 @@
-/* control.c - the control sockets, main process side: READY, STATS,
+/* control.c - the control pipes, main process side: READY, STATS,
  * ANSWER, RECORDS and END from each worker, queries and COLLECT to it, and
  * the stage changes (p3.h) those frames drive. */
 #include <errno.h>
@@ -13,20 +13,25 @@
 #include "p3.h"
 #include "run.h"
 
+static void on_req_writable(uv_poll_t *h, int status, int events);
+
 static void ctl_set_events(struct phase3 *p, struct wk *w, bool writable)
 {
     (void)p;
-    if (w->ctl_closed || writable == w->ctl_writable_armed)
+    if (w->ctl_closed || writable == w->req_writable_armed)
         return;
-    uv_poll_start(&w->ctl_poll, UV_READABLE | (writable ? UV_WRITABLE : 0), control_on_event);
-    w->ctl_writable_armed = writable;
+    if (writable)
+        uv_poll_start(&w->req_poll, UV_WRITABLE, on_req_writable);
+    else
+        uv_poll_stop(&w->req_poll);
+    w->req_writable_armed = writable;
 }
 
 /* Writes queued control frames (queries, COLLECT) without blocking. */
 void control_flush(struct phase3 *p, struct wk *w)
 {
     while (w->ctl_head < w->ctl_out.len) {
-        ssize_t n = write(w->ctl_fd, w->ctl_out.data + w->ctl_head, w->ctl_out.len - w->ctl_head);
+        ssize_t n = write(w->req_fd, w->ctl_out.data + w->ctl_head, w->ctl_out.len - w->ctl_head);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -34,7 +39,7 @@ void control_flush(struct phase3 *p, struct wk *w)
                 ctl_set_events(p, w, true);
                 return;
             }
-            log_debug("worker %u: write to its control socket: %s", w->index, strerror(errno));
+            log_debug("worker %u: write to its request pipe: %s", w->index, strerror(errno));
             return; /* the worker is gone; SIGCHLD reports it */
         }
         w->ctl_head += (size_t)n;
@@ -67,6 +72,18 @@ static void after_drain(struct phase3 *p)
     query_ask_final(p);
 }
 
+static void on_req_writable(uv_poll_t *h, int status, int events)
+{
+    struct wk *w = h->data;
+    (void)events;
+    if (status < 0) {
+        log_debug("worker %u: request pipe: %s", w->index, uv_strerror(status));
+        uv_poll_stop(h);
+        return;
+    }
+    control_flush(h->loop->data, w);
+}
+
 void control_collect(struct phase3 *p)
 {
     p->stage = ST_COLLECT;
@@ -86,7 +103,7 @@ void control_collect(struct phase3 *p)
         struct wk *w = &p->w[i];
         struct codec_buf b = w->ctl_out;
         if (codec_put_collect(&b) < 0) {
-            p3_worker_failed(p, i, "its control socket is full");
+            p3_worker_failed(p, i, "its request pipe is full");
             return;
         }
         w->ctl_out.len = b.len;
@@ -94,12 +111,21 @@ void control_collect(struct phase3 *p)
     }
 }
 
-static void on_ctl_closed(uv_handle_t *h)
+static void on_req_closed(uv_handle_t *h)
 {
     struct wk *w = h->data;
-    if (close(w->ctl_fd) < 0)
-        log_warn("worker %u: close of its control socket: %s", w->index, strerror(errno));
-    w->ctl_fd = -1;
+    /* End of file on its request pipe is how a worker learns to exit. */
+    if (close(w->req_fd) < 0)
+        log_warn("worker %u: close of its request pipe: %s", w->index, strerror(errno));
+    w->req_fd = -1;
+}
+
+static void on_rep_closed(uv_handle_t *h)
+{
+    struct wk *w = h->data;
+    if (close(w->rep_fd) < 0)
+        log_warn("worker %u: close of its reply pipe: %s", w->index, strerror(errno));
+    w->rep_fd = -1;
 }
 
 static void close_ctl(struct wk *w)
@@ -107,7 +133,8 @@ static void close_ctl(struct wk *w)
     if (w->ctl_closed)
         return;
     w->ctl_closed = true;
-    uv_close((uv_handle_t *)&w->ctl_poll, on_ctl_closed);
+    uv_close((uv_handle_t *)&w->req_poll, on_req_closed);
+    uv_close((uv_handle_t *)&w->rep_poll, on_rep_closed);
 }
 
 static void finish(struct phase3 *p)
@@ -121,7 +148,7 @@ static void finish(struct phase3 *p)
         uv_stop(&p->loop);
 }
 
-/* One frame from worker i's control socket. */
+/* One frame from worker i's reply pipe. */
 static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame *f)
 {
     struct wk *w = &p->w[i];
@@ -163,29 +190,26 @@ static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame 
             finish(p);
         return;
     }
-    p3_worker_failed(p, i, "sent an unexpected frame on its control socket");
+    p3_worker_failed(p, i, "sent an unexpected frame on its reply pipe");
 }
 
-void control_on_event(uv_poll_t *h, int status, int events)
+void control_on_replies(uv_poll_t *h, int status, int events)
 {
     struct wk *w = h->data;
     struct phase3 *p = h->loop->data;
+    (void)events;
     if (status < 0) {
-        log_debug("worker %u: control socket: %s", w->index, uv_strerror(status));
+        log_debug("worker %u: reply pipe: %s", w->index, uv_strerror(status));
         uv_poll_stop(h);
         return;
     }
-    if (events & UV_WRITABLE)
-        control_flush(p, w);
-    if (!(events & UV_READABLE))
-        return;
-    ssize_t n = inq_read(&w->ctl_in, w->ctl_fd);
+    ssize_t n = inq_read(&w->ctl_in, w->rep_fd);
     if (n == -EAGAIN)
         return;
     if (n <= 0) {
         /* End of file or an error: the worker has gone, and SIGCHLD will
          * say how. Stop watching so the loop does not spin on it. */
-        log_debug("worker %u: control socket closed by the worker", w->index);
+        log_debug("worker %u: reply pipe closed by the worker", w->index);
         uv_poll_stop(h);
         return;
     }
@@ -198,7 +222,7 @@ void control_on_event(uv_poll_t *h, int status, int events)
     }
     if (rc < 0) {
         char what[128];
-        snprintf(what, sizeof what, "bad frame on its control socket: %s", codec_strerror(rc));
+        snprintf(what, sizeof what, "bad frame on its reply pipe: %s", codec_strerror(rc));
         p3_worker_failed(p, w->index, what);
     }
 }

@@ -1,6 +1,6 @@
 /* p3.h - the state of phase 3's main process, shared by the files that
  * make it up: router.c (source -> pipes), query.c (queries and their
- * deadlines), control.c (control sockets and the stages of a run) and
+ * deadlines), control.c (control pipes and the stages of a run) and
  * phase3.c (set-up, signals, supervision). Not a public interface: main.c
  * sees only phase3.h.
  *
@@ -17,7 +17,7 @@
  *   FINAL    --query answers, asked once every worker has drained, so they
  *            see the final state;
  *   COLLECT  COLLECT to each worker; RECORDS frames arrive until END;
- *   EXIT     control sockets closed; the workers exit 0 and are reaped.
+ *   EXIT     request pipes closed; the workers exit 0 and are reaped.
  * A worker that dies in any stage but EXIT, or exits non-zero, ends the run
  * with exit 3 and no records; a second SIGINT ends it with 130. Either way
  * the remaining workers are SIGKILLed and reaped before phase3_run returns.
@@ -58,14 +58,14 @@ enum stage { ST_START, ST_RUN, ST_DRAIN, ST_FINAL, ST_COLLECT, ST_EXIT };
 struct wk {
     uint32_t index;
     int pid;
-    int msg_fd, ctl_fd;   /* main's ends: pipe write end, control socket */
-    int msg_rfd, ctl_wfd; /* the worker's ends, closed here after the fork */
+    int msg_fd, req_fd, rep_fd;    /* main's ends: messages and requests out, replies in */
+    int msg_rfd, req_rfd, rep_wfd; /* the worker's ends, closed here after the fork */
     struct outq out;
     struct inq ctl_in;
     struct codec_buf ctl_out;
     size_t ctl_head; /* bytes of ctl_out already written */
-    uv_poll_t msg_poll, ctl_poll;
-    bool msg_writable_armed, ctl_writable_armed;
+    uv_poll_t msg_poll, req_poll, rep_poll;
+    bool msg_writable_armed, req_writable_armed;
     bool msg_closed, ctl_closed;
     bool ready, drained, ended;
     uint64_t handled, busy_ns, machines, records_got;
@@ -120,10 +120,10 @@ void query_on_answer(struct phase3 *p, const struct codec_frame *f);
 void query_on_timer(uv_poll_t *h, int status, int events);
 void query_on_sweep(uv_timer_t *h);
 
-/* control.c: control sockets and the stages they drive. */
+/* control.c: control pipes and the stages they drive. */
 void control_flush(struct phase3 *p, struct wk *w);
 void control_collect(struct phase3 *p);
-void control_on_event(uv_poll_t *h, int status, int events);
+void control_on_replies(uv_poll_t *h, int status, int events);
 
 /* phase3.c: ends the run with exit 3, naming worker i and what happened. */
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what);

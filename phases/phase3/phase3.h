@@ -1,5 +1,6 @@
-/* phase3.h - phase 3: N worker processes, one pipe each for messages, one
- * control socket each for queries, answers and the final records.
+/* phase3.h - phase 3: N worker processes, each with a pipe for messages,
+ * a pipe for requests (queries, COLLECT) and a pipe for replies (answers,
+ * statistics, the final records).
  *
  * The main process runs one libuv loop holding the source, the router, the
  * query issuer and the supervision of workers (pool.h); it never blocks:

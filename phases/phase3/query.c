@@ -1,6 +1,6 @@
 /* query.c - queries from the main process: issued at the --queries rate
  * to random known ids (and the --query list after the drain), sent on the
- * owning worker's control socket with a correlation id, completed when the
+ * owning worker's request pipe with a correlation id, completed when the
  * answer arrives or failed at the deadline. The loop never waits for one. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -74,7 +74,7 @@ static void issue_query(struct phase3 *p, const char *id, size_t len, uint64_t h
     struct codec_buf b = w->ctl_out;
     if (codec_put_query(&b, e->corr, id, len) < 0) {
         e->pending = false;
-        query_failed(p, e, "its control socket is full (the worker is not reading)");
+        query_failed(p, e, "its request pipe is full (the worker is not reading)");
         return;
     }
     w->ctl_out.len = b.len;
@@ -86,7 +86,7 @@ static void flush_queries(struct phase3 *p)
 {
     for (uint32_t i = 0; i < p->n; i++) {
         struct wk *w = &p->w[i];
-        if (!w->ctl_closed && !w->ctl_writable_armed && w->ctl_out.len > w->ctl_head)
+        if (!w->ctl_closed && !w->req_writable_armed && w->ctl_out.len > w->ctl_head)
             control_flush(p, w);
     }
 }

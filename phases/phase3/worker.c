@@ -43,13 +43,13 @@ static void fail(struct worker *w, int status, const char *what, const char *why
     uv_stop(&w->loop);
 }
 
-/* Writes the whole control buffer, waiting in poll() when the socket is
+/* Writes the whole control buffer, waiting in poll() when the pipe is
  * full (see worker.h for why blocking here is safe). */
 static int ctl_send(struct worker *w)
 {
     size_t off = 0;
     while (off < w->out.len) {
-        ssize_t n = write(w->setup->ctl_fd, w->out.data + off, w->out.len - off);
+        ssize_t n = write(w->setup->rep_fd, w->out.data + off, w->out.len - off);
         if (n >= 0) {
             off += (size_t)n;
             continue;
@@ -58,7 +58,7 @@ static int ctl_send(struct worker *w)
             continue;
         if (errno != EAGAIN)
             return -errno;
-        struct pollfd pfd = {.fd = w->setup->ctl_fd, .events = POLLOUT};
+        struct pollfd pfd = {.fd = w->setup->rep_fd, .events = POLLOUT};
         if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
             return -errno;
     }
@@ -79,7 +79,7 @@ static void send_stats(struct worker *w)
     if (codec_put_stats(&w->out, w->setup->index, w->shard.handled, w->busy_ns, table_count(&w->shard.table), rss) <
             0 ||
         ctl_send(w) < 0)
-        fail(w, WORKER_EXIT_IO, "control socket", "cannot send statistics");
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send statistics");
 }
 
 static void on_msgs(uv_poll_t *h, int status, int events)
@@ -134,11 +134,11 @@ static void answer_query(struct worker *w, const struct codec_frame *f)
     const struct machine *m =
         table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     /* Answers collect in the buffer and leave in one write per read of the
-     * socket (on_ctl); a full buffer is sent first. */
+     * request pipe (on_ctl); a full buffer is sent first. */
     if (codec_put_answer(&w->out, f->u.query.corr, m) == 0)
         return;
     if (ctl_send(w) < 0 || codec_put_answer(&w->out, f->u.query.corr, m) < 0)
-        fail(w, WORKER_EXIT_IO, "control socket", "cannot send an answer");
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send an answer");
 }
 
 /* Sends every machine in RECORDS batches, then END with the count. */
@@ -147,18 +147,18 @@ static void send_records(struct worker *w)
     const struct machine *ms = w->shard.table.machines;
     uint32_t n = table_count(&w->shard.table);
     if (w->out.len > 0 && ctl_send(w) < 0) { /* answers queued before COLLECT */
-        fail(w, WORKER_EXIT_IO, "control socket", "cannot send answers");
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send answers");
         return;
     }
     for (uint32_t i = 0; i < n; i += CODEC_RECORDS_MAX) {
         size_t k = n - i < CODEC_RECORDS_MAX ? n - i : CODEC_RECORDS_MAX;
         if (codec_put_records(&w->out, ms + i, k) < 0 || ctl_send(w) < 0) {
-            fail(w, WORKER_EXIT_IO, "control socket", "cannot send records");
+            fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send records");
             return;
         }
     }
     if (codec_put_end(&w->out, n) < 0 || ctl_send(w) < 0)
-        fail(w, WORKER_EXIT_IO, "control socket", "cannot send the end of records");
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send the end of records");
 }
 
 static void on_ctl(uv_poll_t *h, int status, int events)
@@ -166,14 +166,14 @@ static void on_ctl(uv_poll_t *h, int status, int events)
     struct worker *w = h->data;
     (void)events;
     if (status < 0) {
-        fail(w, WORKER_EXIT_IO, "control socket", uv_strerror(status));
+        fail(w, WORKER_EXIT_IO, "request pipe", uv_strerror(status));
         return;
     }
     ssize_t n = inq_read(&w->ctl, w->setup->ctl_fd);
     if (n == -EAGAIN)
         return;
     if (n < 0) {
-        fail(w, WORKER_EXIT_IO, "control socket", strerror((int)-n));
+        fail(w, WORKER_EXIT_IO, "request pipe", strerror((int)-n));
         return;
     }
     struct codec_frame f = {0};
@@ -184,21 +184,21 @@ static void on_ctl(uv_poll_t *h, int status, int events)
         } else if (f.type == CODEC_COLLECT && w->msgs_done) {
             send_records(w);
         } else {
-            fail(w, WORKER_EXIT_PROTOCOL, "control socket", "unexpected frame");
+            fail(w, WORKER_EXIT_PROTOCOL, "request pipe", "unexpected frame");
             return;
         }
     }
     if (rc < 0) {
-        fail(w, WORKER_EXIT_PROTOCOL, "control socket", codec_strerror(rc));
+        fail(w, WORKER_EXIT_PROTOCOL, "request pipe", codec_strerror(rc));
         return;
     }
     if (w->out.len > 0 && ctl_send(w) < 0) {
-        fail(w, WORKER_EXIT_IO, "control socket", "cannot send answers");
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send answers");
         return;
     }
     if (n == 0) {
         /* The main process has all it needs (or is gone): an orderly end. */
-        log_debug("worker %u: control socket closed, exiting", w->setup->index);
+        log_debug("worker %u: request pipe closed, exiting", w->setup->index);
         uv_stop(&w->loop);
     }
 }
@@ -265,5 +265,6 @@ out:
     free(w.out.data);
     close(s->msg_fd);
     close(s->ctl_fd);
+    close(s->rep_fd);
     return w.status;
 }

@@ -1,17 +1,17 @@
 /* worker.h - the body of one phase-3 worker process: its own libuv loop,
- * its own machine table, messages in from its pipe, queries in and answers
- * out on its control socket.
+ * its own machine table, messages in from its pipe, queries in on its
+ * request pipe and answers out on its reply pipe.
  *
  * Protocol, as the worker sees it (frames of codec.h):
- *   control out: READY once its loop runs;
+ *   reply pipe out: READY once its loop runs;
  *   message pipe in: MSG frames until end of file, each applied through
  *     shard_deliver() in arrival order (the pipe keeps the router's order,
  *     so per-worker_id order holds); at end of file, STATS;
- *   control in: QUERY (answered with ANSWER at once, between two reads of the
+ *   request pipe in: QUERY (answered with ANSWER at once, between two reads of the
  *     pipe, so a query waits at most for one INQ_READ_CHUNK of messages);
  *     COLLECT (answered with RECORDS frames and END); end of file: exit 0.
- * A worker writes its control socket with a blocking helper: that cannot
- * deadlock, because the main process reads every control socket whenever it
+ * A worker writes its reply pipe with a blocking helper: that cannot
+ * deadlock, because the main process reads every reply pipe whenever it
  * runs, whatever else it is waiting for. */
 #ifndef MSGROUTE_PHASE3_WORKER_H
 #define MSGROUTE_PHASE3_WORKER_H
@@ -32,7 +32,8 @@ enum worker_exit {
 struct worker_setup {
     uint32_t index;
     int msg_fd;            /* read end of the message pipe */
-    int ctl_fd;            /* this worker's end of the control socket */
+    int ctl_fd;            /* read end of the request pipe */
+    int rep_fd;            /* write end of the reply pipe */
     uint32_t expected_ids; /* table size hint */
     uint64_t work_ns;
 };
