@@ -18,16 +18,20 @@ void shard_free(struct shard *s)
     table_free(&s->table);
 }
 
-struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload)
+void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload)
 {
-    struct machine *mc = table_upsert(&s->table, m->id, m->id_len, m->id_hash);
-    if (!mc)
-        return NULL;
     bool intact = m->payload_len == 0 || payload_check(payload, m->seq, m->payload_len);
     if (s->work_iters)
         work_run(s->work_iters);
     sm_apply(mc, m->seq, (enum event)m->event, m->payload_len, intact);
     s->handled++;
+}
+
+struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload)
+{
+    struct machine *mc = table_upsert(&s->table, m->id, m->id_len, m->id_hash);
+    if (mc)
+        shard_apply_to(s, mc, m, payload);
     return mc;
 }
 

@@ -30,6 +30,13 @@ int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload);
  * The pointer is valid until the next delivery. */
 struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload);
 
+/* The part of shard_apply() after the lookup: applies m to mc, which must be
+ * this shard's machine of m's id (a pointer shard_apply() returned, or
+ * &table.machines[i] for an index it stands at). For a phase that already
+ * knows where the machine is (phase 4 keeps each machine's index by its
+ * state-table slot) and so skips the hash probe and the id comparison. */
+void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload);
+
 /* A hint that m will be delivered soon (see table_prefetch). */
 static inline void shard_prefetch(const struct shard *s, const struct msg *m)
 {

@@ -38,6 +38,11 @@ struct worker {
     struct ring_consumer ring;
     struct statetab tab;
     struct shard shard;
+    /* by_slot[s]: 1 + the index in shard.table of the machine whose state
+     * table slot is s, 0 until its first message. Every record names its
+     * slot, so after the first message a machine is found by one load from
+     * this small array instead of a hash probe and an id comparison. */
+    uint32_t *by_slot;
     struct reassembly re;
 };
 
@@ -51,9 +56,20 @@ static int deliver(struct worker *w, const struct ring_view *v, const uint8_t *p
         .id_len = v->id_len,
         .event = v->event,
     };
-    const struct machine *mc = shard_apply(&w->shard, &m, payload); /* shard_deliver() + the machine */
-    if (!mc)
-        return PHASE4_WORKER_NOMEM;
+    struct machine *mc = NULL;
+    uint32_t i = w->by_slot[v->slot];
+    if (i)
+        mc = &w->shard.table.machines[i - 1];
+    /* The id_hash check costs nothing (same cache line as the counters) and
+     * keeps a producer that mixed up slots from mixing up machines. */
+    if (mc && mc->id_hash == v->id_hash) {
+        shard_apply_to(&w->shard, mc, &m, payload);
+    } else {
+        mc = shard_apply(&w->shard, &m, payload); /* shard_deliver() + the machine */
+        if (!mc)
+            return PHASE4_WORKER_NOMEM;
+        w->by_slot[v->slot] = (uint32_t)(mc - w->shard.table.machines) + 1;
+    }
     statetab_publish(&w->tab, v->slot, mc);
     return 0;
 }
@@ -104,8 +120,10 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
     struct pool_slot *stats = pool_slot(p, index);
     struct worker w = {.index = index, .tab = sh->tab};
     ring_consumer_init(&w.ring, sh->rings[index]);
-    if (shard_init(&w.shard, sh->tab.nslots / sh->nworkers + 16, sh->work_ns) < 0) {
+    w.by_slot = calloc(sh->tab.nslots, sizeof *w.by_slot);
+    if (!w.by_slot || shard_init(&w.shard, sh->tab.nslots / sh->nworkers + 16, sh->work_ns) < 0) {
         log_error("worker %u: out of memory", index);
+        free(w.by_slot);
         return PHASE4_WORKER_NOMEM;
     }
 
@@ -126,8 +144,12 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
                 end = true;
                 break;
             }
-            table_prefetch(&w.shard.table, vs[n].id_hash);
             if (vs[n].slot < w.tab.nslots) {
+                uint32_t known = w.by_slot[vs[n].slot];
+                if (known)
+                    __builtin_prefetch(&w.shard.table.machines[known - 1], 1);
+                else
+                    table_prefetch(&w.shard.table, vs[n].id_hash);
                 const char *slot = (const char *)&w.tab.slots[vs[n].slot];
                 __builtin_prefetch(slot, 1);
                 __builtin_prefetch(slot + 64, 1);
@@ -175,6 +197,7 @@ out:
     log_debug("worker %u: %llu messages in %llu batches, %llu sleeps, exiting with %d", index,
               (unsigned long long)w.shard.handled, (unsigned long long)batches, (unsigned long long)w.ring.sleeps, rc);
     shard_free(&w.shard);
+    free(w.by_slot);
     free(w.re.buf);
     return rc;
 }
