@@ -11,17 +11,17 @@ ff = dir."/exp5_floor.csv"
 pins = "none same spread"
 pincolor(p) = (p eq "none") ? 0x555555 : (p eq "same") ? 0x17becf : 0xbcbd22
 do for [fmt=1:2] {
-    if (fmt == 1) { set term pngcairo size 1500,500 font ",10" noenhanced } else { set term svg size 1500,500 dynamic font ",10" noenhanced }
+    if (fmt == 1) { set term pngcairo size 1500,600 font ",10" noenhanced } else { set term svg size 1500,600 dynamic font ",10" noenhanced }
     set output dir."/latency.".png_or_svg(fmt)
     set multiplot layout 1,3 title "Experiment 5: query latency vs offered load (from intended send time)"
     set logscale y 10
     set format y "%.0s%c"
-    set offsets 0, 0, graph 0.45, 0
     set xrange [-5:105]
     set xtics 0,25,100
     set xlabel "offered load (% of the program's max throughput; 0 = idle)"
     set ylabel "query latency (us, log scale)"
-    set key inside top left font ",8"
+    set key outside bottom center horizontal maxrows 3 font ",8" width -2
+    set bmargin 9
     do for [q in "p50 p99 p999"] {
         qq = (q eq "p999") ? "p99.9" : q
         set title "query latency ".qq
