@@ -472,3 +472,39 @@ Test(phase2, valgrind_finds_no_error_and_no_leak_with_a_rate_and_a_trace, .timeo
     char *args[] = {phase2_bin, "--trace", "-", "--rate", "20000", "--queries", "1000", NULL};
     valgrind_clean(args, trace);
 }
+
+/* The drain after SIGINT closes every handle too: no leak, no error. */
+Test(phase2, valgrind_finds_no_error_and_no_leak_after_a_sigint, .timeout = 150)
+{
+    if (!have_valgrind())
+        cr_skip_test("valgrind is not installed, or this is a sanitizer build");
+    char *argv[] = {"/usr/bin/env",
+                    "MSGROUTE_LOG=debug",
+                    "valgrind",
+                    "-q",
+                    "--error-exitcode=1",
+                    "--leak-check=full",
+                    "--show-leak-kinds=definite,possible",
+                    "--errors-for-leak-kinds=definite,possible",
+                    phase2_bin,
+                    "--rate",
+                    "2000",
+                    "--messages",
+                    "10000000",
+                    "--payload",
+                    "0-300",
+                    "--queries",
+                    "500",
+                    NULL};
+    struct proc p;
+    cr_assert_eq(proc_start(argv, &p), 0);
+    cr_assert(wait_for_text(p.err_path, "loop: running", 60000), "the loop never started under valgrind");
+    sleep_ms(300);
+    kill(p.pid, SIGINT); /* env exec'd valgrind, which runs phase2 in this same process */
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&p, 60000, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_expect_eq(r.status, 0, "valgrind: exit %d: %s", r.status, r.err);
+    cr_expect(strstr(r.err, "uv_loop_close returned 0"), "%s", r.err);
+    proc_result_free(&r);
+}
