@@ -299,15 +299,15 @@ Test(phase2, sigterm_is_a_stop_request_like_sigint)
 
 /* The drain must still be running when the second SIGINT comes, or there is
  * nothing to interrupt: with 1 ms of --work-ns per message and batches of
- * 200, the queue holds a batch when the source stops, and draining it takes
- * about 200 ms. The second SIGINT, sent as soon as the first is handled,
+ * 500, the queue holds a batch when the source stops, and draining it takes
+ * about 500 ms. The second SIGINT, sent as soon as the first is handled,
  * ends the run with 130 and no dump once the batch in hand is done. */
 Test(phase2, a_second_sigint_during_the_drain_exits_130_without_a_dump)
 {
     char *dir = temp_dir();
     char out[512];
     snprintf(out, sizeof out, "%s/d.csv", dir);
-    char *argv[] = {phase2_bin,   "--work-ns", "1000000", "--batch", "200",
+    char *argv[] = {phase2_bin,   "--work-ns", "1000000", "--batch", "500",
                     "--messages", "10000000",  "--dump",  out,       NULL};
     struct proc p;
     start_running(argv, &p);
@@ -369,9 +369,11 @@ Test(phase2, sigusr1_and_status_every_print_the_status_table_with_the_queue)
 
 /* ---- queries and rate ------------------------------------------------- */
 
-/* With 2 us of work per message, 200 000 messages take about 0.4 s: queries
- * at 2000/s must be answered throughout, each within a batch or two (a
- * batch is 0.5 ms here), never after the stream. */
+/* With 2 us of work per message, 200 000 messages take about 0.4 s, and
+ * queries at 2000/s must be answered throughout, each within a batch or two
+ * (a batch is 0.5 ms here). Had they waited for the stream to drain, the
+ * median query would have waited about half the run; the bounds below are
+ * far from both, so a busy shared machine does not fail the test. */
 Test(phase2, queries_complete_while_messages_flow)
 {
     char *argv[] = {phase2_bin, "--messages", "200000", "--work-ns", "2000", "--queries", "2000", "--json", NULL};
@@ -383,7 +385,9 @@ Test(phase2, queries_complete_while_messages_flow)
     cr_assert_gt(seconds, 0.2, "%s", r.out);
     cr_expect_gt(count, 2000 * seconds * 0.5, "too few queries answered: %s", r.out);
     cr_expect_eq(failed, 0, "%s", r.out);
-    cr_expect_lt(p99, seconds * 1e6 / 10, "p99 %g us: queries waited for the stream: %s", p99, r.out);
+    double p50 = json_num(r.out, "query_p50_us");
+    cr_expect_lt(p50, seconds * 1e6 / 20, "p50 %g us: queries waited for the stream: %s", p50, r.out);
+    cr_expect_lt(p99, seconds * 1e6 / 2, "p99 %g us: queries waited for the stream: %s", p99, r.out);
     proc_result_free(&r);
 }
 
