@@ -327,7 +327,7 @@ Test(phase2, a_second_sigint_during_the_drain_exits_130_without_a_dump)
     remove_dir(dir);
 }
 
-Test(phase2, two_sigints_at_once_exit_130)
+Test(phase2, two_sigints_sent_at_once_end_the_run_promptly)
 {
     char *argv[] = {phase2_bin, "--rate", "1000", "--messages", "10000000", NULL};
     struct proc p;
