@@ -660,11 +660,8 @@ def percentile(sorted_vals, p):
 
 def run(o):
     if o.trace is not None:
-        msgs = load_trace(o.trace)  # raises TraceError before anything starts
-        total = len(msgs)
-        stream = iter(msgs)
+        stream = iter(load_trace(o.trace))  # raises TraceError before anything starts
     else:
-        total = o.messages
         stream = generate(o)
     r = Router(o)
     signal.signal(signal.SIGINT, on_stop)

@@ -1,0 +1,406 @@
+"""experiments.py - the five experiments of SPEC §9: each runs its programs
+(warm-up discarded, then repetitions), keeps median, min, max and spread, and
+fills the tables that become the CSVs and the HDF5 datasets."""
+
+import json
+import os
+import platform
+import statistics
+
+from .config import MODES, PY_IPC, PY_SERIAL, PYTHON, SPREAD_WARN, log
+from .proc import RunFailed, discover, json_lines, run_cmd
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return dict(median=float("nan"), min=float("nan"), max=float("nan"), spread=float("nan"), n=0, wide=0)
+    med = statistics.median(values)
+    lo, hi = min(values), max(values)
+    spread = (hi - lo) / med if med else 0.0
+    return dict(median=med, min=lo, max=hi, spread=spread, n=len(values), wide=int(spread > SPREAD_WARN))
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cfg = MODES[args.mode]
+        self.series, self.notes = discover(args.bin)
+        self.tables = {}    # csv name -> (columns, rows)
+        self.samples = {}   # experiment -> list of dict (every repetition)
+        self.warnings = []
+        self.cpu_count = os.cpu_count() or 1
+        self.peak_rate = {}  # (series, workers, work) -> median msgs/s
+        self.failures = {}   # (experiment, series) -> failed runs
+        self.cpu_per_msg = {}  # (series, workers, work) -> median CPU ns per message, all processes
+
+    def table(self, name, columns):
+        self.tables.setdefault(name, (columns, []))
+        return self.tables[name][1]
+
+    def warn_spread(self, what, st):
+        if st["wide"]:
+            msg = "wide spread: %s: median %.4g, min %.4g, max %.4g (%.0f %%)" % (
+                what, st["median"], st["min"], st["max"], 100 * st["spread"])
+            self.warnings.append(msg)
+            log("WARNING " + msg)
+
+    def measure(self, s, flags, rate_guess, target_s, reps, exp, key):
+        """Warm-up (discarded, calibrates --messages to target_s), then reps
+        runs. Returns the list of JSON summaries of the kept runs."""
+        c = self.cfg
+        if self.given_up(exp, s.name):
+            return []
+        warm_msgs = max(50, int(rate_guess * c["warm_s"]))
+        try:
+            w = s.run(flags + ["--messages", str(warm_msgs)], c["timeout"])
+        except RunFailed as e:
+            self.note_failure(exp, s.name, key, e)
+            return []
+        rate = w["msgs_per_s"] if w.get("msgs_per_s") else rate_guess
+        msgs = max(200, int(rate * target_s))
+        runs = []
+        for rep in range(1, reps + 1):
+            try:
+                r = s.run(flags + ["--messages", str(msgs)], c["timeout"])
+            except RunFailed as e:
+                self.note_failure(exp, s.name, key, e)
+                continue
+            r["rep"] = rep
+            runs.append(r)
+            self.samples.setdefault(exp, []).append(dict(key, series=s.name, rep=rep, messages=r["messages"],
+                                                         seconds=r["seconds"], msgs_per_s=r["msgs_per_s"],
+                                                         cpu_s=r["cpu_s"], rss_kb_max=r.get("rss_kb_max", 0)))
+        return runs
+
+    # A program that fails twice in one experiment (a hang costs a whole
+    # timeout each time) is given up for the rest of that experiment.
+    MAX_FAILURES = 2
+
+    def note_failure(self, exp, name, key, e):
+        msg = "%s: %s %s failed: %s" % (exp, name, json.dumps(key), e)
+        self.warnings.append(msg)
+        log("WARNING " + msg)
+        n = self.failures.get((exp, name), 0) + 1
+        self.failures[(exp, name)] = n
+        if n == self.MAX_FAILURES:
+            self.notes.append("%s: %s failed %d times; skipped for the rest of this experiment" % (exp, name, n))
+            log("note: " + self.notes[-1])
+
+    def given_up(self, exp, name):
+        return self.failures.get((exp, name), 0) >= self.MAX_FAILURES
+
+    # -------------------------------------------------- experiment 1: scaling
+
+    def guess_rate(self, s, work, workers):
+        per = 1e9 / (work + (4000 if s.is_peer else 60))
+        return per * min(workers, self.cpu_count)
+
+    def exp_scaling(self):
+        c = self.cfg
+        rows = self.table("exp1_scaling", ["series", "work_ns", "workers", "msgs_per_s_median", "msgs_per_s_min",
+                                           "msgs_per_s_max", "spread", "wide", "reps", "cpu_ns_per_msg",
+                                           "rss_kb_max", "rss_kb_per_worker", "cpu_count"])
+        ref = self.table("exp1_scaling_ref", ["series", "work_ns", "workers", "msgs_per_s_median"])
+        rss = self.table("rss", ["series", "workers", "processes", "rss_kb_per_worker", "rss_kb_max",
+                                 "rss_kb_workers_sum"])
+        for work in c["work"]:
+            for s in self.series:
+                for workers in (c["workers"] if s.has_workers else [1]):
+                    key = dict(work_ns=work, workers=workers)
+                    flags = ["--ids", "10000", "--work-ns", str(work)]
+                    if s.has_workers:
+                        flags += ["--workers", str(workers)]
+                    log("scaling: %s, %d worker%s, work %d ns" % (s.name, workers, "" if workers == 1 else "s", work))
+                    runs = self.measure(s, flags, self.guess_rate(s, work, workers), c["target_s"], c["reps"],
+                                        "scaling", key)
+                    if not runs:
+                        continue
+                    st = stats([r["msgs_per_s"] for r in runs])
+                    self.warn_spread("scaling %s workers=%d work=%d msgs/s" % (s.name, workers, work), st)
+                    last = runs[-1]
+                    pw = [w.get("rss_kb", 0) for w in last.get("per_worker", [])]
+                    rss_pw = statistics.median(pw) if pw else last.get("rss_kb_max", 0)
+                    cpu_ns = statistics.median([1e9 * r["cpu_s"] / r["messages"] for r in runs if r["messages"]] or [0])
+                    rows.append([s.name, work, workers, st["median"], st["min"], st["max"], st["spread"], st["wide"],
+                                 st["n"], cpu_ns, last.get("rss_kb_max", 0), rss_pw,
+                                 last.get("cpu_count", self.cpu_count)])
+                    self.peak_rate[(s.name, workers, work)] = st["median"]
+                    self.cpu_per_msg[(s.name, workers, work)] = cpu_ns
+                    if not s.has_workers:
+                        for x in (min(c["workers"]), max(c["workers"])):
+                            ref.append([s.name, work, x, st["median"]])
+                    if work == 0:
+                        # Worker processes only: the C phases do not report
+                        # their router's RSS apart from rss_kb_max.
+                        rss.append([s.name, workers, len(pw) + (1 if s.has_workers else 0), rss_pw,
+                                    last.get("rss_kb_max", 0), sum(pw) if pw else last.get("rss_kb_max", 0)])
+
+    # ------------------------------------------------------ experiment 2: IPC
+
+    def exp_ipc(self):
+        c = self.cfg
+        rows = self.table("exp2_ipc", ["transport", "size_bytes", "ns_per_msg_median", "ns_per_msg_min",
+                                       "ns_per_msg_max", "spread", "wide", "reps"])
+        sizes = ",".join(str(x) for x in c["sizes"])
+        got = {}
+        ipc_bench = os.path.join(self.args.bin, "ipc_bench")
+        cmds = []
+        if os.access(ipc_bench, os.X_OK):
+            cmds.append(("ipc_bench", [ipc_bench, "--sizes", sizes, "--bytes", str(c["ipc_bytes"]),
+                                       "--reps", str(c["reps"])]))
+        else:
+            self.notes.append("ipc_bench: not built, call/pipe/ring lines skipped")
+        cmds.append(("py_ipc", [PYTHON, PY_IPC, "--sizes", sizes, "--bytes", str(c["ipc_bytes"]),
+                                "--reps", str(c["reps"])]))
+        for name, argv in cmds:
+            log("ipc: %s" % name)
+            try:
+                out = run_cmd(argv, c["timeout"] * 4)
+            except RunFailed as e:
+                self.note_failure("ipc", name, {}, e)
+                continue
+            for r in json_lines(out):
+                got.setdefault((r["transport"], r["size"]), []).append(r["ns_per_msg"])
+                self.samples.setdefault("ipc", []).append(dict(series=r["transport"], size=r["size"], rep=r["rep"],
+                                                               ns_per_msg=r["ns_per_msg"]))
+        if not any(t == "ring" for t, _ in got):
+            self.notes.append("ipc: the phase-4 ring microbenchmark is not built (needs phases/phase4/ring.h); "
+                              "the phase4 end-to-end line stands in when phase 4 exists")
+        # End to end: each program with one worker moving messages of each size.
+        for s in self.series:
+            for size in c["sizes"]:
+                flags = ["--ids", "1000", "--payload", str(size)]
+                if s.has_workers:
+                    flags += ["--workers", "1"]
+                guess = 1e9 / ((4000 if s.is_peer else 100) + size * (2.0 if s.is_peer else 0.3))
+                log("ipc: %s end to end, %d-byte payloads" % (s.name, size))
+                runs = self.measure(s, flags, guess, c["target_s"], c["reps"], "ipc", dict(size=size))
+                for r in runs:
+                    got.setdefault((s.name + "/e2e", size), []).append(1e9 / r["msgs_per_s"])
+        order = ["call", "pipe", "ring", "mp.Queue"] + [s.name + "/e2e" for s in self.series]
+        for t in sorted(got, key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1])):
+            st = stats(got[t])
+            self.warn_spread("ipc %s %d B ns/msg" % t, st)
+            rows.append([t[0], t[1], st["median"], st["min"], st["max"], st["spread"], st["wide"], st["n"]])
+
+    # -------------------------------------------- experiment 3: serialization
+
+    def exp_serial(self):
+        c = self.cfg
+        rows = self.table("exp3_serial", ["lang", "codec", "type", "op", "bytes", "ns_per_msg_median",
+                                          "ns_per_msg_min", "ns_per_msg_max", "spread", "wide", "reps"])
+        share = self.table("exp3_share", ["series", "method", "codec_ns_per_msg", "cpu_ns_per_msg", "share"])
+        got, size = {}, {}
+        cmds = []
+        sb = os.path.join(self.args.bin, "serial_bench")
+        if os.access(sb, os.X_OK):
+            cmds.append(("serial_bench", [sb, "--seconds", str(c["serial_s"]), "--reps", str(c["reps"])]))
+        else:
+            self.notes.append("serial_bench: not built, C serialization lines skipped")
+        cmds.append(("py_serial", [PYTHON, PY_SERIAL, "--seconds", str(c["serial_s"]), "--reps", str(c["reps"])]))
+        for name, argv in cmds:
+            log("serial: %s" % name)
+            try:
+                out = run_cmd(argv, c["timeout"] * 4)
+            except RunFailed as e:
+                self.note_failure("serial", name, {}, e)
+                continue
+            for r in json_lines(out):
+                k = (r["lang"], r["codec"], r["type"], r["op"])
+                got.setdefault(k, []).append(r["ns_per_msg"])
+                size[k] = r["bytes"]
+                self.samples.setdefault("serial", []).append(dict(series="%s %s" % (r["lang"], r["codec"]),
+                                                                  type=r["type"], op=r["op"], rep=r["rep"],
+                                                                  ns_per_msg=r["ns_per_msg"]))
+        med = {}
+        for k in sorted(got):
+            st = stats(got[k])
+            med[k] = st["median"]
+            self.warn_spread("serial %s ns/msg" % " ".join(k), st)
+            rows.append(list(k) + [size[k], st["median"], st["min"], st["max"], st["spread"], st["wide"], st["n"]])
+
+        # The share of (de)serialization in a message's whole cost. Measured
+        # directly when phase 3 offers a raw codec (--codec raw); otherwise
+        # estimated as the primitives pack+unpack time (phase 3's frame
+        # header) over the phase's measured ns per message at one worker.
+        # The C codec of the estimate is phase 3's own frame codec when
+        # serial_bench measured it (codec "frame"), else msgpack-c's object API.
+        c_codec = "frame" if ("c", "frame", "primitives", "pack") in med else "msgpack"
+        codec = {"c": med.get(("c", c_codec, "primitives", "pack"), 0) +
+                 med.get(("c", c_codec, "primitives", "unpack"), 0),
+                 "python": med.get(("python", "pickle", "primitives", "pack"), 0) +
+                 med.get(("python", "pickle", "primitives", "unpack"), 0)}
+        codec_name = {"c": "phase-3 frame codec" if c_codec == "frame" else "msgpack-c", "python": "pickle"}
+        for s in self.series:
+            if not s.has_workers:
+                continue
+            lang = "python" if s.is_peer else "c"
+            total = self.per_msg_ns(s, 1)
+            if total is None or not codec[lang]:
+                continue
+            direct = self.codec_share_direct(s) if not s.is_peer else None
+            if direct is not None:
+                share.append([s.name, "measured: --codec raw vs msgpack", direct[0], direct[1], direct[0] / direct[1]])
+            elif s.name == "phase4":
+                share.append([s.name, "no serialization (raw ring)", 0.0, total, 0.0])
+            else:
+                share.append([s.name, "estimated: %s pack+unpack of one message / CPU ns per msg of all processes, 1 worker" %
+                              codec_name[lang], codec[lang], total, min(1.0, codec[lang] / total)])
+
+    def per_msg_ns(self, s, workers):
+        """CPU ns per message over all of s's processes (router and workers),
+        at --work-ns 0: the cost a codec's time is a share of. Wall time per
+        message would be wrong for a pipelined program: its router encodes
+        while its worker decodes, so both together can exceed it."""
+        cpu = self.cpu_per_msg.get((s.name, workers, 0))
+        if cpu is None:
+            flags = ["--ids", "10000"] + (["--workers", str(workers)] if s.has_workers else [])
+            runs = self.measure(s, flags, self.guess_rate(s, 0, workers), self.cfg["target_s"],
+                                self.cfg["reps"], "serial", dict(workers=workers))
+            cpu = statistics.median([1e9 * r["cpu_s"] / r["messages"] for r in runs if r["messages"]] or [0])
+        return cpu or None
+
+    def codec_share_direct(self, s):
+        try:
+            help_text = run_cmd(s.argv + ["--help"], 10)
+        except RunFailed:
+            return None
+        if "--codec" not in help_text:
+            return None
+        vals = {}
+        for codec in ("msgpack", "raw"):
+            flags = ["--ids", "10000", "--workers", "1", "--codec", codec]
+            runs = self.measure(s, flags, self.guess_rate(s, 0, 1), self.cfg["target_s"], self.cfg["reps"],
+                                "serial", dict(codec=codec))
+            if not runs:
+                return None
+            vals[codec] = statistics.median([1e9 * r["cpu_s"] / r["messages"] for r in runs if r["messages"]] or [0])
+            if not vals[codec]:
+                return None
+        return (max(0.0, vals["msgpack"] - vals["raw"]), vals["msgpack"])
+
+    # ------------------------------------------- experiment 4: load balance
+
+    def exp_balance(self):
+        c = self.cfg
+        rows = self.table("exp4_balance", ["series", "dist", "workers", "msgs_max_over_mean", "busy_max_over_mean",
+                                           "busy_max_over_mean_min", "busy_max_over_mean_max", "query_p99_us",
+                                           "msgs_per_s", "reps"])
+        per = self.table("exp4_per_worker", ["series", "dist", "worker", "messages", "busy_s"])
+        n = c["balance_workers"]
+        for s in self.series:
+            if not s.has_workers:
+                continue
+            for dist in c["dists"]:
+                q = c["peer_queries"] if s.is_peer else c["queries"]
+                flags = ["--ids", "10000", "--dist", dist, "--workers", str(n), "--work-ns", "1000",
+                         "--queries", str(q)]
+                log("balance: %s, %s, %d workers" % (s.name, dist, n))
+                runs = self.measure(s, flags, self.guess_rate(s, 1000, n), c["target_s"], c["balance_reps"],
+                                    "balance", dict(dist=dist, workers=n))
+                if not runs:
+                    continue
+                mratio, bratio = [], []
+                for r in runs:
+                    pw = r.get("per_worker", [])
+                    msgs = [w["messages"] for w in pw]
+                    busy = [w["busy_s"] for w in pw]
+                    if msgs and sum(msgs):
+                        mratio.append(max(msgs) / (sum(msgs) / len(msgs)))
+                    if busy and sum(busy):
+                        bratio.append(max(busy) / (sum(busy) / len(busy)))
+                st = stats(bratio)
+                self.warn_spread("balance %s %s busy max/mean" % (s.name, dist), st)
+                rows.append([s.name, dist, n, stats(mratio)["median"], st["median"], st["min"], st["max"],
+                             statistics.median([r.get("query_p99_us", 0) for r in runs]),
+                             statistics.median([r["msgs_per_s"] for r in runs]), len(runs)])
+                for w in runs[-1].get("per_worker", []):
+                    per.append([s.name, dist, w["index"], w["messages"], w["busy_s"]])
+
+    # ------------------------------------------- experiment 5: query latency
+
+    def exp_latency(self):
+        c = self.cfg
+        rows = self.table("exp5_latency", ["series", "load_pct", "offered_msgs_per_s", "msgs_per_s", "queries",
+                                           "query_failed", "p50_us", "p99_us", "p999_us", "p99_us_min",
+                                           "p99_us_max", "reps"])
+        floor = self.table("exp5_floor", ["pin", "rtt_p50_us", "rtt_p99_us", "rtt_p999_us", "reps"])
+        pp = os.path.join(self.args.bin, "pingpong")
+        if os.access(pp, os.X_OK):
+            for pin in ("none", "same", "spread"):
+                log("latency: pipe ping-pong floor, pin %s" % pin)
+                try:
+                    out = run_cmd([pp, "--rounds", str(c["pingpong_rounds"]), "--reps", str(c["reps"]),
+                                   "--pin", pin], c["timeout"])
+                except RunFailed as e:
+                    self.note_failure("latency", "pingpong", dict(pin=pin), e)
+                    continue
+                rs = json_lines(out)
+                for r in rs:
+                    self.samples.setdefault("latency", []).append(dict(series="pingpong " + pin, rep=r["rep"],
+                                                                       p50_us=r["rtt_p50_ns"] / 1e3,
+                                                                       p99_us=r["rtt_p99_ns"] / 1e3,
+                                                                       p999_us=r["rtt_p999_ns"] / 1e3))
+                if rs:
+                    floor.append([pin] + [statistics.median([r[k] / 1e3 for r in rs])
+                                          for k in ("rtt_p50_ns", "rtt_p99_ns", "rtt_p999_ns")] + [len(rs)])
+        else:
+            self.notes.append("pingpong: not built, no floor line")
+        D = c["latency_s"]
+        for s in self.series:
+            q = c["peer_queries"] if s.is_peer else c["queries"]
+            base = ["--ids", "10000", "--queries", str(q)] + (["--workers", "2"] if s.has_workers else [])
+            # 100 %: as fast as possible; its median rate defines the others.
+            log("latency: %s, measuring its max throughput" % s.name)
+            full = self.measure(s, base, self.guess_rate(s, 0, 2), D, c["latency_reps"], "latency_peak",
+                                dict(load_pct=100))
+            if not full:
+                continue
+            peak = statistics.median([r["msgs_per_s"] for r in full])
+            for load in c["loads"]:
+                if load == 100:
+                    runs = full
+                    offered = peak
+                else:
+                    # 0 % is an idle system: a trickle (0.1 % of the peak) keeps
+                    # the run alive for D seconds while queries are answered.
+                    offered = peak * (load / 100.0 if load else 0.001)
+                    msgs = max(10, int(offered * D))
+                    runs = []
+                    log("latency: %s at %d %% (%.0f msgs/s)" % (s.name, load, offered))
+                    for rep in range(1, c["latency_reps"] + 1):
+                        if self.given_up("latency", s.name):
+                            break
+                        try:
+                            runs.append(s.run(base + ["--rate", "%.1f" % offered, "--messages", str(msgs)],
+                                              3 * D + 5))
+                        except RunFailed as e:
+                            self.note_failure("latency", s.name, dict(load_pct=load), e)
+                if not runs:
+                    continue
+                for i, r in enumerate(runs, 1):
+                    self.samples.setdefault("latency", []).append(dict(series=s.name, load_pct=load, rep=i,
+                                                                       p50_us=r["query_p50_us"],
+                                                                       p99_us=r["query_p99_us"],
+                                                                       p999_us=r["query_p999_us"]))
+                p99 = stats([r["query_p99_us"] for r in runs])
+                rows.append([s.name, load, offered, statistics.median([r["msgs_per_s"] for r in runs]),
+                             sum(r.get("query_count", 0) for r in runs), sum(r.get("query_failed", 0) for r in runs),
+                             statistics.median([r["query_p50_us"] for r in runs]), p99["median"],
+                             statistics.median([r["query_p999_us"] for r in runs]), p99["min"], p99["max"],
+                             len(runs)])
+
+    # -------------------------------------------------------------- output
+
+    def machine(self):
+        model = "unknown"
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        model = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        return dict(cpu_model=model, cpu_count=self.cpu_count, kernel=platform.release(),
+                    machine=platform.machine(), hostname=platform.node(), python=platform.python_version())

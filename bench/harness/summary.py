@@ -1,0 +1,73 @@
+"""summary.py - the table bench/run prints at the end, read back from the CSVs."""
+
+import csv
+import os
+
+def fmt_rate(x):
+    return "-" if x is None else ("%.2f M" % (x / 1e6) if x >= 1e6 else "%.0f k" % (x / 1e3))
+
+
+def summary_table(out_dir):
+    """The table `make bench` prints, read back from the CSVs."""
+    def load(name):
+        p = os.path.join(out_dir, name + ".csv")
+        if not os.path.exists(p):
+            return []
+        with open(p) as f:
+            return list(csv.DictReader(f))
+
+    scal, ipc, ser, share = load("exp1_scaling"), load("exp2_ipc"), load("exp3_serial"), load("exp3_share")
+    bal, lat, rss, floor = load("exp4_balance"), load("exp5_latency"), load("rss"), load("exp5_floor")
+    names = []
+    for r in scal + lat + bal:
+        if r["series"] not in names:
+            names.append(r["series"])
+    lines = []
+    hdr = "%-8s %11s %11s %9s %12s %9s %9s %10s %9s %10s" % (
+        "series", "msgs/s w=0", "best w=0", "scale@10us", "ns/msg 1KiB", "codec %", "zipf1.2",
+        "q p99 50%", "q p99 idle", "RSS/worker")
+    lines.append(hdr)
+    lines.append("-" * len(hdr))
+    for n in names:
+        rs = [r for r in scal if r["series"] == n]
+        w0 = [r for r in rs if r["work_ns"] == "0"]
+        one = next((float(r["msgs_per_s_median"]) for r in w0 if r["workers"] == "1"), None)
+        best = max((float(r["msgs_per_s_median"]) for r in w0), default=None)
+        w10 = [r for r in rs if r["work_ns"] == "10000"]
+        b10 = max((float(r["msgs_per_s_median"]) for r in w10), default=None)
+        o10 = next((float(r["msgs_per_s_median"]) for r in w10 if r["workers"] == "1"), None)
+        multi = any(r["workers"] != "1" for r in rs)
+        scale = "%.2fx" % (b10 / o10) if b10 and o10 and multi else "-"
+        e2e = next((float(r["ns_per_msg_median"]) for r in ipc
+                    if r["transport"] == n + "/e2e" and r["size_bytes"] == "1024"), None)
+        sh = next((float(r["share"]) for r in share if r["series"] == n), None)
+        zb = next((float(r["msgs_max_over_mean"]) for r in bal if r["series"] == n and r["dist"] == "zipf:1.2"), None)
+        l50 = next((float(r["p99_us"]) for r in lat if r["series"] == n and r["load_pct"] == "50"), None)
+        l0 = next((float(r["p99_us"]) for r in lat if r["series"] == n and r["load_pct"] == "0"), None)
+        rw = [r for r in rss if r["series"] == n]
+        rkb = next((float(r["rss_kb_per_worker"]) for r in rw if r["workers"] == "2"), None)
+        if rkb is None and rw:
+            rkb = float(rw[0]["rss_kb_per_worker"])
+        lines.append("%-8s %11s %11s %9s %12s %9s %9s %10s %9s %10s" % (
+            n, fmt_rate(one), fmt_rate(best), scale, "%.0f" % e2e if e2e else "-",
+            "%.0f" % (100 * sh) if sh is not None else "-", "%.2f" % zb if zb else "-",
+            "%.0f us" % l50 if l50 is not None else "-", "%.0f us" % l0 if l0 is not None else "-",
+            "%.1f MiB" % (rkb / 1024) if rkb else "-"))
+    for r in ipc:
+        if r["transport"] in ("call", "pipe", "ring", "mp.Queue") and r["size_bytes"] in ("100", "1048576"):
+            lines.append("ipc %-9s %8s B: %12.0f ns/msg" % (r["transport"], r["size_bytes"],
+                                                          float(r["ns_per_msg_median"])))
+    for r in ser:
+        if r["type"] == "primitives":
+            lines.append("serial %-6s %-8s primitives %-6s: %8.1f ns/msg" % (r["lang"], r["codec"], r["op"],
+                                                                          float(r["ns_per_msg_median"])))
+    for r in floor:
+        lines.append("pipe ping-pong round trip, pin %-6s: p50 %.1f us, p99 %.1f us" % (
+            r["pin"], float(r["rtt_p50_us"]), float(r["rtt_p99_us"])))
+    lines.append("columns: msgs/s w=0 = one worker, no per-message work; best w=0 = best over worker counts; "
+                 "scale@10us = best / one worker at --work-ns 10000;")
+    lines.append("  ns/msg 1KiB = end to end with 1 KiB payloads, one worker; codec % = (de)serialization share; "
+                 "zipf1.2 = busiest worker's messages / mean;")
+    lines.append("  q p99 = query p99 at 50 % of max load and idle; RSS/worker = peak RSS of one worker process "
+                 "(the whole process for phases 1, 2)")
+    return "\n".join(lines)
