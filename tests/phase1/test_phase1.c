@@ -11,13 +11,27 @@
 #define PHASE1 BIN_DIR "/phase1"
 #define MSGEN BIN_DIR "/msgen"
 
-TestSuite(phase1, .timeout = 30);
+/* Each test gets a fresh directory, removed by .fini even when an assertion
+ * fails (Criterion runs .fini after a failed assert), so nothing piles up in /tmp. */
+static char *dir;
+
+static void make_dir(void)
+{
+    dir = temp_dir();
+    cr_assert_not_null(dir);
+}
+
+static void drop_dir(void)
+{
+    dir = NULL;
+}
+
+TestSuite(phase1, .timeout = 30, .init = make_dir, .fini = drop_dir);
 
 static const char *const golden[] = {"tiny", "edges", "empty", "lifecycle", "hotkey"};
 
 Test(phase1, every_golden_trace_gives_its_golden_dump)
 {
-    char *dir = temp_dir();
     for (size_t i = 0; i < sizeof golden / sizeof golden[0]; i++) {
         char trace[512], want[512], out[512];
         snprintf(trace, sizeof trace, "%s/%s.trace", GOLDEN_DIR, golden[i]);
@@ -30,7 +44,6 @@ Test(phase1, every_golden_trace_gives_its_golden_dump)
         cr_expect(files_equal(out, want), "%s: dump differs from the golden CSV", golden[i]);
         proc_result_free(&r);
     }
-    remove_dir(dir);
 }
 
 /* Each bad trace, the line its error must name. */
@@ -44,7 +57,6 @@ static const struct {
 
 Test(phase1, a_malformed_trace_exits_2_naming_file_and_line_and_writes_no_dump)
 {
-    char *dir = temp_dir();
     char out[512];
     snprintf(out, sizeof out, "%s/never.csv", dir);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -61,12 +73,10 @@ Test(phase1, a_malformed_trace_exits_2_naming_file_and_line_and_writes_no_dump)
         cr_expect_neq(access(out, F_OK), 0, "%s: a dump was written", bad[i].name);
         proc_result_free(&r);
     }
-    remove_dir(dir);
 }
 
 Test(phase1, a_trace_on_stdin_works_like_a_file)
 {
-    char *dir = temp_dir();
     char trace[512], out[512], want[512];
     snprintf(trace, sizeof trace, "%s/tiny.trace", GOLDEN_DIR);
     snprintf(want, sizeof want, "%s/tiny.csv", GOLDEN_DIR);
@@ -77,7 +87,6 @@ Test(phase1, a_trace_on_stdin_works_like_a_file)
     cr_assert_eq(r.status, 0, "%s", r.err);
     cr_assert(files_equal(out, want));
     proc_result_free(&r);
-    remove_dir(dir);
 }
 
 /* Runs msgen with flags into path. */
@@ -99,7 +108,6 @@ static void msgen(const char *path, char *const flags[])
 
 Test(phase1, msgen_is_byte_identical_for_the_same_flags_and_differs_by_seed)
 {
-    char *dir = temp_dir();
     char a[512], b[512], c[512];
     snprintf(a, sizeof a, "%s/a.trace", dir);
     snprintf(b, sizeof b, "%s/b.trace", dir);
@@ -111,12 +119,10 @@ Test(phase1, msgen_is_byte_identical_for_the_same_flags_and_differs_by_seed)
     msgen(c, f2);
     cr_assert(files_equal(a, b));
     cr_assert_not(files_equal(a, c));
-    remove_dir(dir);
 }
 
 Test(phase1, replaying_a_msgen_trace_gives_the_same_dump_as_the_generator)
 {
-    char *dir = temp_dir();
     char trace[512], d1[512], d2[512];
     snprintf(trace, sizeof trace, "%s/t.trace", dir);
     snprintf(d1, sizeof d1, "%s/gen.csv", dir);
@@ -134,7 +140,6 @@ Test(phase1, replaying_a_msgen_trace_gives_the_same_dump_as_the_generator)
     cr_assert_eq(r.status, 0, "%s", r.err);
     proc_result_free(&r);
     cr_assert(files_equal(d1, d2));
-    remove_dir(dir);
 }
 
 Test(phase1, json_summary_is_the_last_line_of_stdout)
@@ -204,7 +209,6 @@ static unsigned long long sum_msgs(const char *path)
 
 Test(phase1, sigint_stops_the_source_and_dumps_what_was_routed)
 {
-    char *dir = temp_dir();
     char out[512];
     snprintf(out, sizeof out, "%s/d.csv", dir);
     char *argv[] = {PHASE1, "--rate", "20000", "--messages", "10000000", "--dump", out, "--json", NULL};
@@ -223,12 +227,10 @@ Test(phase1, sigint_stops_the_source_and_dumps_what_was_routed)
     cr_assert_lt(routed, 10000000);
     cr_assert_eq(sum_msgs(out), routed);
     proc_result_free(&r);
-    remove_dir(dir);
 }
 
 Test(phase1, two_quick_sigints_end_the_run_at_once)
 {
-    char *dir = temp_dir();
     char out[512];
     snprintf(out, sizeof out, "%s/d.csv", dir);
     /* Phase 1 has nothing to drain, so after the first SIGINT it finishes in
@@ -246,5 +248,4 @@ Test(phase1, two_quick_sigints_end_the_run_at_once)
     cr_assert_not(r.timed_out);
     cr_assert(r.status == 130 || r.status == 0, "exit %d", r.status);
     proc_result_free(&r);
-    remove_dir(dir);
 }
