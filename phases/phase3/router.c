@@ -60,7 +60,10 @@ static void on_msg_writable(uv_poll_t *h, int status, int events)
         return;
     if (rc < 0)
         return; /* reported by flush_msgs */
-    if (p->stage == ST_RUN && !p->pumping) {
+    /* Resume only for the worker the held message waits on: another
+     * worker's pipe draining would just refuse that message again. */
+    bool waited_on = !p->have_held || route_worker(p->held.id_hash, p->n) == w->index;
+    if (p->stage == ST_RUN && !p->pumping && waited_on) {
         log_debug("worker %u: pipe writable again; resuming the source", w->index);
         router_start(p);
     } else if (p->stage == ST_DRAIN) {
