@@ -180,6 +180,33 @@ Test(phase2, twenty_generated_traces_give_phase1s_dump_byte_for_byte, .timeout =
     remove_dir(dir);
 }
 
+/* Payloads of the largest size SPEC §2 allows, back to back: the queue's
+ * payload ring is sized for the largest payload of the trace, so each one
+ * fits, alone, once the one before it has been applied. */
+Test(phase2, payloads_of_16_mib_pass_through_the_queue_intact)
+{
+    char *dir = temp_dir();
+    char trace[512], d1[512], d2[512];
+    snprintf(trace, sizeof trace, "%s/big.trace", dir);
+    snprintf(d1, sizeof d1, "%s/p1.csv", dir);
+    snprintf(d2, sizeof d2, "%s/p2.csv", dir);
+    FILE *f = fopen(trace, "w");
+    cr_assert_not_null(f);
+    fputs("1 a START\n2 a DATA 16777216\n3 b DATA 16777216\n4 a DATA 16777216\n5 a DATA 5\n"
+          "6 a DATA 16777215\n",
+          f);
+    fclose(f);
+    char *p1[] = {phase1_bin, "--trace", trace, "--dump", d1, NULL};
+    char *p2[] = {phase2_bin, "--trace", trace, "--dump", d2, "--batch", "1", NULL};
+    run_ok(p1, NULL);
+    run_ok(p2, NULL);
+    cr_assert(files_equal(d1, d2), "phase 2 differs from phase 1");
+    char *text = read_file(d2, NULL);
+    cr_assert(strstr(text, "\na,RUNNING,5,1,0,0,0,50331652,6,0,0,"), "%s", text);
+    free(text);
+    remove_dir(dir);
+}
+
 /* Each bad trace, the line its error must name. */
 static const struct {
     const char *name;
