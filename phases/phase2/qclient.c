@@ -42,7 +42,7 @@ static void submit_due(struct qclient *c)
         pacer_take(&c->pace, 1);
         const struct idkey *k = source_random_seen(c->src, &c->rng);
         if (!k)
-            continue; /* no message routed yet: nothing to ask about */
+            continue; /* the source has emitted no id yet: nothing to ask about */
         struct qclient_req *r = c->free_list;
         if (!r) {
             c->failed++;
