@@ -325,8 +325,13 @@ static enum step wait_room(struct main4 *l, uint32_t w)
         uint64_t now = now_ns(), due = pacer_next_due(&l->query_pace);
         timeout = due <= now ? 0 : due - now < timeout ? due - now : timeout;
     }
-    if (timeout > 0)
+    if (timeout > 0) {
+        uint64_t sleeps = l->prod[w].sleeps;
         ring_wait_room_ns(&l->prod[w], timeout);
+        if (l->prod[w].sleeps != sleeps)
+            log_debug("ring %u was full: slept until worker %u had read a quarter of it (%llu bytes unread now)", w, w,
+                      (unsigned long long)ring_fill(&l->prod[w]));
+    }
     if (!checkpoint(l, now_ns()))
         return STEP_ABORT;
     return l->dead[w] ? STEP_DEAD : STEP_OK;
