@@ -17,6 +17,7 @@
  * phase 3 will stretch across a pipe. The loop ends by itself: when the
  * source is done and the queue is empty, finish() closes every handle, and
  * uv_run() returns because nothing is left open. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,6 +272,36 @@ static void on_usr1(uv_signal_t *h, int signum)
     print_status(h->data);
 }
 
+/* After the loop. Closing the last signal handle gives each signal back its
+ * default action, and the default of SIGINT, SIGTERM and SIGUSR1 is to
+ * terminate: a Ctrl-C or a status request while main() writes the dump
+ * would kill the run with no dump. So the rule of SPEC §8 is carried on
+ * without the loop, as phase 1 does it: a stop request has nothing left to
+ * stop (the source is done, the queue drained), but the second one exits
+ * with 130 at once; a status request is ignored. */
+static volatile sig_atomic_t late_stops;
+
+static void on_late_stop(int sig)
+{
+    (void)sig;
+    if (++late_stops >= 2)
+        _exit(EXIT_INTERRUPTED); /* async-signal-safe; exit() is not */
+}
+
+static void guard_signals_after_loop(bool stop_requested)
+{
+    late_stops = stop_requested ? 1 : 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_late_stop;
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        log_warn("sigaction: %s; a signal during the dump will end the run", strerror(errno));
+    sa.sa_handler = SIG_IGN;
+    if (sigaction(SIGUSR1, &sa, NULL) < 0)
+        log_warn("sigaction(SIGUSR1): %s", strerror(errno));
+}
+
 /* ---- lifecycle ------------------------------------------------------- */
 
 static void close_handle(uv_handle_t *h, void *arg)
@@ -455,6 +486,7 @@ enum phase2_end phase2_run(const struct options *o, const struct phase2_config *
         abort();
     }
     log_debug("loop: closed cleanly (uv_loop_close returned 0, every handle closed)");
+    guard_signals_after_loop(l->stop_requested);
 
     if (l->stop_requested)
         log_warn("interrupted: routed %llu messages before the source stopped", (unsigned long long)shard->handled);
