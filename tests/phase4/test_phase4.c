@@ -153,6 +153,21 @@ static pid_t worker_pid(pid_t main_pid, int index, int n)
     return pids[index];
 }
 
+static long rss_kb_of(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
 /* ---- shared-memory hygiene -------------------------------------------- */
 
 #define SHM_NAMES_MAX 256
@@ -465,10 +480,14 @@ Test(phase4_faults, a_stopped_worker_slows_the_source_and_the_run_completes_when
     cr_assert_eq(proc_start(argv, &p), 0);
     pid_t w0 = worker_pid(p.pid, 0, 2);
     kill(w0, SIGSTOP);
-    sleep_ms(400);
-    /* The source is blocked on worker 0's full ring: nothing else grows. */
+    sleep_ms(300);
+    /* The source is blocked on worker 0's full ring: nothing grows. */
+    long rss0 = rss_kb_of(p.pid);
+    sleep_ms(300);
+    long rss1 = rss_kb_of(p.pid);
     int st;
     cr_assert_eq(waitpid(p.pid, &st, WNOHANG), 0, "the run ended while a worker was stopped");
+    cr_expect(rss0 > 0 && rss1 - rss0 < 1024, "the main process grew from %ld to %ld KiB while blocked", rss0, rss1);
     kill(w0, SIGCONT);
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 30000, &r), 0);
