@@ -28,7 +28,6 @@
 #include "ring.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -69,7 +68,9 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t expected, uint64_t timeo
 {
     struct timespec ts = {.tv_sec = (time_t)(timeout_ns / 1000000000u), .tv_nsec = (long)(timeout_ns % 1000000000u)};
     /* EAGAIN (the word changed: a wake-up came first), EINTR (a signal, which
-     * the caller's loop looks at) and ETIMEDOUT are all "look again". */
+     * the caller's loop looks at) and ETIMEDOUT are all "look again". Any
+     * other error (EFAULT, ENOSYS: a bug, or no futex) would turn the wait
+     * into a poll, never into a hang: every caller loops on its condition. */
     (void)syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
 }
 
@@ -106,8 +107,9 @@ static void sleep_unless(_Atomic uint32_t *word, bool (*idle)(const void *), con
 /* Every line of a record was last written by the other CPU, so reading it is
  * a cache miss served from that CPU; and the consumer cannot know where
  * record k+1 starts before record k's header has arrived, so left alone it
- * pays those misses one after another (about 20 M records/s here). Asking for
- * every line of a freshly published range at once lets the misses overlap.
+ * pays those misses one after another. Asking for the lines of a freshly
+ * published range at once, and then a fixed distance ahead of the reader,
+ * lets the misses overlap.
  * Bounded: at most PREFETCH_MAX bytes per call. */
 #define PREFETCH_MAX 4096u
 #define PREFETCH_AHEAD 512u /* bytes ahead of head the producer asks for */
