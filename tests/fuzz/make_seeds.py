@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """make_seeds.py - writes the seed corpora of the binary-input fuzz targets
-(codec_frame, codec_query, ring_record) from the layouts codec.h and ring.h
-document, so that the seeds are reviewable and can be made again.
+(codec_frame, codec_query, inq_stream, ring_record) from the layouts codec.h
+and ring.h document, so that the seeds are reviewable and can be made again.
 
 Usage: /usr/bin/python3 tests/fuzz/make_seeds.py   (Debian's python3-msgpack)
 The text targets' seeds (trace_line, trace_load) are plain trace text."""
@@ -57,6 +57,13 @@ write("codec_frame", "stream", stream + frame(bodies["end"])[:-1])
 write("codec_frame", "prefix_too_big", struct.pack("<I", 0xFFFFFFFF) + b"\x91\x07")
 write("codec_frame", "array32_lie", frame(b"\xdd\xff\xff\xff\xff\x02"))
 write("codec_frame", "bin32_lie", frame(b"\x95\x01\x01\xa1a\x00\xc6\xff\xff\xff\xff"))
+
+# inq_stream: a byte that seeds how the stream is cut, then the stream.
+write("inq_stream", "stream", b"\x01" + stream)
+write("inq_stream", "one_byte_pieces", b"\x00" + stream)
+big = frame(body(MSG, 7, "big", 7, payload(7, 5000)))  # larger than the 64-byte start
+write("inq_stream", "growth", b"\x05" + frame(bodies["query"]) + big + frame(bodies["collect"]))
+write("inq_stream", "records_then_bad", b"\x09" + frame(bodies["records"]) + struct.pack("<I", 0xFFFFFFFF))
 
 for name in ("query", "query_max_id", "answer_found", "answer_nil"):
     write("codec_query", name, bodies[name])

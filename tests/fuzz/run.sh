@@ -20,7 +20,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 # Longest input per target: a little over the longest line or frame the
 # decoder accepts, so the "too long" paths are reachable.
-declare -A max_len=([trace_line]=4200 [trace_load]=9000 [codec_frame]=65536 [codec_query]=4096 [ring_record]=16400)
+declare -A max_len=([trace_line]=4200 [trace_load]=9000 [codec_frame]=65536 [codec_query]=4096 [inq_stream]=65536 [ring_record]=16400)
 status=0
 printf '%-14s %8s %12s %10s %s\n' target seconds runs "exec/s" result
 for bin in "${targets[@]}"; do
