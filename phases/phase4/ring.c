@@ -149,6 +149,7 @@ void ring_producer_init(struct ring_producer *p, struct ring *r)
     p->head = p->published = atomic_load_explicit(&r->head, memory_order_relaxed);
     p->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
     p->wakeups = p->sleeps = 0;
+    p->want = 0;
 }
 
 /* True when need more bytes fit. The consumer's tail is read only when the
@@ -161,7 +162,10 @@ static bool has_room(struct ring_producer *p, uint64_t need)
     /* Acquire: pairs with the release store in ring_release(); the consumer
      * is done reading every byte below this tail before we overwrite it. */
     p->tail_cache = atomic_load_explicit(&p->r->tail, memory_order_acquire);
-    return p->head + need - p->tail_cache <= p->size;
+    if (p->head + need - p->tail_cache <= p->size)
+        return true;
+    p->want = need; /* what ring_wait_room() must wait for, at least */
+    return false;
 }
 
 /* Room for a record of len bytes, contiguous: returns its offset, writing a
@@ -263,7 +267,12 @@ static bool room_low(const void *ctx)
 {
     const struct ring_producer *p = ctx;
     uint64_t tail = atomic_load_explicit(&p->r->tail, memory_order_relaxed);
-    return p->head - tail > p->size - p->size / WAKE_DIVISOR;
+    uint64_t room = p->size - (p->head - tail);
+    /* A record can need more than a quarter (a large fragment after a PAD):
+     * then wait for that much. The consumer wakes us at every release once a
+     * quarter is free, so we look again and sleep again until it is. */
+    uint64_t enough = p->want > p->size / WAKE_DIVISOR ? p->want : p->size / WAKE_DIVISOR;
+    return room < enough;
 }
 
 void ring_wait_room_ns(struct ring_producer *p, uint64_t timeout_ns)

@@ -107,6 +107,7 @@ struct ring_producer {
     uint64_t tail_cache; /* the consumer's tail when last read */
     uint64_t wakeups;    /* futex wakes issued: a cost worth seeing */
     uint64_t sleeps;     /* futex waits for room */
+    uint64_t want;       /* bytes the last refused record needed */
 };
 
 void ring_producer_init(struct ring_producer *p, struct ring *r);
