@@ -117,9 +117,8 @@ static void checkpoint(struct loop *l, uint64_t now)
     if (l->progress && now >= l->next_progress_ns) {
         l->next_progress_ns = now + PROGRESS_NS;
         double s = (double)(now - l->start_ns) / 1e9;
-        fprintf(stderr, "\rphase1: %llu / %llu messages, %.2f M msgs/s   ",
-                (unsigned long long)l->src->emitted, (unsigned long long)l->src->total,
-                s > 0 ? (double)l->src->emitted / s / 1e6 : 0.0);
+        fprintf(stderr, "\rphase1: %llu / %llu messages, %.2f M msgs/s   ", (unsigned long long)l->src->emitted,
+                (unsigned long long)l->src->total, s > 0 ? (double)l->src->emitted / s / 1e6 : 0.0);
     }
 }
 

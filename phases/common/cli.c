@@ -10,9 +10,24 @@
 #include "idmap.h"
 
 enum {
-    OPT_TRACE = 1000, OPT_MESSAGES, OPT_IDS, OPT_DIST, OPT_PAYLOAD, OPT_SEED, OPT_WORKERS, OPT_RATE,
-    OPT_WORK_NS, OPT_PIN, OPT_QUERIES, OPT_QUERY_TIMEOUT, OPT_RECOVER, OPT_STATUS_EVERY, OPT_DUMP,
-    OPT_JSON, OPT_HELP, OPT_EXTRA /* extras are OPT_EXTRA + i */
+    OPT_TRACE = 1000,
+    OPT_MESSAGES,
+    OPT_IDS,
+    OPT_DIST,
+    OPT_PAYLOAD,
+    OPT_SEED,
+    OPT_WORKERS,
+    OPT_RATE,
+    OPT_WORK_NS,
+    OPT_PIN,
+    OPT_QUERIES,
+    OPT_QUERY_TIMEOUT,
+    OPT_RECOVER,
+    OPT_STATUS_EVERY,
+    OPT_DUMP,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_EXTRA /* extras are OPT_EXTRA + i */
 };
 
 struct flag {
@@ -156,8 +171,7 @@ static const char *apply(const struct cli_program *p, struct options *o, int id,
     uint64_t u;
     switch (id) {
     case OPT_TRACE: o->trace = arg; return NULL;
-    case OPT_MESSAGES:
-        return cli_parse_u64(arg, 0, UINT64_MAX / 2, &o->gen.messages) ? NULL : "want a count >= 0";
+    case OPT_MESSAGES: return cli_parse_u64(arg, 0, UINT64_MAX / 2, &o->gen.messages) ? NULL : "want a count >= 0";
     case OPT_IDS:
         if (!cli_parse_u64(arg, 1, IDMAP_MAX_IDS, &u))
             return "want a count from 1 to 16777216";
@@ -191,8 +205,7 @@ static const char *apply(const struct cli_program *p, struct options *o, int id,
         o->query_timeout_ms = (uint32_t)u;
         return NULL;
     case OPT_RECOVER: o->recover = true; return NULL;
-    case OPT_STATUS_EVERY:
-        return cli_parse_double(arg, 0.001, 86400, &o->status_every) ? NULL : "want seconds > 0";
+    case OPT_STATUS_EVERY: return cli_parse_double(arg, 0.001, 86400, &o->status_every) ? NULL : "want seconds > 0";
     case OPT_DUMP: o->dump = arg; return NULL;
     case OPT_JSON: o->json = true; return NULL;
     }
@@ -207,11 +220,10 @@ enum cli_result cli_parse(const struct cli_program *p, int argc, char **argv, st
     size_t n = 0;
     for (size_t i = 0; i < NFLAGS; i++)
         if (flag_applies(p, &flags[i]))
-            longopts[n++] = (struct option){flags[i].name, flags[i].metavar ? required_argument : no_argument,
-                                            NULL, flags[i].id};
+            longopts[n++] =
+                (struct option){flags[i].name, flags[i].metavar ? required_argument : no_argument, NULL, flags[i].id};
     for (size_t i = 0; i < p->nextras && i < 16; i++)
-        longopts[n++] = (struct option){p->extras[i].name,
-                                        p->extras[i].metavar ? required_argument : no_argument, NULL,
+        longopts[n++] = (struct option){p->extras[i].name, p->extras[i].metavar ? required_argument : no_argument, NULL,
                                         OPT_EXTRA + (int)i};
     longopts[n] = (struct option){0, 0, 0, 0};
 
@@ -251,8 +263,10 @@ enum cli_result cli_parse(const struct cli_program *p, int argc, char **argv, st
     if (optind < argc)
         return usage_error(p, "unexpected argument '%s'%s", argv[optind], "");
     if (o->trace && generator_flag)
-        return usage_error(p, "--trace and the generator flags (--messages, --ids, --dist, --payload, --seed) "
-                              "exclude each other%s%s", "", "");
+        return usage_error(p,
+                           "--trace and the generator flags (--messages, --ids, --dist, --payload, --seed) "
+                           "exclude each other%s%s",
+                           "", "");
     if (!p->has_workers && o->workers != 1)
         return usage_error(p, "%s runs everything in one process: --workers accepts only 1%s", p->name, "");
     return CLI_RUN;

@@ -45,9 +45,9 @@ struct cli_extra {
 
 struct cli_program {
     const char *name;
-    const char *purpose;  /* one line for --help */
-    int phase;            /* 1..5; 0 for msgen (generator flags only) */
-    bool has_workers;     /* phases 3-5: --workers above 1, --recover */
+    const char *purpose; /* one line for --help */
+    int phase;           /* 1..5; 0 for msgen (generator flags only) */
+    bool has_workers;    /* phases 3-5: --workers above 1, --recover */
     const struct cli_extra *extras;
     size_t nextras;
 };

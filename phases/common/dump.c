@@ -5,8 +5,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int dump_compare(const struct machine *x, const struct machine *y)
@@ -30,12 +30,10 @@ static int write_rows(FILE *f, const struct machine *const *order, size_t n)
     for (size_t i = 0; i < n; i++) {
         const struct machine *m = order[i];
         if (fprintf(f, "%s,%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%016llx\n", m->id,
-                    state_name((enum state)m->state), (unsigned long long)m->msgs,
-                    (unsigned long long)m->transitions, (unsigned long long)m->invalid,
-                    (unsigned long long)m->jobs, (unsigned long long)m->failures,
-                    (unsigned long long)m->bytes, (unsigned long long)m->last_seq,
-                    (unsigned long long)m->ooo, (unsigned long long)m->corrupt,
-                    (unsigned long long)m->checksum) < 0)
+                    state_name((enum state)m->state), (unsigned long long)m->msgs, (unsigned long long)m->transitions,
+                    (unsigned long long)m->invalid, (unsigned long long)m->jobs, (unsigned long long)m->failures,
+                    (unsigned long long)m->bytes, (unsigned long long)m->last_seq, (unsigned long long)m->ooo,
+                    (unsigned long long)m->corrupt, (unsigned long long)m->checksum) < 0)
             return -1;
     }
     return 0;

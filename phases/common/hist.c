@@ -13,7 +13,7 @@ static unsigned bucket_of(uint64_t v)
 {
     if (v < HIST_SUB)
         return (unsigned)v;
-    unsigned b = 63u - (unsigned)__builtin_clzll(v); /* highest set bit, >= HIST_SUB_BITS */
+    unsigned b = 63u - (unsigned)__builtin_clzll(v);  /* highest set bit, >= HIST_SUB_BITS */
     unsigned shift = b - HIST_SUB_BITS;               /* drop the bits below the sub-bucket */
     unsigned sub = (unsigned)(v >> shift) - HIST_SUB; /* 0..HIST_SUB-1 */
     return (shift + 1) * HIST_SUB + sub;

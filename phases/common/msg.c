@@ -34,8 +34,8 @@ bool event_parse(const char *s, size_t len, enum event *out)
 
 static bool id_char_ok(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+           c == ':' || c == '-';
 }
 
 bool msg_id_valid(const char *id, size_t len)

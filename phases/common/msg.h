@@ -12,21 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_ID_MAX 63                       /* bytes in a worker_id, without NUL */
+#define MSG_ID_MAX 63                         /* bytes in a worker_id, without NUL */
 #define MSG_PAYLOAD_MAX (16u * 1024u * 1024u) /* largest payload_len (16 MiB) */
 
-enum event {
-    EV_START,
-    EV_PAUSE,
-    EV_RESUME,
-    EV_COMPLETE,
-    EV_FAIL,
-    EV_RESET,
-    EV_STOP,
-    EV_DATA,
-    EV_HEARTBEAT,
-    EV_COUNT
-};
+enum event { EV_START, EV_PAUSE, EV_RESUME, EV_COMPLETE, EV_FAIL, EV_RESET, EV_STOP, EV_DATA, EV_HEARTBEAT, EV_COUNT };
 
 enum state { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_FAILED, ST_STOPPED, ST_COUNT };
 
@@ -40,11 +29,11 @@ enum exit_status {
 
 struct msg {
     uint64_t seq;
-    uint64_t id_hash;  /* FNV-1a-64 of id: routing key and table hash */
-    const char *id;    /* borrowed, NUL-terminated, id_len bytes */
+    uint64_t id_hash; /* FNV-1a-64 of id: routing key and table hash */
+    const char *id;   /* borrowed, NUL-terminated, id_len bytes */
     uint32_t payload_len;
     uint8_t id_len;
-    uint8_t event;     /* enum event */
+    uint8_t event; /* enum event */
 };
 
 const char *event_name(enum event e);

@@ -15,7 +15,7 @@
 struct pacer {
     double period_ns; /* 1e9 / rate */
     uint64_t start_ns;
-    uint64_t issued;  /* events taken since start_ns */
+    uint64_t issued; /* events taken since start_ns */
     uint64_t burst;
 };
 

@@ -18,8 +18,8 @@ static const struct {
     enum event e;
     int weight;
 } event_mix[] = {
-    {EV_DATA, 96},    {EV_HEARTBEAT, 40}, {EV_START, 28}, {EV_COMPLETE, 24}, {EV_PAUSE, 14},
-    {EV_RESUME, 14},  {EV_RESET, 18},     {EV_FAIL, 8},   {EV_STOP, 14},
+    {EV_DATA, 96},   {EV_HEARTBEAT, 40}, {EV_START, 28}, {EV_COMPLETE, 24}, {EV_PAUSE, 14},
+    {EV_RESUME, 14}, {EV_RESET, 18},     {EV_FAIL, 8},   {EV_STOP, 14},
 };
 
 int source_track_ids(struct source *s)
@@ -66,8 +66,8 @@ fail:
     return rc;
 }
 
-static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_t id,
-                        enum event e, uint32_t payload_len)
+static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_t id, enum event e,
+                        uint32_t payload_len)
 {
     const struct idkey *k = idmap_key(&s->ids, id);
     out->seq = seq;

@@ -32,11 +32,10 @@ void summary_print_text(FILE *f, const char *program, const struct run_summary *
             (unsigned long long)s->messages, s->seconds, rate(s) / 1e6, s->workers, s->workers == 1 ? "" : "s",
             (unsigned long long)s->machines);
     fprintf(f, "%s: invalid %llu, out of order %llu, corrupt %llu, peak RSS %ld KiB\n", program,
-            (unsigned long long)s->invalid, (unsigned long long)s->ooo, (unsigned long long)s->corrupt,
-            s->rss_kb_max);
+            (unsigned long long)s->invalid, (unsigned long long)s->ooo, (unsigned long long)s->corrupt, s->rss_kb_max);
     if (s->queries && s->queries->count)
-        fprintf(f, "%s: %llu queries (%llu not found, %llu failed): p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n",
-                program, (unsigned long long)s->queries->count, (unsigned long long)s->query_not_found,
+        fprintf(f, "%s: %llu queries (%llu not found, %llu failed): p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", program,
+                (unsigned long long)s->queries->count, (unsigned long long)s->query_not_found,
                 (unsigned long long)s->query_failed, pct_us(s, 50), pct_us(s, 99), pct_us(s, 99.9));
 }
 
@@ -64,12 +63,12 @@ void summary_print_json(FILE *f, const struct run_summary *s)
 
 void status_print(FILE *f, const char *program, const struct worker_stats *w, uint32_t n)
 {
-    fprintf(f, "%s status:\n  %6s %8s %5s %14s %12s %10s %10s\n", program, "worker", "pid", "alive",
-            "handled", "queued", "busy_s", "rss_kb");
+    fprintf(f, "%s status:\n  %6s %8s %5s %14s %12s %10s %10s\n", program, "worker", "pid", "alive", "handled",
+            "queued", "busy_s", "rss_kb");
     for (uint32_t i = 0; i < n; i++)
         fprintf(f, "  %6u %8d %5s %14llu %12llu %10.3f %10ld\n", w[i].index, w[i].pid, w[i].alive ? "yes" : "NO",
-                (unsigned long long)w[i].handled, (unsigned long long)w[i].queue_depth,
-                (double)w[i].busy_ns / 1e9, w[i].rss_kb);
+                (unsigned long long)w[i].handled, (unsigned long long)w[i].queue_depth, (double)w[i].busy_ns / 1e9,
+                w[i].rss_kb);
 }
 
 long rss_now_kb(void)

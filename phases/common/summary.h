@@ -25,12 +25,12 @@ struct worker_stats {
 struct run_summary {
     int phase;
     uint32_t workers;
-    uint64_t messages; /* routed */
-    double seconds;    /* from the first message routed to the last one applied */
+    uint64_t messages;          /* routed */
+    double seconds;             /* from the first message routed to the last one applied */
     const struct hist *queries; /* latency in ns; NULL or empty when none */
     uint64_t query_failed;      /* timed out or lost with a worker */
     uint64_t query_not_found;
-    long rss_kb_max;            /* largest process of the run */
+    long rss_kb_max; /* largest process of the run */
     uint64_t invalid, corrupt, ooo, machines;
     const struct worker_stats *per_worker; /* workers entries */
 };

@@ -55,8 +55,8 @@ static bool parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
     return true;
 }
 
-enum trace_line_kind trace_parse_line(const char *line, size_t len, struct trace_line *out,
-                                      char *why_buf, size_t why_len)
+enum trace_line_kind trace_parse_line(const char *line, size_t len, struct trace_line *out, char *why_buf,
+                                      size_t why_len)
 {
     char q[40];
     if (len && line[len - 1] == '\r')
@@ -115,8 +115,8 @@ enum trace_line_kind trace_parse_line(const char *line, size_t len, struct trace
             return TRACE_BAD;
         }
         if (plen > MSG_PAYLOAD_MAX) {
-            why(why_buf, why_len, "payload_len %llu over the limit of %u (16 MiB)",
-                (unsigned long long)plen, MSG_PAYLOAD_MAX);
+            why(why_buf, why_len, "payload_len %llu over the limit of %u (16 MiB)", (unsigned long long)plen,
+                MSG_PAYLOAD_MAX);
             return TRACE_BAD;
         }
     }
@@ -203,17 +203,14 @@ int source_load_trace(struct source *s, const char *path, char *err, size_t errl
         }
         struct trace_line tl;
         switch (trace_parse_line(line, len, &tl, reason, sizeof reason)) {
-        case TRACE_BAD:
-            load_error(err, errlen, name, lineno, "%s", reason);
-            goto fail;
+        case TRACE_BAD: load_error(err, errlen, name, lineno, "%s", reason); goto fail;
         case TRACE_MESSAGE:
             if (append(s, &cap, &tl) < 0) {
                 load_error(err, errlen, name, lineno, "out of memory");
                 goto fail;
             }
             break;
-        case TRACE_BLANK:
-            break;
+        case TRACE_BLANK: break;
         }
         if (c == EOF)
             break;
@@ -236,6 +233,6 @@ fail:
 
 int trace_write_msg(FILE *f, const struct msg *m)
 {
-    return fprintf(f, "%llu %s %s %u\n", (unsigned long long)m->seq, m->id,
-                   event_name((enum event)m->event), m->payload_len);
+    return fprintf(f, "%llu %s %s %u\n", (unsigned long long)m->seq, m->id, event_name((enum event)m->event),
+                   m->payload_len);
 }

@@ -24,8 +24,8 @@ struct trace_line {
 /* Parses line[0..len) (no LF; a trailing CR is allowed). On TRACE_BAD, *why
  * says what is wrong in a few words, with the offending text when it helps
  * (written into why_buf). Never reads outside line[0..len). */
-enum trace_line_kind trace_parse_line(const char *line, size_t len, struct trace_line *out,
-                                      char *why_buf, size_t why_len);
+enum trace_line_kind trace_parse_line(const char *line, size_t len, struct trace_line *out, char *why_buf,
+                                      size_t why_len);
 
 /* Writes "<seq> <worker_id> <EVENT> <payload_len>\n". Returns <0 on error. */
 int trace_write_msg(FILE *f, const struct msg *m);

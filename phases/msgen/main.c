@@ -39,8 +39,7 @@ int main(int argc, char **argv)
         printf("zipf:%g", o.gen.zipf_s);
     else
         printf("uniform");
-    printf(" --payload %u-%u --seed %llu\n", o.gen.payload_min, o.gen.payload_max,
-           (unsigned long long)o.gen.seed);
+    printf(" --payload %u-%u --seed %llu\n", o.gen.payload_min, o.gen.payload_max, (unsigned long long)o.gen.seed);
     struct msg m;
     while (source_next(&src, &m))
         if (trace_write_msg(stdout, &m) < 0)
