@@ -4,7 +4,8 @@
  *
  * It owns a fixed pool of request objects, so it allocates nothing per
  * query and never has more than QCLIENT_POOL in flight; a query due while
- * the pool is empty is counted as failed rather than queued without bound. */
+ * the pool is empty would be counted as failed rather than queued without
+ * bound (and cannot be, see QCLIENT_BURST). */
 #ifndef MSGROUTE_PHASE2_QCLIENT_H
 #define MSGROUTE_PHASE2_QCLIENT_H
 
@@ -17,12 +18,18 @@
 #include "rng.h"
 #include "source.h"
 
-#define QCLIENT_POOL 256
+/* Queries are submitted at most twice between two turns of the server (by
+ * the prepare handle, then by the timer of the next turn), each time at most
+ * a burst of QCLIENT_BURST (pacer.h): a pool of two bursts never runs dry.
+ * A loop stalled for longer than a burst's worth of queries (50 ms at
+ * 10 000 queries/s) forfeits the rest, as a full bucket overflows. */
+#define QCLIENT_BURST 512
+#define QCLIENT_POOL (2 * QCLIENT_BURST)
 
 /* One request of the pool: the query and when it was meant to be asked. */
 struct qclient_req {
     struct query q;
-    uint64_t intended_ns;
+    uint64_t intended_ns, submitted_ns;
     struct qclient *client;
     struct qclient_req *next_free;
 };
@@ -32,7 +39,8 @@ struct qclient {
     uv_prepare_t tick; /* submits due queries on every turn of a busy loop */
     struct query_server *server;
     const struct source *src;
-    struct hist *latency;
+    struct hist *latency; /* intended time -> callback: what a client sees */
+    struct hist service;  /* submission -> callback: the loop's part of it */
     struct pacer pace;
     struct rng rng;
     struct qclient_req pool[QCLIENT_POOL];
