@@ -1,7 +1,6 @@
 /* main.c - phase 2's program: parse, load, run the loop, dump, report. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "log.h"
