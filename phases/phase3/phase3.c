@@ -55,22 +55,32 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
     p3_worker_failed(p, i, how);
 }
 
+/* A worker's resident set now, in KiB, from /proc/PID/statm (its second
+ * field, in pages); 0 when it cannot be read. */
+static long rss_of(pid_t pid)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char *got = fgets(line, sizeof line, f);
+    fclose(f);
+    if (!got)
+        return 0;
+    char *end;
+    strtol(line, &end, 10); /* total size: skipped */
+    long resident = strtol(end, &end, 10);
+    return resident > 0 ? resident * (sysconf(_SC_PAGESIZE) / 1024) : 0;
+}
+
 static void print_status(struct phase3 *p)
 {
     struct worker_stats ws[CLI_MAX_WORKERS];
     for (uint32_t i = 0; i < p->n; i++) {
         struct pool_slot *s = pool_slot(&p->pool, i);
         uint64_t handled = atomic_load_explicit(&s->handled, memory_order_relaxed);
-        long rss = 0;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/statm", (int)p->pool.w[i].pid);
-        FILE *f = p->pool.w[i].alive ? fopen(path, "r") : NULL;
-        if (f) {
-            long pages, resident;
-            if (fscanf(f, "%ld %ld", &pages, &resident) == 2)
-                rss = resident * (sysconf(_SC_PAGESIZE) / 1024);
-            fclose(f);
-        }
+        long rss = p->pool.w[i].alive ? rss_of(p->pool.w[i].pid) : 0;
         ws[i] = (struct worker_stats){
             .index = i,
             .pid = (int)p->pool.w[i].pid,

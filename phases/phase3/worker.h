@@ -38,7 +38,8 @@ struct worker_setup {
     uint64_t work_ns;
 };
 
-/* Runs worker w to its end; returns its exit status. */
-int worker_run(const struct worker_setup *w, struct pool_slot *slot);
+/* Runs the worker s describes to its end, publishing its counters in slot;
+ * returns its exit status. */
+int worker_run(const struct worker_setup *s, struct pool_slot *slot);
 
 #endif
