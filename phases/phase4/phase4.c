@@ -329,8 +329,9 @@ static enum step wait_room(struct main4 *l, uint32_t w)
         uint64_t sleeps = l->prod[w].sleeps;
         ring_wait_room_ns(&l->prod[w], timeout);
         if (l->prod[w].sleeps != sleeps)
-            log_debug("ring %u was full: slept until worker %u had read a quarter of it (%llu bytes unread now)", w, w,
-                      (unsigned long long)ring_fill(&l->prod[w]));
+            log_debug(
+                "ring %u full: slept on it until worker %u freed a quarter or %llu us passed (%llu bytes unread now)",
+                w, w, (unsigned long long)(timeout / 1000), (unsigned long long)ring_fill(&l->prod[w]));
     }
     if (!checkpoint(l, now_ns()))
         return STEP_ABORT;
