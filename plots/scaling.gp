@@ -14,7 +14,7 @@ do for [fmt=1:2] {
     set multiplot layout 1,n title "Experiment 1: throughput vs worker processes (".cpu." CPUs)"
     set logscale x 2
     set logscale y 10
-    set xrange [0.8:20]
+    set xrange [0.8:(cpu+0 > 16 ? 1.25*(cpu+0) : 20)]
     set xtics (1,2,4,8,16)
     set xlabel "worker processes (--workers)"
     set ylabel "throughput (messages/s)"

@@ -91,6 +91,13 @@ class Bench:
 
     # -------------------------------------------------- experiment 1: scaling
 
+    def worker_counts(self):
+        """The mode's worker counts plus cpu_count (SPEC §9), outside smoke mode."""
+        ws = set(self.cfg["workers"])
+        if self.args.mode != "smoke":
+            ws.add(self.cpu_count)
+        return sorted(ws)
+
     def guess_rate(self, s, work, workers):
         per = 1e9 / (work + (4000 if s.is_peer else 60))
         return per * min(workers, self.cpu_count)
@@ -105,7 +112,7 @@ class Bench:
                                  "rss_kb_workers_sum"])
         for work in c["work"]:
             for s in self.series:
-                for workers in (c["workers"] if s.has_workers else [1]):
+                for workers in (self.worker_counts() if s.has_workers else [1]):
                     key = dict(work_ns=work, workers=workers)
                     flags = ["--ids", "10000", "--work-ns", str(work)]
                     if s.has_workers:
@@ -127,7 +134,7 @@ class Bench:
                     self.peak_rate[(s.name, workers, work)] = st["median"]
                     self.cpu_per_msg[(s.name, workers, work)] = cpu_ns
                     if not s.has_workers:
-                        for x in (min(c["workers"]), max(c["workers"])):
+                        for x in (min(self.worker_counts()), max(self.worker_counts())):
                             ref.append([s.name, work, x, st["median"]])
                     if work == 0:
                         # Worker processes only: the C phases do not report

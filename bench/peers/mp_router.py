@@ -642,12 +642,23 @@ def parse_args(argv):
 # ------------------------------------------------------------------- main
 
 stop_requested = False
+worker_pids = []  # filled once the workers exist, for the second Ctrl-C
 
 
 def on_stop(sig, frame):
+    """First SIGINT/SIGTERM: stop the source, drain, dump (SPEC §8). Second:
+    kill the workers and leave at once with 130. Done here, in the handler,
+    with os._exit: raising an exception into whatever the main thread was
+    doing (a Queue.put, a join) could leave a worker running, and exit()
+    would wait for the queues' feeder threads to flush into full pipes."""
     global stop_requested
     if stop_requested:
-        raise KeyboardInterrupt  # the second one: terminate at once (SPEC §8)
+        for pid in worker_pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        os._exit(130)
     stop_requested = True
 
 
@@ -664,6 +675,7 @@ def run(o):
     else:
         stream = generate(o)
     r = Router(o)
+    worker_pids.extend(p.pid for p in r.procs)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGTERM, on_stop)
     rnd = random.Random(o.seed ^ 0x71755E57)
@@ -706,9 +718,6 @@ def run(o):
               % (i, p.pid, p.exitcode), file=sys.stderr)
         r.kill()
         return 3
-    except KeyboardInterrupt:
-        r.kill()
-        return 130
     if stop_requested:
         print("mp_router.py: interrupted: stopped the source after %d messages" % sent, file=sys.stderr)
 
