@@ -10,9 +10,11 @@ import argparse
 import filecmp
 import glob
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PEER = os.path.join(ROOT, "bench", "peers", "mp_router.py")
@@ -34,6 +36,46 @@ def run(argv, timeout=30, stdout=None):
 
 def same(a, b):
     return os.path.exists(a) and os.path.exists(b) and filecmp.cmp(a, b, shallow=False)
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return "State:\tZ" not in f.read()
+    except OSError:
+        return False
+
+
+def check_signals(tmp):
+    """SPEC §8 for the peer: a first SIGINT drains and dumps (exit 0); a
+    second one ends the run at once with 130, no worker left behind."""
+    for nsig, want_rc, want_dump in ((1, 0, True), (2, 130, False)):
+        dump = os.path.join(tmp, "sig%d.csv" % nsig)
+        p = subprocess.Popen([PY, PEER, "--messages", "100000000", "--workers", "2", "--work-ns", "20000",
+                              "--dump", dump], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        try:
+            time.sleep(1.5)
+            kids = [int(x) for x in run(["pgrep", "-P", str(p.pid)]).stdout.split()]
+            for _ in range(nsig):
+                p.send_signal(signal.SIGINT)
+                time.sleep(0.2)
+            try:
+                rc = p.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                rc = "no exit within 40 s"
+            time.sleep(0.3)
+            left = [k for k in kids if alive(k)]
+            name = ("peer_first_sigint_drains_and_dumps" if nsig == 1 else
+                    "peer_second_sigint_exits_130_without_workers")
+            check(name, rc == want_rc and os.path.exists(dump) == want_dump and len(kids) == 2 and not left,
+                  "exit %s, dump %s, workers %s, left %s" % (rc, os.path.exists(dump), kids, left))
+        finally:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
 
 
 def main():
@@ -84,6 +126,7 @@ def main():
             r3 = run([PY, PEER] + flags + ["--workers", "3", "--dump", g_dump])
             check("peer_generator_equals_c_generator[%s]" % " ".join(flags),
                   r3.returncode == 0 and same(c_dump, g_dump), "exit %d: %s" % (r3.returncode, r3.stderr.strip()))
+        check_signals(tmp)
     print("%d failure%s" % (failures, "" if failures == 1 else "s"))
     return min(failures, 100)
 
