@@ -39,10 +39,19 @@ message(STATUS "msgroute: lesson files from ${MSGROUTE_LAB_ROOT}")
 # msgroute_lab_sources(OUT_VAR phaseN FILE...): OUT_VAR gets the full paths
 # of the phase's lesson files in the chosen tree; a missing file stops the
 # configuration with its name rather than failing later in the compiler.
+#
+# The root is worked out here from the cache variables, not read from
+# MSGROUTE_LAB_ROOT: include_guard(GLOBAL) runs this file once, in the first
+# phase's directory scope, so a later phase's scope never sees that variable.
 function(msgroute_lab_sources out phase)
+  if(MSGROUTE_IMPL_DIR)
+    set(root ${MSGROUTE_IMPL_DIR})
+  else()
+    set(root ${CMAKE_SOURCE_DIR}/${MSGROUTE_IMPL})
+  endif()
   set(files "")
   foreach(f ${ARGN})
-    set(path ${MSGROUTE_LAB_ROOT}/${phase}/${f})
+    set(path ${root}/${phase}/${f})
     if(NOT EXISTS ${path})
       message(FATAL_ERROR "${phase}: lesson file ${path} is missing (MSGROUTE_IMPL=${MSGROUTE_IMPL}; run 'make labs' to regenerate labs/)")
     endif()

@@ -38,6 +38,16 @@ void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what)
     uv_stop(&p->loop);
 }
 
+void p3_not_written(struct phase3 *p, const char *func)
+{
+    if (p->exit_status != EXIT_OK)
+        return;
+    log_error("%s is not written yet: see labs/phase3/README.md", func);
+    p->exit_status = EXIT_OUTPUT_FAILED;
+    pool_signal_all(&p->pool, SIGKILL);
+    uv_stop(&p->loop);
+}
+
 static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus, void *arg)
 {
     struct phase3 *p = arg;

@@ -55,6 +55,18 @@ static void query_failed(struct phase3 *p, const struct qt_entry *e, const char 
 /* Sends one query for id to its worker; intended is its pacer time. */
 static void issue_query(struct phase3 *p, const char *id, size_t len, uint64_t hash, uint64_t intended, bool final)
 {
+    /* LAB: Send one query for id to the worker that owns it (the same routing as
+     * its messages): open an entry in the query table (its correlation id,
+     * intended time and deadline) and queue a QUERY frame on that worker's
+     * request buffer (w->ctl_out); flush_queries() writes it. Never wait.
+     * When the table is full, the worker is not running or its buffer is
+     * full, the query fails at once through query_failed(), with the reason. */
+    /* LAB STUB: (void)id; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: (void)hash; */
+    /* LAB STUB: (void)intended; */
+    /* LAB STUB: (void)final; */
+    /* LAB STUB: p3_not_written(p, "issue_query()"); */
     uint32_t i = route_worker(hash, p->n);
     struct wk *w = &p->w[i];
     uint64_t now = now_ns();
@@ -78,6 +90,7 @@ static void issue_query(struct phase3 *p, const char *id, size_t len, uint64_t h
         return;
     }
     w->ctl_out.len = b.len;
+    /* END LAB */
 }
 
 /* Sends every worker's queued queries: one write per worker for a whole
@@ -103,6 +116,13 @@ void query_arm_timer(struct phase3 *p)
 
 static void issue_due_queries(struct phase3 *p, uint64_t now)
 {
+    /* LAB: Issue every query the query pacer (p->qpace) says is due by now, each
+     * to a random id already seen by the source, each with its own intended
+     * time from the pacer; then send the burst (flush_queries), one write
+     * per worker. */
+    /* LAB STUB: (void)now; */
+    /* LAB STUB: (void)flush_queries; */
+    /* LAB STUB: p3_not_written(p, "issue_due_queries()"); */
     uint64_t due = pacer_due(&p->qpace, now);
     for (uint64_t k = 0; k < due; k++) {
         uint64_t intended = pacer_next_due(&p->qpace);
@@ -113,6 +133,7 @@ static void issue_due_queries(struct phase3 *p, uint64_t now)
     }
     if (due)
         flush_queries(p);
+    /* END LAB */
 }
 
 /* The query clock: a timerfd, because libuv timers count whole
@@ -133,6 +154,14 @@ void query_on_timer(uv_poll_t *h, int status, int events)
 
 void query_on_answer(struct phase3 *p, const struct codec_frame *f)
 {
+    /* LAB: An ANSWER frame f arrived. Match it to its pending query by
+     * correlation id; an answer nobody waits for any more (its deadline has
+     * passed) is only counted late. Otherwise complete the query: record its
+     * latency from its intended time, count "not found", and for a final
+     * query print the answer and tell final_done(). */
+    /* LAB STUB: (void)f; */
+    /* LAB STUB: (void)print_answer; */
+    /* LAB STUB: p3_not_written(p, "query_on_answer()"); */
     struct qt_entry *e = qt_match(&p->qt, f->u.answer.corr);
     if (!e) {
         p->q_late++; /* answered after its deadline: already counted failed */
@@ -146,10 +175,15 @@ void query_on_answer(struct phase3 *p, const struct codec_frame *f)
         print_answer(p, e, f->u.answer.found ? &f->u.answer.rec : NULL, NULL);
         final_done(p);
     }
+    /* END LAB */
 }
 
 void query_on_sweep(uv_timer_t *h)
 {
+    /* LAB: Every SWEEP_MS: every pending query whose deadline has passed fails
+     * through query_failed(), with a reason that names the timeout. */
+    /* LAB STUB: (void)query_failed; */
+    /* LAB STUB: p3_not_written(h->loop->data, "query_on_sweep()"); */
     struct phase3 *p = h->loop->data;
     uint64_t now = now_ns();
     struct qt_entry *e;
@@ -157,6 +191,7 @@ void query_on_sweep(uv_timer_t *h)
     snprintf(why, sizeof why, "no answer within %u ms", p->o->query_timeout_ms);
     while ((e = qt_expired(&p->qt, now)))
         query_failed(p, e, why);
+    /* END LAB */
 }
 
 void query_ask_final(struct phase3 *p)

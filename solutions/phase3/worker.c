@@ -47,6 +47,14 @@ static void fail(struct worker *w, int status, const char *what, const char *why
  * full (see worker.h for why blocking here is safe). */
 static int ctl_send(struct worker *w)
 {
+    /* LAB: Write all of w->out (w->out.len bytes) to the reply pipe, then empty
+     * it. The pipe is non-blocking: a write may take only part of the bytes,
+     * or none (EAGAIN) when the pipe is full; wait until it can take more and
+     * go on (worker.h says why waiting is safe here). Retry on EINTR. Return
+     * 0, or a negative errno when the pipe is broken (the main process is
+     * gone). */
+    /* LAB STUB: log_error("worker %u: ctl_send() is not written yet: see labs/phase3/README.md", w->setup->index); */
+    /* LAB STUB: return -ENOSYS; */
     size_t off = 0;
     while (off < w->out.len) {
         ssize_t n = write(w->setup->rep_fd, w->out.data + off, w->out.len - off);
@@ -64,6 +72,7 @@ static int ctl_send(struct worker *w)
     }
     w->out.len = 0;
     return 0;
+    /* END LAB */
 }
 
 static void publish_stats(struct worker *w)
@@ -84,6 +93,18 @@ static void send_stats(struct worker *w)
 
 static void on_msgs(uv_poll_t *h, int status, int events)
 {
+    /* LAB: The message pipe is readable (or in error: fail). Read once
+     * (inq_read), then apply every whole frame received, in order, with
+     * shard_deliver(); anything but a MSG frame, or an undecodable one, is a
+     * protocol error. Count the time spent applying in w->busy_ns and
+     * publish the counters. At end of file (with no partial frame left) the
+     * router has sent everything: stop watching the pipe, mark the messages
+     * done and send STATS. */
+    /* LAB STUB: (void)events; */
+    /* LAB STUB: (void)status; */
+    /* LAB STUB: (void)send_stats; */
+    /* LAB STUB: (void)publish_stats; */
+    /* LAB STUB: fail(h->data, WORKER_EXIT_PROTOCOL, "on_msgs()", "not written yet: see labs/phase3/README.md"); */
     struct worker *w = h->data;
     (void)events;
     if (status < 0) {
@@ -127,10 +148,17 @@ static void on_msgs(uv_poll_t *h, int status, int events)
         w->msgs_done = true;
         send_stats(w);
     }
+    /* END LAB */
 }
 
 static void answer_query(struct worker *w, const struct codec_frame *f)
 {
+    /* LAB: Look up the machine the QUERY frame f names, without creating it,
+     * and queue an ANSWER with the query's correlation id (not found is an
+     * answer too). Answers collect in w->out; when it is full, send it first
+     * and try again. */
+    /* LAB STUB: (void)f; */
+    /* LAB STUB: fail(w, WORKER_EXIT_PROTOCOL, "answer_query()", "not written yet: see labs/phase3/README.md"); */
     const struct machine *m =
         table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     /* Answers collect in the buffer and leave in one write per read of the
@@ -139,6 +167,7 @@ static void answer_query(struct worker *w, const struct codec_frame *f)
         return;
     if (ctl_send(w) < 0 || codec_put_answer(&w->out, f->u.query.corr, m) < 0)
         fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send an answer");
+    /* END LAB */
 }
 
 /* Sends every machine in RECORDS batches, then END with the count. */
@@ -163,6 +192,16 @@ static void send_records(struct worker *w)
 
 static void on_ctl(uv_poll_t *h, int status, int events)
 {
+    /* LAB: The request pipe is readable (or in error: fail). Read once, then
+     * handle every whole frame: QUERY is answered; COLLECT, once the
+     * messages are done, sends the records; anything else is a protocol
+     * error. Send the queued answers in one write. At end of file the main
+     * process has all it needs: stop the loop (the worker exits 0). */
+    /* LAB STUB: (void)events; */
+    /* LAB STUB: (void)status; */
+    /* LAB STUB: (void)answer_query; */
+    /* LAB STUB: (void)send_records; */
+    /* LAB STUB: fail(h->data, WORKER_EXIT_PROTOCOL, "on_ctl()", "not written yet: see labs/phase3/README.md"); */
     struct worker *w = h->data;
     (void)events;
     if (status < 0) {
@@ -201,6 +240,7 @@ static void on_ctl(uv_poll_t *h, int status, int events)
         log_debug("worker %u: request pipe closed, exiting", w->setup->index);
         uv_stop(&w->loop);
     }
+    /* END LAB */
 }
 
 static void on_closed(uv_handle_t *h)

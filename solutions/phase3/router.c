@@ -48,6 +48,14 @@ static void close_msgs(struct phase3 *p, uint32_t i)
 
 static void on_msg_writable(uv_poll_t *h, int status, int events)
 {
+    /* LAB: Worker w's message pipe can take bytes again (or reported an error,
+     * which ends the run naming the worker). Write what its queue holds; if
+     * the pipe is emptied and the source was paused for this very worker,
+     * resume the source; while draining, close the pipe once all is out. */
+    /* LAB STUB: (void)status; */
+    /* LAB STUB: (void)events; */
+    /* LAB STUB: (void)close_msgs; */
+    /* LAB STUB: p3_not_written(h->loop->data, "on_msg_writable()"); */
     struct wk *w = h->data;
     struct phase3 *p = w->msg_poll.loop->data;
     (void)events;
@@ -69,10 +77,20 @@ static void on_msg_writable(uv_poll_t *h, int status, int events)
     } else if (p->stage == ST_DRAIN) {
         close_msgs(p, w->index);
     }
+    /* END LAB */
 }
 
 static int flush_msgs(struct phase3 *p, uint32_t i)
 {
+    /* LAB: Write worker i's queued bytes (outq_flush). When the pipe is full,
+     * ask the loop to call on_msg_writable() once it can take more, and make
+     * sure that request is withdrawn once the queue is empty. On any other
+     * error (the worker is gone) stop feeding the source. Return what
+     * outq_flush() returned. */
+    /* LAB STUB: (void)on_msg_writable; */
+    /* LAB STUB: p3_not_written(p, "flush_msgs()"); */
+    /* LAB STUB: (void)i; */
+    /* LAB STUB: return -ENOSYS; */
     struct wk *w = &p->w[i];
     int rc = outq_flush(&w->out);
     if (rc == -EAGAIN) {
@@ -96,10 +114,22 @@ static int flush_msgs(struct phase3 *p, uint32_t i)
         }
     }
     return rc;
+    /* END LAB */
 }
 
 static void on_pump(uv_idle_t *h)
 {
+    /* LAB: One loop turn of the source: route up to PUMP_TURN messages (fewer
+     * under --rate, and none until the next is due: sleep on rate_timer) to
+     * their worker by route_worker() of the id's hash, each into that
+     * worker's outq; flush a queue that reaches OUTQ_BATCH, and at the end of
+     * the turn flush every queue that holds bytes. A message that a full
+     * pipe refuses is kept (p->held), sent first next time, and the source
+     * pauses until that worker's pipe is writable. At the end of the source,
+     * drain. */
+    /* LAB STUB: (void)on_rate_timer; */
+    /* LAB STUB: (void)flush_msgs; */
+    /* LAB STUB: p3_not_written(h->loop->data, "on_pump()"); */
     struct phase3 *p = h->loop->data;
     uint64_t now = now_ns();
     uint64_t budget = PUMP_TURN;
@@ -154,10 +184,17 @@ static void on_pump(uv_idle_t *h)
     for (uint32_t i = 0; i < p->n; i++)
         if (!p->w[i].msg_closed && outq_dirty(&p->w[i].out) && !p->w[i].msg_writable_armed)
             flush_msgs(p, i);
+    /* END LAB */
 }
 
 void router_drain(struct phase3 *p)
 {
+    /* LAB: No new message from now on: leave stage RUN for DRAIN, stop the pump
+     * and the rate timer, forget a held message (it was never sent), and for
+     * every worker push out what its queue holds, then close its pipe: the
+     * end of file is how a worker learns that no message will follow. A
+     * pipe that cannot take everything now is closed when it can. */
+    /* LAB STUB: p3_not_written(p, "router_drain()"); */
     if (p->stage > ST_RUN)
         return;
     log_debug("draining: %llu messages routed", (unsigned long long)p->routed);
@@ -177,4 +214,5 @@ void router_drain(struct phase3 *p)
         if (rc == 0)
             close_msgs(p, i);
     }
+    /* END LAB */
 }

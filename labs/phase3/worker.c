@@ -1,0 +1,200 @@
+/* worker.c - one worker process: pipe in, machines, answers out. */
+#include "worker.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "clock.h"
+#include "codec.h"
+#include "fnv.h"
+#include "inq.h"
+#include "log.h"
+#include "shard.h"
+#include "summary.h"
+
+#define MSG_INQ_CAP (256u * 1024u)
+#define CTL_INQ_CAP (16u * 1024u)
+/* Room for the largest frame a worker sends: a full RECORDS batch. */
+#define CTL_OUT_CAP (64u + (size_t)CODEC_RECORDS_MAX * CODEC_RECORD_MAX)
+
+struct worker {
+    const struct worker_setup *setup;
+    struct pool_slot *slot;
+    struct shard shard;
+    struct inq msgs, ctl;
+    struct codec_buf out;
+    uv_loop_t loop;
+    uv_poll_t msg_poll, ctl_poll;
+    bool msgs_done;
+    uint64_t busy_ns;
+    int status;
+};
+
+static void fail(struct worker *w, int status, const char *what, const char *why)
+{
+    log_error("worker %u: %s: %s", w->setup->index, what, why);
+    if (w->status == WORKER_EXIT_OK)
+        w->status = status;
+    uv_stop(&w->loop);
+}
+
+/* Writes the whole control buffer, waiting in poll() when the pipe is
+ * full (see worker.h for why blocking here is safe). */
+static int ctl_send(struct worker *w)
+{
+    /* TODO: Write all of w->out (w->out.len bytes) to the reply pipe, then empty
+     * it. The pipe is non-blocking: a write may take only part of the bytes,
+     * or none (EAGAIN) when the pipe is full; wait until it can take more and
+     * go on (worker.h says why waiting is safe here). Retry on EINTR. Return
+     * 0, or a negative errno when the pipe is broken (the main process is
+     * gone). */
+    log_error("worker %u: ctl_send() is not written yet: see labs/phase3/README.md", w->setup->index);
+    return -ENOSYS;
+}
+
+static void publish_stats(struct worker *w)
+{
+    atomic_store_explicit(&w->slot->handled, w->shard.handled, memory_order_relaxed);
+    atomic_store_explicit(&w->slot->busy_ns, w->busy_ns, memory_order_relaxed);
+}
+
+static void send_stats(struct worker *w)
+{
+    long rss = rss_peak_self_kb();
+    atomic_store_explicit(&w->slot->rss_kb, rss, memory_order_relaxed);
+    if (codec_put_stats(&w->out, w->setup->index, w->shard.handled, w->busy_ns, table_count(&w->shard.table), rss) <
+            0 ||
+        ctl_send(w) < 0)
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send statistics");
+}
+
+static void on_msgs(uv_poll_t *h, int status, int events)
+{
+    /* TODO: The message pipe is readable (or in error: fail). Read once
+     * (inq_read), then apply every whole frame received, in order, with
+     * shard_deliver(); anything but a MSG frame, or an undecodable one, is a
+     * protocol error. Count the time spent applying in w->busy_ns and
+     * publish the counters. At end of file (with no partial frame left) the
+     * router has sent everything: stop watching the pipe, mark the messages
+     * done and send STATS. */
+    (void)events;
+    (void)status;
+    (void)send_stats;
+    (void)publish_stats;
+    fail(h->data, WORKER_EXIT_PROTOCOL, "on_msgs()", "not written yet: see labs/phase3/README.md");
+}
+
+static void answer_query(struct worker *w, const struct codec_frame *f)
+{
+    /* TODO: Look up the machine the QUERY frame f names, without creating it,
+     * and queue an ANSWER with the query's correlation id (not found is an
+     * answer too). Answers collect in w->out; when it is full, send it first
+     * and try again. */
+    (void)f;
+    fail(w, WORKER_EXIT_PROTOCOL, "answer_query()", "not written yet: see labs/phase3/README.md");
+}
+
+/* Sends every machine in RECORDS batches, then END with the count. */
+static void send_records(struct worker *w)
+{
+    const struct machine *ms = w->shard.table.machines;
+    uint32_t n = table_count(&w->shard.table);
+    if (w->out.len > 0 && ctl_send(w) < 0) { /* answers queued before COLLECT */
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send answers");
+        return;
+    }
+    for (uint32_t i = 0; i < n; i += CODEC_RECORDS_MAX) {
+        size_t k = n - i < CODEC_RECORDS_MAX ? n - i : CODEC_RECORDS_MAX;
+        if (codec_put_records(&w->out, ms + i, k) < 0 || ctl_send(w) < 0) {
+            fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send records");
+            return;
+        }
+    }
+    if (codec_put_end(&w->out, n) < 0 || ctl_send(w) < 0)
+        fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send the end of records");
+}
+
+static void on_ctl(uv_poll_t *h, int status, int events)
+{
+    /* TODO: The request pipe is readable (or in error: fail). Read once, then
+     * handle every whole frame: QUERY is answered; COLLECT, once the
+     * messages are done, sends the records; anything else is a protocol
+     * error. Send the queued answers in one write. At end of file the main
+     * process has all it needs: stop the loop (the worker exits 0). */
+    (void)events;
+    (void)status;
+    (void)answer_query;
+    (void)send_records;
+    fail(h->data, WORKER_EXIT_PROTOCOL, "on_ctl()", "not written yet: see labs/phase3/README.md");
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+int worker_run(const struct worker_setup *s, struct pool_slot *slot)
+{
+    struct worker w = {.setup = s, .slot = slot};
+    w.out.cap = CTL_OUT_CAP;
+    w.out.data = malloc(CTL_OUT_CAP);
+    int rc = -ENOMEM;
+    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 || inq_init(&w.msgs, MSG_INQ_CAP) < 0 ||
+        inq_init(&w.ctl, CTL_INQ_CAP) < 0) {
+        log_error("worker %u: out of memory at start", s->index);
+        w.status = WORKER_EXIT_NOMEM;
+        goto out;
+    }
+    if ((rc = uv_loop_init(&w.loop)) < 0) {
+        log_error("worker %u: uv_loop_init: %s", s->index, uv_strerror(rc));
+        w.status = WORKER_EXIT_IO;
+        goto out;
+    }
+    if ((rc = uv_poll_init(&w.loop, &w.msg_poll, s->msg_fd)) < 0) {
+        log_error("worker %u: uv_poll_init: %s", s->index, uv_strerror(rc));
+        w.status = WORKER_EXIT_IO;
+        goto close_loop;
+    }
+    if ((rc = uv_poll_init(&w.loop, &w.ctl_poll, s->ctl_fd)) < 0) {
+        log_error("worker %u: uv_poll_init: %s", s->index, uv_strerror(rc));
+        w.status = WORKER_EXIT_IO;
+        uv_close((uv_handle_t *)&w.msg_poll, on_closed);
+        uv_run(&w.loop, UV_RUN_DEFAULT);
+        goto close_loop;
+    }
+    w.msg_poll.data = w.ctl_poll.data = &w;
+    if ((rc = uv_poll_start(&w.msg_poll, UV_READABLE, on_msgs)) < 0 ||
+        (rc = uv_poll_start(&w.ctl_poll, UV_READABLE, on_ctl)) < 0) {
+        log_error("worker %u: uv_poll_start: %s", s->index, uv_strerror(rc));
+        w.status = WORKER_EXIT_IO;
+        goto close_handles;
+    }
+    if (codec_put_ready(&w.out, s->index, (int64_t)getpid()) < 0 || ctl_send(&w) < 0) {
+        log_error("worker %u: cannot say ready", s->index);
+        w.status = WORKER_EXIT_IO;
+        goto close_handles;
+    }
+    log_debug("worker %u: ready", s->index);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+
+close_handles:
+    uv_close((uv_handle_t *)&w.msg_poll, on_closed);
+    uv_close((uv_handle_t *)&w.ctl_poll, on_closed);
+    uv_run(&w.loop, UV_RUN_DEFAULT);
+close_loop:
+    uv_loop_close(&w.loop);
+out:
+    inq_free(&w.msgs);
+    inq_free(&w.ctl);
+    shard_free(&w.shard);
+    free(w.out.data);
+    close(s->msg_fd);
+    close(s->ctl_fd);
+    close(s->rep_fd);
+    return w.status;
+}
