@@ -26,7 +26,7 @@ static struct phase4_config config;
 
 static const struct cli_extra extras[] = {
     {"ring-kib", "K",
-     "data bytes of each worker's ring, in KiB (a power of two; default 1024, more when "
+     "data bytes of each worker's ring, in KiB (a power of two; default 4096, more when "
      "payloads need it so that a payload crosses in one record)",
      set_ring_kib, &config},
 };
