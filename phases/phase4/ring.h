@@ -22,9 +22,9 @@
  *
  * Waiting: a consumer with nothing to read and a producer with no room sleep
  * on a futex in the shared block, and the other side wakes them only when
- * they announced they may be asleep, and in full flow only for a quarter
- * ring's worth of work (ring_publish_lazy(), ring_release()). ring.c argues
- * why a wake-up cannot be lost.
+ * they announced they may be asleep, and in full flow only for a worthwhile
+ * amount of work (ring_publish_lazy(), ring_release()). ring.c argues why a
+ * wake-up cannot be lost.
  *
  * Trust: the consumer never trusts a length it reads from shared memory.
  * ring_decode() is a pure function over the ring's bytes that validates every
@@ -127,8 +127,8 @@ bool ring_put_end(struct ring_producer *p);
 void ring_publish(struct ring_producer *p);
 
 /* ring_publish() for a producer in full flow: wakes a sleeping consumer only
- * once a quarter of the ring is waiting for it, so that two processes that
- * share a CPU do not switch after every batch. Whoever uses it must call
+ * once 64 KiB (or a quarter of a small ring) wait for it, so that two
+ * processes that share a CPU do not switch after every batch. Whoever uses it must call
  * ring_publish() before it stops producing for a while (it waits for room in
  * any ring, sleeps for --rate, ends), or the consumer sees the last records
  * only when its own sleep times out. */
