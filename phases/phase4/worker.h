@@ -25,6 +25,7 @@ struct phase4_shared {
  * when out of memory. */
 int phase4_worker(struct pool *p, uint32_t index, void *arg);
 
+#define PHASE4_WORKER_NICE 5 /* workers yield the CPU to the main process (worker.c says why) */
 #define PHASE4_WORKER_CORRUPT 4
 #define PHASE4_WORKER_NOMEM 5
 
