@@ -17,8 +17,8 @@ LAB region of the solutions survives in it: any distinctive line (40 or more
 characters without blanks) or any two consecutive region lines of 20 or more
 characters, compared with blanks stripped. A test file or a document that
 quoted reference code would be caught the same way. Lines that the fixed
-code under phases/ (the shared core, each phase's main.c) also contains are
-idioms the student already has, e.g. the setup of a struct sigaction, and
+code under phases/ (the shared core, each phase's main.c) or the starter
+files in labs/ also contain are idioms the student already has, e.g. the setup of a struct sigaction, and
 do not count.
 """
 import argparse
@@ -76,7 +76,10 @@ def region_fingerprints():
         pairs.update(zip(lines, lines[1:]))
     public = set()
     for f in tracked_files():
-        if f.startswith("phases/") and f.endswith((".c", ".h")):
+        # The starter files' own fixed text (outside the regions) is given
+        # to the student by definition; a region line that repeats it, e.g.
+        # the same error report in two functions, reveals nothing.
+        if f.startswith(("phases/", "labs/")) and f.endswith((".c", ".h")):
             with open(os.path.join(ROOT, f), encoding="utf-8", errors="replace") as fh:
                 public.update(squash(l) for l in fh)
     singles -= public

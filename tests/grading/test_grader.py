@@ -5,13 +5,15 @@ case per test; tests/grading/CMakeLists.txt). Python 3 standard library.
     test_grader.py CASE --work DIR --ref-build DIR [--werror]
 
   fresh       labs/ is what labgen.py makes from solutions/ right now
-  solutions   the reference scores full marks
+  solutions   the reference scores full marks (every graded phase)
   starter     the untouched starter scores near zero, within a time bound
-  partial     the reference with one function (run_queries) stubbed scores
-              strictly between
+  partial     the reference with one function stubbed scores strictly
+              between, and loses a test of that function: phase 1 with
+              run_queries stubbed, phase 3 with answer_query stubbed
   handout     the student's tarball unpacks, builds, runs `make phase1` and
-              `make check PHASE=1`, and holds no solution text (and the leak
-              check does catch solution text planted in a test file)
+              `make check PHASE=1`, builds phase 3's starter, and holds no
+              solution text (and the leak check does catch solution text
+              planted in a test file)
 
 Builds go under --work (the starter and the partial case share one build
 folder, so only phase 1's file is recompiled between them); the reference
@@ -46,11 +48,14 @@ def run(cmd, timeout, **kw):
     return r
 
 
-def grade(args, build, impl, impl_dir=""):
-    """Runs the grader; its grade.json as a dict."""
+def grade(args, build, impl, impl_dir="", phase=0):
+    """Runs the grader on one phase, or on every graded phase (phase 0);
+    its grade.json as a dict."""
     out = os.path.join(build, "test-grade.json")
-    cmd = [PY, os.path.join(HERE, "grade.py"), "--build", build, "--impl", impl, "--phase", "1",
+    cmd = [PY, os.path.join(HERE, "grade.py"), "--build", build, "--impl", impl,
            "--ref-build", args.ref_build, "--jobs", "2", "--json", out]
+    if phase:
+        cmd += ["--phase", str(phase)]
     if impl_dir:
         cmd += ["--impl-dir", impl_dir]
     if args.werror:
@@ -99,20 +104,27 @@ def case_starter(args):
         fail(f"grading the starter took {secs:.0f} s (bound: 240 s)")
 
 
-def case_partial(args):
+def partial(args, phase, func):
+    """Grades phase with only func's regions stubbed: strictly between zero
+    and full marks, and a query test lost (both functions serve queries)."""
     tmp = tempfile.mkdtemp(prefix="msgroute-partial-")
     try:
-        r = run([PY, os.path.join(HERE, "labgen.py"), "--partial", "run_queries", tmp], 60)
+        r = run([PY, os.path.join(HERE, "labgen.py"), "--partial", func, tmp], 60)
         if r.returncode != 0:
             fail("labgen.py --partial failed")
-        doc = grade(args, os.path.join(args.work, "student"), "labs", impl_dir=tmp)
+        doc = grade(args, os.path.join(args.work, "student"), "labs", impl_dir=tmp, phase=phase)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not 0 < doc["total"] < doc["max"]:
-        fail(f"a partly done tree scores {doc['total']} / {doc['max']}, not strictly in between")
+        fail(f"phase {phase} with {func} stubbed scores {doc['total']} / {doc['max']}, not strictly in between")
     lost = {t["test"] for t in doc["tests"] if t["points"] < t["max"] and t["category"] != "performance"}
     if not any("quer" in t for t in lost):
-        fail(f"stubbing run_queries did not cost a query test; lost: {sorted(lost)}")
+        fail(f"stubbing {func} did not cost a query test; lost: {sorted(lost)}")
+
+
+def case_partial(args):
+    partial(args, 1, "run_queries")
+    partial(args, 3, "answer_query")
 
 
 def case_handout(args):
@@ -132,7 +144,8 @@ def case_handout(args):
         if any("/solutions/" in n or n.endswith("/solutions") for n in names):
             fail("solutions/ is in the handout")
         for must in ("labs/phase1/phase1.c", "labs/phase1/README.md", "labs/README.md", "labs/SPEC.md",
-                     "Makefile", "phases/phase1/main.c"):
+                     "Makefile", "phases/phase1/main.c", "labs/phase3/README.md", "labs/phase3/router.c",
+                     "labs/phase3/worker.c", "phases/phase3/main.c", "tests/phase3/test_phase3.c"):
             if not os.path.exists(os.path.join(tree, must)):
                 fail(f"the handout lacks {must}")
 
@@ -157,6 +170,11 @@ def case_handout(args):
         r = run(["make", "check", "PHASE=1"], 400, cwd=tree, env=env)
         if r.returncode == 0 or "tests pass" not in r.stdout or "labs/phase1/README.md" not in r.stdout:
             fail("make check PHASE=1 on the starter should list failing tests and point at the handout")
+        r = run(["make", "phase3"], 300, cwd=tree, env=env)
+        if not os.path.exists(os.path.join(tree, "build", "bin", "phase3")):
+            fail("make phase3 did not build build/bin/phase3 in the handout")
+        if "labs/phase3/README.md" not in r.stderr + r.stdout:
+            fail("make phase3 on the starter does not point at labs/phase3/README.md")
         if os.path.exists(os.path.join(tree, "build", "labs")):
             fail("the handout built into build/labs/; a student's tree builds into build/")
     finally:
