@@ -48,8 +48,9 @@ static void close_msgs(struct phase3 *p, uint32_t i)
 
 static void on_msg_writable(uv_poll_t *h, int status, int events)
 {
-    /* LAB: Worker w's message pipe can take bytes again (or reported an error,
-     * which ends the run naming the worker). Write what its queue holds; if
+    /* LAB: The message pipe of worker h->data can take bytes again (or
+     * reported an error, which ends the run naming that worker: see
+     * p3_worker_failed()). Write what the worker's queue holds; if
      * the pipe is emptied and the source was paused for this very worker,
      * resume the source; while draining, close the pipe once all is out. */
     /* LAB STUB: (void)status; */
