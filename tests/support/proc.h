@@ -12,10 +12,10 @@
 #include <sys/types.h>
 
 struct proc_result {
-    int status;      /* exit status, or 128 + signal when killed by a signal */
-    bool timed_out;  /* killed because it overran the deadline */
-    char *out;       /* stdout, NUL-terminated (malloc'd) */
-    char *err;       /* stderr, NUL-terminated (malloc'd) */
+    int status;     /* exit status, or 128 + signal when killed by a signal */
+    bool timed_out; /* killed because it overran the deadline */
+    char *out;      /* stdout, NUL-terminated (malloc'd) */
+    char *err;      /* stderr, NUL-terminated (malloc'd) */
 };
 
 /* Runs argv (argv[0] is a path) to completion with stdin from stdin_path (or
