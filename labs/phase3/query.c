@@ -65,7 +65,7 @@ static void issue_query(struct phase3 *p, const char *id, size_t len, uint64_t h
     (void)len;
     (void)hash;
     (void)intended;
-    (void)final;
+    (void)(final);
     p3_not_written(p, "issue_query()");
 }
 

@@ -65,7 +65,7 @@ static void issue_query(struct phase3 *p, const char *id, size_t len, uint64_t h
     /* LAB STUB: (void)len; */
     /* LAB STUB: (void)hash; */
     /* LAB STUB: (void)intended; */
-    /* LAB STUB: (void)final; */
+    /* LAB STUB: (void)(final); */
     /* LAB STUB: p3_not_written(p, "issue_query()"); */
     uint32_t i = route_worker(hash, p->n);
     struct wk *w = &p->w[i];

@@ -50,9 +50,8 @@ static void run_workload(const struct gen_config *cfg, const char *dist, unsigne
     snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
     snprintf(nw, sizeof nw, "%u", workers);
-    char *argv[40] = {PHASE3,    "--messages", messages, "--ids",   ids,        "--dist",    (char *)dist,
-                      "--payload", payload,    "--seed", seed,      "--workers", nw,        "--dump",
-                      (char *)out, "--json"};
+    char *argv[40] = {PHASE3,  "--messages", messages, "--ids",     ids, "--dist", (char *)dist, "--payload",
+                      payload, "--seed",     seed,     "--workers", nw,  "--dump", (char *)out,  "--json"};
     int n = 16;
     while (extra && *extra && n < 39)
         argv[n++] = *extra++;
@@ -80,8 +79,9 @@ static void expect_oracle_dump(const struct gen_config *cfg, const char *dist, c
         snprintf(got, sizeof got, "%s/phase3-%u.csv", test_dir(), counts[k]);
         struct proc_result r;
         run_workload(cfg, dist, counts[k], extra, got, &r);
-        cr_expect(files_equal(got, want), "--workers %u: the dump differs from the oracle's (%s, %llu messages, %u ids)",
-                  counts[k], dist, (unsigned long long)cfg->messages, cfg->ids);
+        cr_expect(files_equal(got, want),
+                  "--workers %u: the dump differs from the oracle's (%s, %llu messages, %u ids)", counts[k], dist,
+                  (unsigned long long)cfg->messages, cfg->ids);
         double routed = grade_json_number(r.out, "messages");
         cr_expect_eq(routed, (double)cfg->messages, "--workers %u: %.0f messages routed, not %llu", counts[k], routed,
                      (unsigned long long)cfg->messages);
@@ -107,15 +107,15 @@ Test(graded_phase3, payloads_cross_intact_for_1_2_4_8_workers)
 {
     /* Payloads up to 300 KiB are larger than the router's queue (outq):
      * they stream through the pipe, and frames must never interleave. */
-    struct gen_config cfg = {.messages = 3000, .ids = 200, .dist = DIST_UNIFORM, .payload_min = 0,
-                             .payload_max = 300000, .seed = 33};
+    struct gen_config cfg = {
+        .messages = 3000, .ids = 200, .dist = DIST_UNIFORM, .payload_min = 0, .payload_max = 300000, .seed = 33};
     expect_oracle_dump(&cfg, "uniform", NULL);
 }
 
 Test(graded_phase3, queries_status_and_work_do_not_change_the_dump)
 {
-    struct gen_config cfg = {.messages = 100000, .ids = 1000, .dist = DIST_ZIPF, .zipf_s = 0.9,
-                             .payload_max = 64, .seed = 34};
+    struct gen_config cfg = {
+        .messages = 100000, .ids = 1000, .dist = DIST_ZIPF, .zipf_s = 0.9, .payload_max = 64, .seed = 34};
     char *extra[] = {"--queries", "5000", "--status-every", "0.02", "--work-ns", "50", NULL};
     expect_oracle_dump(&cfg, "zipf:0.9", extra);
 }
@@ -145,8 +145,8 @@ Test(graded_phase3, queries_at_a_steady_rate_are_all_answered_in_time)
      * queries, none failed. The median is checked loosely (a shared machine
      * moves it); a router that answers queries only at the end, or a worker
      * that reads queries only after its message pipe ends, is far off. */
-    char *argv[] = {PHASE3,      "--rate", "100000", "--messages", "50000", "--ids", "1000", "--workers",
-                    "4",         "--queries", "2000", "--json", NULL};
+    char *argv[] = {PHASE3,      "--rate", "100000",    "--messages", "50000",  "--ids", "1000",
+                    "--workers", "4",      "--queries", "2000",       "--json", NULL};
     struct proc_result r;
     cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
     cr_assert_not(r.timed_out, "no result within 20 s");
@@ -183,8 +183,8 @@ Test(graded_phase3, throughput_is_at_least_three_fifths_of_the_reference)
  * a worker that sleeps or waits where it need not (a poll with a timeout
  * instead of a wake-up, a worker that answers before it applies). The
  * threshold is low because wall time on a shared machine is noisy. */
-static char *work_args[] = {"--messages", "300000", "--ids", "10000", "--workers", "2", "--work-ns", "1000",
-                            "--json", NULL};
+static char *work_args[] = {"--messages", "300000",    "--ids", "10000",  "--workers",
+                            "2",          "--work-ns", "1000",  "--json", NULL};
 
 Test(graded_phase3, with_work_per_message_wall_time_is_within_two_and_a_half_times_the_reference)
 {
