@@ -82,9 +82,9 @@ static void child_main(struct pool *p, uint32_t index, pid_t parent)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGPIPE, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* `pkill -USR1 phase3` reaches workers too: a status request, not a kill */
     sa.sa_handler = SIG_DFL;
     sigaction(SIGCHLD, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -23,10 +23,11 @@
  *     pipe because a sibling still holds the write end open. The same close
  *     makes a restart from a running main process (--recover) safe: the
  *     parent's loop descriptors vanish from the child;
- *   - the child resets the signals the main process handles: SIGINT and
- *     SIGTERM are ignored (Ctrl-C reaches the whole process group, and the
- *     main process alone decides to drain), SIGCHLD and SIGUSR1 go back to
- *     their defaults, SIGPIPE is ignored (a closed peer is an EPIPE to
+ *   - the child resets the signals the main process handles: SIGINT,
+ *     SIGTERM and SIGUSR1 are ignored (Ctrl-C reaches the whole process
+ *     group, `pkill -USR1 phase3` every process of that name, and the main
+ *     process alone decides to drain or to print the status), SIGCHLD goes
+ *     back to its default, SIGPIPE is ignored (a closed peer is an EPIPE to
  *     handle, not a death), and PR_SET_PDEATHSIG kills the worker if the
  *     main process dies, so a SIGKILLed main never leaves orphans.
  *

@@ -582,6 +582,25 @@ Test(phase3, sigusr1_prints_the_status_table_without_stopping_the_run)
     assert_no_leftovers(p.pid);
 }
 
+Test(phase3, sigusr1_to_every_process_of_the_run_kills_no_worker)
+{
+    /* `pkill -USR1 phase3` signals the workers too (they share the name):
+     * they must ignore it, not die of its default action. */
+    char *argv[] = {PHASE3, "--rate", "20000", "--messages", "20000", "--workers", "2", NULL};
+    struct proc p;
+    cr_assert_eq(proc_start(argv, &p), 0);
+    worker_pid_by_index(p.pid, 1, 2);
+    usleep(300000);
+    kill(-p.pid, SIGUSR1); /* the whole process group */
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_expect(strstr(r.err, "phase3 status:"), "%s", r.err);
+    cr_expect(strstr(r.out, "20000 messages"), "%s", r.out);
+    proc_result_free(&r);
+    assert_no_leftovers(p.pid);
+}
+
 Test(phase3, status_every_prints_the_table_periodically)
 {
     char *argv[] = {PHASE3, "--rate", "20000", "--messages", "10000", "--workers", "2", "--status-every", "0.1", NULL};
