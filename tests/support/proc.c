@@ -80,30 +80,30 @@ static pid_t spawn(char *const argv[], const char *in, const char *out, const ch
     _exit(127);
 }
 
-int proc_start(char *const argv[], struct proc *p)
+/* The files that will hold the child's stdout and stderr. */
+static int make_output_files(struct proc *p)
 {
     snprintf(p->out_path, sizeof p->out_path, "/tmp/msgroute-test-out-XXXXXX");
     snprintf(p->err_path, sizeof p->err_path, "/tmp/msgroute-test-err-XXXXXX");
     int a = mkstemp(p->out_path), b = mkstemp(p->err_path);
-    if (a < 0 || b < 0)
-        return -1;
-    close(a);
-    close(b);
-    p->pid = spawn(argv, NULL, p->out_path, p->err_path);
-    return p->pid < 0 ? -1 : 0;
+    if (a >= 0)
+        close(a);
+    if (b >= 0)
+        close(b);
+    return a < 0 || b < 0 ? -1 : 0;
 }
 
 int proc_start_in(char *const argv[], const char *stdin_path, struct proc *p)
 {
-    snprintf(p->out_path, sizeof p->out_path, "/tmp/msgroute-test-out-XXXXXX");
-    snprintf(p->err_path, sizeof p->err_path, "/tmp/msgroute-test-err-XXXXXX");
-    int a = mkstemp(p->out_path), b = mkstemp(p->err_path);
-    if (a < 0 || b < 0)
+    if (make_output_files(p) < 0)
         return -1;
-    close(a);
-    close(b);
     p->pid = spawn(argv, stdin_path, p->out_path, p->err_path);
     return p->pid < 0 ? -1 : 0;
+}
+
+int proc_start(char *const argv[], struct proc *p)
+{
+    return proc_start_in(argv, NULL, p);
 }
 
 int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r)
@@ -137,15 +137,7 @@ int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r)
 int proc_run(char *const argv[], const char *stdin_path, int timeout_ms, struct proc_result *r)
 {
     struct proc p;
-    snprintf(p.out_path, sizeof p.out_path, "/tmp/msgroute-test-out-XXXXXX");
-    snprintf(p.err_path, sizeof p.err_path, "/tmp/msgroute-test-err-XXXXXX");
-    int a = mkstemp(p.out_path), b = mkstemp(p.err_path);
-    if (a < 0 || b < 0)
-        return -1;
-    close(a);
-    close(b);
-    p.pid = spawn(argv, stdin_path, p.out_path, p.err_path);
-    if (p.pid < 0)
+    if (proc_start_in(argv, stdin_path, &p) < 0)
         return -1;
     return proc_wait(&p, timeout_ms, r);
 }
@@ -187,15 +179,20 @@ void remove_dir(char *dir)
     free(dir);
 }
 
-int count_zombie_children(void)
+/* One process as /proc/PID/stat describes it. */
+struct proc_stat {
+    pid_t pid, ppid, pgrp;
+    char state;
+};
+
+/* Calls visit for every process in /proc, ctx passed through; -1 if /proc
+ * cannot be read. A process that exits during the walk is skipped. */
+static int each_process(void (*visit)(const struct proc_stat *ps, void *ctx), void *ctx)
 {
-    /* /proc/<pid>/stat of every process whose parent is us and state Z. */
-    int n = 0;
     DIR *d = opendir("/proc");
     if (!d)
         return -1;
     struct dirent *e;
-    pid_t self = getpid();
     while ((e = readdir(d))) {
         char path[300], buf[512];
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
@@ -207,42 +204,105 @@ int count_zombie_children(void)
         size_t got = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
         buf[got] = '\0';
+        /* "pid (comm) S ppid pgrp ...": comm may hold spaces and ')', so
+         * the fields follow the last ')'. */
         char *rp = strrchr(buf, ')');
-        char state;
-        int ppid;
-        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2 && ppid == self && state == 'Z')
-            n++;
+        struct proc_stat ps = {.pid = (pid_t)atoi(e->d_name)};
+        int ppid, pgrp;
+        if (rp && sscanf(rp + 1, " %c %d %d", &ps.state, &ppid, &pgrp) == 3) {
+            ps.ppid = (pid_t)ppid;
+            ps.pgrp = (pid_t)pgrp;
+            visit(&ps, ctx);
+        }
     }
     closedir(d);
-    return n;
+    return 0;
+}
+
+struct count_ctx {
+    pid_t match;
+    int n;
+};
+
+static void count_zombie_child(const struct proc_stat *ps, void *ctx)
+{
+    struct count_ctx *c = ctx;
+    if (ps->ppid == c->match && ps->state == 'Z')
+        c->n++;
+}
+
+int count_zombie_children(void)
+{
+    struct count_ctx c = {.match = getpid()};
+    return each_process(count_zombie_child, &c) < 0 ? -1 : c.n;
+}
+
+static void count_in_group(const struct proc_stat *ps, void *ctx)
+{
+    struct count_ctx *c = ctx;
+    if (ps->pgrp == c->match)
+        c->n++;
 }
 
 int count_group_processes(pid_t pgid)
 {
-    int n = 0;
-    DIR *d = opendir("/proc");
-    if (!d)
+    struct count_ctx c = {.match = pgid};
+    return each_process(count_in_group, &c) < 0 ? -1 : c.n;
+}
+
+struct children_ctx {
+    pid_t parent;
+    pid_t *out;
+    int n, max;
+};
+
+static void collect_child(const struct proc_stat *ps, void *ctx)
+{
+    struct children_ctx *c = ctx;
+    if (ps->ppid == c->parent && c->n < c->max)
+        c->out[c->n++] = ps->pid;
+}
+
+int proc_children(pid_t parent, pid_t *out, int max)
+{
+    struct children_ctx c = {.parent = parent, .out = out, .max = max};
+    if (each_process(collect_child, &c) < 0)
         return -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char path[300], buf[512];
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t got = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[got] = '\0';
-        char *rp = strrchr(buf, ')');
-        char state;
-        int ppid, pgrp;
-        if (rp && sscanf(rp + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == pgid)
-            n++;
-    }
-    closedir(d);
-    return n;
+    /* Insertion sort: a handful of workers. */
+    for (int i = 1; i < c.n; i++)
+        for (int j = i; j > 0 && out[j] < out[j - 1]; j--) {
+            pid_t t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return c.n;
+}
+
+long proc_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+long long proc_now_ms(void)
+{
+    return now_ms();
+}
+
+void proc_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 /* LeakSanitizer (the sanitizer build, make test SANITIZE=1) asks the program

@@ -53,4 +53,15 @@ int count_zombie_children(void);
  * counts the workers it left behind: a correct program leaves 0. */
 int count_group_processes(pid_t pgid);
 
+/* The children of parent right now (zombies included), at most max of them,
+ * in ascending pid order; returns how many, or -1 if /proc cannot be read. */
+int proc_children(pid_t parent, pid_t *out, int max);
+
+/* Resident set of pid in KiB (VmRSS), or -1 once it is gone. */
+long proc_rss_kb(pid_t pid);
+
+/* CLOCK_MONOTONIC in milliseconds, and a sleep that resumes after a signal. */
+long long proc_now_ms(void);
+void proc_sleep_ms(long ms);
+
 #endif

@@ -1,0 +1,103 @@
+/* conformance.h - the end-to-end checks every phase's tests share: the
+ * golden dumps (SPEC §6), malformed traces (§5), phase 1 as the oracle of
+ * every other phase, the dump's msgs column, and a clean exit (§8: no
+ * process of the run left behind, nothing new in /dev/shm).
+ *
+ * Each check runs a phase's program with that phase's own flags and fails
+ * the calling Criterion test with a message naming the trace and the flags.
+ * Flag lists are NULL-terminated arrays; NULL stands for none.
+ *
+ * A suite that uses them is declared
+ *     TestSuite(phaseN, .init = conf_suite_init, .fini = conf_suite_fini);
+ * Criterion runs .fini after a failed assertion too, so conf_dir, the
+ * test's scratch directory, never outlives the test.
+ *
+ * For tests only; not thread-safe (one Criterion test per process). */
+#ifndef MSGROUTE_TEST_CONFORMANCE_H
+#define MSGROUTE_TEST_CONFORMANCE_H
+
+#include <sys/types.h>
+
+#include "proc.h"
+
+#define CONF_PATH_MAX 512
+#define CONF_RUN_MS 60000 /* deadline of one program run */
+
+/* The test's scratch directory, made by conf_suite_init. */
+extern char *conf_dir;
+
+/* .init: makes conf_dir, takes the /dev/shm snapshot conf_assert_clean_exit
+ * compares with, and makes this test the reaper of orphans (a run's workers
+ * whose main process died come back to it, to be counted and reaped).
+ * .fini: removes conf_dir and frees the snapshot. */
+void conf_suite_init(void);
+void conf_suite_fini(void);
+
+/* conf_dir/name, into buf of CONF_PATH_MAX bytes; returns buf. */
+char *conf_path(char *buf, const char *name);
+
+/* Runs argv to completion (stdin from stdin_path; NULL: /dev/null) and
+ * asserts that it started, did not time out and exited want. r keeps its
+ * output: proc_result_free it. */
+void conf_run(char *const argv[], const char *stdin_path, int want, struct proc_result *r);
+
+/* conf_run wanting exit 0, its output dropped. */
+void conf_run_ok(char *const argv[]);
+
+/* Writes msgen's trace for the generator flags gen into path. */
+void conf_msgen(const char *path, char *const gen[]);
+
+/* Runs phase 1 with args (a --trace or generator flags) and --dump dump. */
+void conf_phase1_dump(char *const args[], const char *dump);
+
+/* For every golden trace T: `bin --trace T extra... --dump D` exits 0 and
+ * D is T's golden CSV byte for byte. */
+void conf_golden_dumps(const char *bin, char *const extra[]);
+
+/* For every trace T of tests/golden/bad: `bin --trace T extra... --dump D`
+ * exits 2 with exactly one line on stderr, starting "T:LINE: " for the line
+ * at fault, and writes no D. */
+void conf_bad_traces(const char *bin, char *const extra[]);
+
+/* `bin args... extra... --dump D` exits 0 and D equals want byte for byte. */
+void conf_expect_dump(const char *bin, char *const args[], char *const extra[], const char *want);
+
+/* Phase 1 as the oracle of a generated trace: msgen's trace for gen, into
+ * trace, and phase 1's dump of it, into dump (both under conf_dir). */
+struct conf_oracle {
+    char trace[CONF_PATH_MAX];
+    char dump[CONF_PATH_MAX];
+};
+void conf_oracle_msgen(struct conf_oracle *o, char *const gen[]);
+
+/* One generated trace: `bin --trace T extra...` gives phase 1's dump of T,
+ * T being msgen's trace for gen. */
+void conf_matches_phase1(const char *bin, char *const extra[], char *const gen[]);
+
+/* The built-in generator: `bin gen... extra...` gives the dump of
+ * `phase1 gen...`. */
+void conf_generator_matches_phase1(const char *bin, char *const gen[], char *const extra[]);
+
+/* The sum of a dump's msgs column (the third); asserts the dump exists. */
+unsigned long long conf_sum_msgs(const char *dump_path);
+
+/* The number after "key": in json (the first occurrence); asserts it is
+ * there. */
+unsigned long long conf_json_u64(const char *json, const char *key);
+double conf_json_num(const char *json, const char *key);
+
+/* Worker `index` of the n children of main_pid (in fork order, that is
+ * ascending pid), waiting up to 3 s for all n to exist. */
+pid_t conf_worker_pid(pid_t main_pid, int index, int n);
+
+/* After the run led by pgid has been waited for: asserts that no process of
+ * its group is left (zombies included, once orphans have been reaped) and
+ * that every name in /dev/shm was there when the test began. */
+void conf_assert_clean_exit(pid_t pgid);
+
+/* Waits up to timeout_ms, reaping orphans, for the group pgid to be gone:
+ * for runs whose workers end on their own after the main process was killed
+ * (PR_SET_PDEATHSIG). conf_assert_clean_exit then checks. */
+void conf_wait_group_gone(pid_t pgid, int timeout_ms);
+
+#endif
