@@ -10,76 +10,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conformance.h"
 #include "proc.h"
 
 /* Arrays, not macros: a macro that pastes BIN_DIR to a literal inside an
  * argv initialiser reads, to a linter, like a missing comma. */
-static char phase1_bin[] = BIN_DIR "/phase1";
 static char phase2_bin[] = BIN_DIR "/phase2";
-static char msgen_bin[] = BIN_DIR "/msgen";
 
-TestSuite(phase2, .timeout = 60);
+/* conf_dir is each test's scratch directory, removed by .fini even when an
+ * assertion fails. */
+TestSuite(phase2, .timeout = 60, .init = conf_suite_init, .fini = conf_suite_fini);
 
 /* ---- helpers ---------------------------------------------------------- */
-
-/* Runs argv to completion and insists it exits 0. */
-static void run_ok(char *const argv[], const char *stdin_path)
-{
-    struct proc_result r;
-    cr_assert_eq(proc_run(argv, stdin_path, 30000, &r), 0, "cannot start %s", argv[0]);
-    cr_assert_not(r.timed_out, "%s timed out", argv[0]);
-    cr_assert_eq(r.status, 0, "%s exited %d: %s", argv[0], r.status, r.err);
-    proc_result_free(&r);
-}
-
-/* Runs msgen with flags (NULL-terminated) into path. */
-static void msgen(const char *path, char *const flags[])
-{
-    char *argv[24] = {msgen_bin};
-    int n = 1;
-    while (*flags && n < 23)
-        argv[n++] = *flags++;
-    argv[n] = NULL;
-    struct proc_result r;
-    cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
-    cr_assert_eq(r.status, 0, "msgen: %s", r.err);
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(r.out, f);
-    fclose(f);
-    proc_result_free(&r);
-}
-
-/* The number after "key": in a JSON line, or -1 when absent. */
-static double json_num(const char *json, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = json ? strstr(json, pat) : NULL;
-    return p ? strtod(p + strlen(pat), NULL) : -1;
-}
-
-/* Sums the msgs column (the third) of a dump. */
-static unsigned long long sum_msgs(const char *path)
-{
-    char *text = read_file(path, NULL);
-    cr_assert_not_null(text, "no dump at %s", path);
-    unsigned long long sum = 0;
-    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
-        const char *p = strchr(line + 1, ',');
-        p = strchr(p + 1, ',');
-        sum += strtoull(p + 1, NULL, 10);
-    }
-    free(text);
-    return sum;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 /* Waits until the file at path contains needle; false after timeout_ms. Used
  * to signal a program only once its loop runs (MSGROUTE_LOG=debug logs
@@ -92,7 +34,7 @@ static bool wait_for_text(const char *path, const char *needle, long timeout_ms)
         free(text);
         if (found)
             return true;
-        sleep_ms(10);
+        proc_sleep_ms(10);
     }
     return false;
 }
@@ -112,38 +54,25 @@ static void start_running(char *const argv[], struct proc *p)
 
 /* ---- conformance ------------------------------------------------------ */
 
-static const char *const golden[] = {"tiny", "edges", "empty", "lifecycle", "hotkey"};
-
 Test(phase2, every_golden_trace_gives_its_golden_dump)
 {
-    char *dir = temp_dir();
-    for (size_t i = 0; i < sizeof golden / sizeof golden[0]; i++) {
-        char trace[512], want[512], out[512];
-        snprintf(trace, sizeof trace, "%s/%s.trace", GOLDEN_DIR, golden[i]);
-        snprintf(want, sizeof want, "%s/%s.csv", GOLDEN_DIR, golden[i]);
-        snprintf(out, sizeof out, "%s/%s.csv", dir, golden[i]);
-        /* Batch 1 and the default: the batch must never change the result. */
-        char *batches[] = {"1", "256"};
-        for (int b = 0; b < 2; b++) {
-            char *argv[] = {phase2_bin, "--trace", trace, "--dump", out, "--batch", batches[b], NULL};
-            run_ok(argv, NULL);
-            cr_expect(files_equal(out, want), "%s --batch %s: dump differs from the golden CSV", golden[i], batches[b]);
-        }
-    }
-    remove_dir(dir);
+    /* Batch 1 and the default: the batch must never change the result. */
+    char *batches[][3] = {{"--batch", "1", NULL}, {"--batch", "256", NULL}};
+    for (int b = 0; b < 2; b++)
+        conf_golden_dumps(phase2_bin, batches[b]);
 }
 
 Test(phase2, a_trace_on_stdin_works_like_a_file)
 {
-    char *dir = temp_dir();
     char trace[512], out[512], want[512];
     snprintf(trace, sizeof trace, "%s/edges.trace", GOLDEN_DIR);
     snprintf(want, sizeof want, "%s/edges.csv", GOLDEN_DIR);
-    snprintf(out, sizeof out, "%s/out.csv", dir);
+    conf_path(out, "out.csv");
     char *argv[] = {phase2_bin, "--trace", "-", "--dump", out, NULL};
-    run_ok(argv, trace);
+    struct proc_result r;
+    conf_run(argv, trace, 0, &r);
+    proc_result_free(&r);
     cr_assert(files_equal(out, want));
-    remove_dir(dir);
 }
 
 /* Twenty generated workloads: uniform and Zipf ids, payloads from none to a
@@ -155,29 +84,19 @@ Test(phase2, twenty_generated_traces_give_phase1s_dump_byte_for_byte, .timeout =
     static const char *const payloads[] = {"0", "0-64", "100-300", "1000-5000", "7"};
     static const char *const batches[] = {"1", "7", "256", "4096", "65536"};
     static const char *const ids[] = {"1", "50", "500", "3000"};
-    char *dir = temp_dir();
     for (int i = 0; i < 20; i++) {
-        char trace[512], d1[512], d2[512], seed[16], messages[16];
-        snprintf(trace, sizeof trace, "%s/t%d.trace", dir, i);
-        snprintf(d1, sizeof d1, "%s/p1-%d.csv", dir, i);
-        snprintf(d2, sizeof d2, "%s/p2-%d.csv", dir, i);
+        char seed[16], messages[16];
         snprintf(seed, sizeof seed, "%d", 100 + i);
         snprintf(messages, sizeof messages, "%d", 2000 + 1000 * i);
-        char *flags[] = {"--messages", messages,
-                         "--ids",      (char *)ids[i % 4],
-                         "--dist",     (char *)dists[i % 5],
-                         "--payload",  (char *)payloads[(i / 2) % 5],
-                         "--seed",     seed,
-                         NULL};
-        msgen(trace, flags);
-        char *p1[] = {phase1_bin, "--trace", trace, "--dump", d1, NULL};
-        char *p2[] = {phase2_bin, "--trace", trace, "--dump", d2, "--batch", (char *)batches[(i / 3) % 5], NULL};
-        run_ok(p1, NULL);
-        run_ok(p2, NULL);
-        cr_expect(files_equal(d1, d2), "trace %d (%s %s, payload %s, batch %s): phase 2 differs from phase 1", i,
-                  ids[i % 4], dists[i % 5], payloads[(i / 2) % 5], batches[(i / 3) % 5]);
+        char *gen[] = {"--messages", messages,
+                       "--ids",      (char *)ids[i % 4],
+                       "--dist",     (char *)dists[i % 5],
+                       "--payload",  (char *)payloads[(i / 2) % 5],
+                       "--seed",     seed,
+                       NULL};
+        char *batch[] = {"--batch", (char *)batches[(i / 3) % 5], NULL};
+        conf_matches_phase1(phase2_bin, batch, gen);
     }
-    remove_dir(dir);
 }
 
 /* Payloads of the largest size SPEC §2 allows, back to back: the queue's
@@ -185,57 +104,29 @@ Test(phase2, twenty_generated_traces_give_phase1s_dump_byte_for_byte, .timeout =
  * fits, alone, once the one before it has been applied. */
 Test(phase2, payloads_of_16_mib_pass_through_the_queue_intact)
 {
-    char *dir = temp_dir();
     char trace[512], d1[512], d2[512];
-    snprintf(trace, sizeof trace, "%s/big.trace", dir);
-    snprintf(d1, sizeof d1, "%s/p1.csv", dir);
-    snprintf(d2, sizeof d2, "%s/p2.csv", dir);
+    conf_path(trace, "big.trace");
+    conf_path(d1, "p1.csv");
+    conf_path(d2, "p2.csv");
     FILE *f = fopen(trace, "w");
     cr_assert_not_null(f);
     fputs("1 a START\n2 a DATA 16777216\n3 b DATA 16777216\n4 a DATA 16777216\n5 a DATA 5\n"
           "6 a DATA 16777215\n",
           f);
     fclose(f);
-    char *p1[] = {phase1_bin, "--trace", trace, "--dump", d1, NULL};
+    char *p1[] = {"--trace", trace, NULL};
     char *p2[] = {phase2_bin, "--trace", trace, "--dump", d2, "--batch", "1", NULL};
-    run_ok(p1, NULL);
-    run_ok(p2, NULL);
+    conf_phase1_dump(p1, d1);
+    conf_run_ok(p2);
     cr_assert(files_equal(d1, d2), "phase 2 differs from phase 1");
     char *text = read_file(d2, NULL);
     cr_assert(strstr(text, "\na,RUNNING,5,1,0,0,0,50331652,6,0,0,"), "%s", text);
     free(text);
-    remove_dir(dir);
 }
-
-/* Each bad trace, the line its error must name. */
-static const struct {
-    const char *name;
-    int line;
-} bad[] = {
-    {"event", 1},       {"fields", 2},      {"fields_many", 1}, {"id_char", 1},      {"id_long", 1},
-    {"payload_big", 1}, {"payload_neg", 1}, {"seq_nan", 2},     {"seq_overflow", 2}, {"seq_zero", 1},
-};
 
 Test(phase2, a_malformed_trace_exits_2_naming_file_and_line_and_writes_no_dump)
 {
-    char *dir = temp_dir();
-    char out[512];
-    snprintf(out, sizeof out, "%s/never.csv", dir);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char trace[512], want[600];
-        snprintf(trace, sizeof trace, "%s/bad/%s.trace", GOLDEN_DIR, bad[i].name);
-        snprintf(want, sizeof want, "%s:%d: ", trace, bad[i].line);
-        char *argv[] = {phase2_bin, "--trace", trace, "--dump", out, NULL};
-        struct proc_result r;
-        cr_assert_eq(proc_run(argv, NULL, 10000, &r), 0);
-        cr_expect_eq(r.status, 2, "%s: exit %d", bad[i].name, r.status);
-        cr_expect_eq(strncmp(r.err, want, strlen(want)), 0, "%s: stderr '%s' should start '%s'", bad[i].name, r.err,
-                     want);
-        cr_expect_eq(strchr(r.err, '\n'), r.err + strlen(r.err) - 1, "%s: one line on stderr", bad[i].name);
-        cr_expect_neq(access(out, F_OK), 0, "%s: a dump was written", bad[i].name);
-        proc_result_free(&r);
-    }
-    remove_dir(dir);
+    conf_bad_traces(phase2_bin, NULL);
 }
 
 /* ---- command line ----------------------------------------------------- */
@@ -278,50 +169,47 @@ Test(phase2, json_summary_names_phase_2_and_the_loop_as_worker_0)
 
 Test(phase2, sigint_stops_the_source_drains_and_dumps_exactly_what_was_routed)
 {
-    char *dir = temp_dir();
     char out[512], want[512], routed_s[32];
-    snprintf(out, sizeof out, "%s/d.csv", dir);
-    snprintf(want, sizeof want, "%s/p1.csv", dir);
+    conf_path(out, "d.csv");
+    conf_path(want, "p1.csv");
     char *argv[] = {phase2_bin, "--rate", "1000", "--messages", "10000000", "--dump", out, "--json", NULL};
     struct proc p;
     start_running(argv, &p);
-    sleep_ms(300);
+    proc_sleep_ms(300);
     kill(p.pid, SIGINT);
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 5000, &r), 0);
     cr_assert_not(r.timed_out);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    double routed = json_num(r.out, "messages");
+    double routed = conf_json_num(r.out, "messages");
     cr_assert_gt(routed, 0, "%s", r.out);
     cr_assert_lt(routed, 10000000);
-    cr_assert_eq(sum_msgs(out), (unsigned long long)routed, "the dump's msgs column must sum to the %g routed", routed);
+    cr_assert_eq(conf_sum_msgs(out), (unsigned long long)routed, "the dump's msgs column must sum to the %g routed",
+                 routed);
     /* The generator is a pure sequence, so its first `routed` messages are
      * what phase 1 routes with --messages routed: the dump must be exactly
      * phase 1's on that prefix (same default flags and seed). */
     snprintf(routed_s, sizeof routed_s, "%.0f", routed);
-    char *p1[] = {phase1_bin, "--messages", routed_s, "--dump", want, NULL};
-    run_ok(p1, NULL);
+    char *p1[] = {"--messages", routed_s, NULL};
+    conf_phase1_dump(p1, want);
     cr_assert(files_equal(out, want), "the interrupted dump differs from phase 1 on the first %s messages", routed_s);
     proc_result_free(&r);
-    remove_dir(dir);
 }
 
 Test(phase2, sigterm_is_a_stop_request_like_sigint)
 {
-    char *dir = temp_dir();
     char out[512];
-    snprintf(out, sizeof out, "%s/d.csv", dir);
+    conf_path(out, "d.csv");
     char *argv[] = {phase2_bin, "--rate", "5000", "--messages", "10000000", "--dump", out, "--json", NULL};
     struct proc p;
     start_running(argv, &p);
-    sleep_ms(100);
+    proc_sleep_ms(100);
     kill(p.pid, SIGTERM);
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 5000, &r), 0);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    cr_assert_eq(sum_msgs(out), (unsigned long long)json_num(r.out, "messages"));
+    cr_assert_eq(conf_sum_msgs(out), (unsigned long long)conf_json_num(r.out, "messages"));
     proc_result_free(&r);
-    remove_dir(dir);
 }
 
 /* The drain must still be running when the second SIGINT comes, or there is
@@ -331,14 +219,13 @@ Test(phase2, sigterm_is_a_stop_request_like_sigint)
  * ends the run with 130 and no dump once the batch in hand is done. */
 Test(phase2, a_second_sigint_during_the_drain_exits_130_without_a_dump)
 {
-    char *dir = temp_dir();
     char out[512];
-    snprintf(out, sizeof out, "%s/d.csv", dir);
+    conf_path(out, "d.csv");
     char *argv[] = {phase2_bin,   "--work-ns", "1000000", "--batch", "500",
                     "--messages", "10000000",  "--dump",  out,       NULL};
     struct proc p;
     start_running(argv, &p);
-    sleep_ms(100);
+    proc_sleep_ms(100);
     kill(p.pid, SIGINT);
     /* Send the second only once the first has been handled: two SIGINTs
      * pending at once are one (standard signals do not queue). */
@@ -349,9 +236,8 @@ Test(phase2, a_second_sigint_during_the_drain_exits_130_without_a_dump)
     cr_assert_not(r.timed_out);
     cr_assert_eq(r.status, 130, "exit %d: %s", r.status, r.err);
     cr_expect_neq(access(out, F_OK), 0, "an interrupted run must not write a dump");
-    cr_expect_eq(count_group_processes(p.pid), 0);
+    conf_assert_clean_exit(p.pid);
     proc_result_free(&r);
-    remove_dir(dir);
 }
 
 Test(phase2, two_sigints_sent_at_once_end_the_run_promptly)
@@ -359,7 +245,7 @@ Test(phase2, two_sigints_sent_at_once_end_the_run_promptly)
     char *argv[] = {phase2_bin, "--rate", "1000", "--messages", "10000000", NULL};
     struct proc p;
     start_running(argv, &p);
-    sleep_ms(100);
+    proc_sleep_ms(100);
     kill(p.pid, SIGINT);
     kill(p.pid, SIGINT);
     struct proc_result r;
@@ -379,9 +265,9 @@ Test(phase2, sigusr1_and_status_every_print_the_status_table_with_the_queue)
     char *argv[] = {phase2_bin, "--rate", "2000", "--messages", "10000000", "--status-every", "0.1", NULL};
     struct proc p;
     start_running(argv, &p);
-    sleep_ms(250);
+    proc_sleep_ms(250);
     kill(p.pid, SIGUSR1);
-    sleep_ms(100);
+    proc_sleep_ms(100);
     kill(p.pid, SIGINT);
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 5000, &r), 0);
@@ -418,22 +304,20 @@ static bool has_exited(pid_t pid)
  * the dump of a million machines is written. The run must never die of it. */
 Test(phase2, sigusr1_at_any_moment_never_kills_the_run)
 {
-    char *dir = temp_dir();
     char out[512];
-    snprintf(out, sizeof out, "%s/d.csv", dir);
+    conf_path(out, "d.csv");
     char *argv[] = {phase2_bin, "--ids", "1000000", "--messages", "2000000", "--dump", out, NULL};
     struct proc p;
     start_running(argv, &p);
     for (int i = 0; i < 20000 && !has_exited(p.pid); i++) {
         kill(p.pid, SIGUSR1);
-        sleep_ms(2);
+        proc_sleep_ms(2);
     }
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 5000, &r), 0);
     cr_assert_eq(r.status, 0, "exit %d", r.status);
-    cr_assert_eq(sum_msgs(out), 2000000);
+    cr_assert_eq(conf_sum_msgs(out), 2000000);
     proc_result_free(&r);
-    remove_dir(dir);
 }
 
 /* ---- queries and rate ------------------------------------------------- */
@@ -449,12 +333,12 @@ Test(phase2, queries_complete_while_messages_flow)
     struct proc_result r;
     cr_assert_eq(proc_run(argv, NULL, 30000, &r), 0);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    double seconds = json_num(r.out, "seconds"), count = json_num(r.out, "query_count");
-    double p99 = json_num(r.out, "query_p99_us"), failed = json_num(r.out, "query_failed");
+    double seconds = conf_json_num(r.out, "seconds"), count = conf_json_num(r.out, "query_count");
+    double p99 = conf_json_num(r.out, "query_p99_us"), failed = conf_json_num(r.out, "query_failed");
     cr_assert_gt(seconds, 0.2, "%s", r.out);
     cr_expect_gt(count, 2000 * seconds * 0.5, "too few queries answered: %s", r.out);
     cr_expect_eq(failed, 0, "%s", r.out);
-    double p50 = json_num(r.out, "query_p50_us");
+    double p50 = conf_json_num(r.out, "query_p50_us");
     cr_expect_lt(p50, seconds * 1e6 / 20, "p50 %g us: queries waited for the stream: %s", p50, r.out);
     cr_expect_lt(p99, seconds * 1e6 / 2, "p99 %g us: queries waited for the stream: %s", p99, r.out);
     proc_result_free(&r);
@@ -469,7 +353,7 @@ Test(phase2, rate_holds_100k_msgs_per_s_over_2_s)
     struct proc_result r;
     cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
     cr_assert_eq(r.status, 0, "%s", r.err);
-    double rate = json_num(r.out, "msgs_per_s");
+    double rate = conf_json_num(r.out, "msgs_per_s");
     cr_expect(rate > 90000 && rate < 110000, "rate %g, want 100000 within 10 %%: %s", rate, r.out);
     proc_result_free(&r);
 }
@@ -484,7 +368,7 @@ Test(phase2, a_rate_above_capacity_with_a_full_queue_still_finishes)
     cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
     cr_assert_not(r.timed_out, "livelock: the run did not finish");
     cr_assert_eq(r.status, 0, "%s", r.err);
-    cr_assert_eq(json_num(r.out, "messages"), 300000, "%s", r.out);
+    cr_assert_eq(conf_json_num(r.out, "messages"), 300000, "%s", r.out);
     proc_result_free(&r);
 }
 
@@ -529,13 +413,11 @@ static void valgrind_clean(char *const args[], const char *stdin_path)
 
 Test(phase2, valgrind_finds_no_error_and_no_leak_in_a_short_run, .timeout = 150)
 {
-    char *dir = temp_dir();
     char out[512];
-    snprintf(out, sizeof out, "%s/d.csv", dir);
+    conf_path(out, "d.csv");
     char *args[] = {phase2_bin, "--messages",     "20000", "--ids",   "500", "--payload", "0-300", "--queries",
                     "5000",     "--status-every", "0.05",  "--batch", "64",  "--dump",    out,     NULL};
     valgrind_clean(args, NULL);
-    remove_dir(dir);
 }
 
 Test(phase2, valgrind_finds_no_error_and_no_leak_with_a_rate_and_a_trace, .timeout = 150)
@@ -572,7 +454,7 @@ Test(phase2, valgrind_finds_no_error_and_no_leak_after_a_sigint, .timeout = 150)
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     cr_assert(wait_for_text(p.err_path, "loop: running", 60000), "the loop never started under valgrind");
-    sleep_ms(300);
+    proc_sleep_ms(300);
     kill(p.pid, SIGINT); /* env exec'd valgrind, which runs phase2 in this same process */
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 60000, &r), 0);
