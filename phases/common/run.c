@@ -1,10 +1,26 @@
-/* run.c - opening sources, writing dumps, reporting. */
+/* run.c - starting a run, opening sources, writing dumps, reporting. */
 #include "run.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "dump.h"
+#include "log.h"
+#include "pin.h"
+
+int run_begin(const struct cli_program *p, int argc, char **argv, struct options *o, struct source *s)
+{
+    switch (cli_parse(p, argc, argv, o)) {
+    case CLI_EXIT_OK: return EXIT_OK;
+    case CLI_EXIT_USAGE: return EXIT_USAGE;
+    case CLI_RUN: break;
+    }
+    log_init(argv[0]);
+    if (pin_self(o->pin, PIN_MAIN) < 0)
+        log_warn("--pin: cannot set CPU affinity; running unpinned");
+    int status = run_open_source(p->name, o, s);
+    return status == EXIT_OK ? RUN_GO : status;
+}
 
 int run_open_source(const char *program, const struct options *o, struct source *s)
 {

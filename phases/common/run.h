@@ -1,6 +1,7 @@
-/* run.h - the steps every phase's main() shares: open the source the options
- * name, write the dump, print the summary. Each prints its own error in the
- * form SPEC §5 and §7 ask for and returns the exit status to use. */
+/* run.h - the steps every phase's main() shares: parse the command line and
+ * open the source the options name, write the dump, print the summary. Each
+ * prints its own error in the form SPEC §5 and §7 ask for and returns the
+ * exit status to use. */
 #ifndef MSGROUTE_RUN_H
 #define MSGROUTE_RUN_H
 
@@ -9,6 +10,16 @@
 #include "summary.h"
 
 #define EXIT_OUTPUT_FAILED 1 /* the dump or summary could not be written */
+#define RUN_GO (-1)          /* run_begin: not an exit status, go on with the run */
+
+/* The preamble of every phase's main(): parses the common flags and p's
+ * extras into o, reads MSGROUTE_LOG, pins the calling (main) process for
+ * --pin (a failure is a warning: the run goes on unpinned) and opens the
+ * source into s. Returns RUN_GO when the run should start, s then being the
+ * caller's to source_free(); otherwise the status main() returns, with
+ * nothing left open: EXIT_OK after --help, EXIT_USAGE after a bad flag or a
+ * bad trace, its reason already on stderr. */
+int run_begin(const struct cli_program *p, int argc, char **argv, struct options *o, struct source *s);
 
 /* EXIT_OK, or EXIT_USAGE after printing "FILE:LINE: reason" (bad trace) or
  * the reason the generator cannot start. */

@@ -4,9 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "log.h"
 #include "phase1.h"
-#include "pin.h"
 #include "run.h"
 
 static const struct cli_program program = {
@@ -18,18 +16,9 @@ static const struct cli_program program = {
 int main(int argc, char **argv)
 {
     struct options o;
-    switch (cli_parse(&program, argc, argv, &o)) {
-    case CLI_EXIT_OK: return EXIT_OK;
-    case CLI_EXIT_USAGE: return EXIT_USAGE;
-    case CLI_RUN: break;
-    }
-    log_init(argv[0]);
-    if (pin_self(o.pin, PIN_MAIN) < 0)
-        log_warn("--pin: cannot set CPU affinity; running unpinned");
-
     struct source src;
-    int status = run_open_source(program.name, &o, &src);
-    if (status != EXIT_OK)
+    int status = run_begin(&program, argc, argv, &o, &src);
+    if (status != RUN_GO)
         return status;
 
     struct shard shard;

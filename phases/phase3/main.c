@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "log.h"
 #include "phase3.h"
 #include "run.h"
 
@@ -53,21 +52,15 @@ int main(int argc, char **argv)
         .nextras = sizeof extras / sizeof extras[0],
     };
     struct options o;
-    switch (cli_parse(&program, argc, argv, &o)) {
-    case CLI_EXIT_OK: return EXIT_OK;
-    case CLI_EXIT_USAGE: return EXIT_USAGE;
-    case CLI_RUN: break;
-    }
-    log_init(argv[0]);
+    struct source src;
+    int status = run_begin(&program, argc, argv, &o, &src);
+    if (status != RUN_GO)
+        return status;
     if (o.recover) {
         fprintf(stderr, "phase3: --recover is not implemented yet in this phase\n");
+        source_free(&src);
         return EXIT_USAGE;
     }
-
-    struct source src;
-    int status = run_open_source(program.name, &o, &src);
-    if (status != EXIT_OK)
-        return status;
 
     struct p3_result r;
     status = phase3_run(&o, &cfg, &src, &r);
