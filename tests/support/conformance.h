@@ -78,6 +78,23 @@ void conf_matches_phase1(const char *bin, char *const extra[], char *const gen[]
  * `phase1 gen...`. */
 void conf_generator_matches_phase1(const char *bin, char *const gen[], char *const extra[]);
 
+/* SPEC §8 for a phase with workers. Each runs `bin FLAGS... extra... --dump
+ * D` and checks that the run ends within its deadline, writes no D and
+ * leaves nothing behind (conf_assert_clean_exit). */
+
+/* FLAGS: --rate 50000 --messages 10000000 --workers 2. Worker 0 is stopped
+ * (so the drain cannot finish), then SIGINT, SIGINT 200 ms later: exit 130. */
+void conf_second_sigint_exits_130(const char *bin, char *const extra[]);
+
+/* FLAGS: --rate 100000 --messages 10000000 --workers 3. Worker 1 SIGKILLed:
+ * exit 3 within 1 s, "worker 1 (pid P): killed by SIGKILL" on stderr. */
+void conf_killed_worker_exits_3(const char *bin, char *const extra[]);
+
+/* FLAGS: --messages 100000000 --workers 2. Worker 0 stopped, so the source
+ * blocks on its full queue; then worker 1 SIGKILLed: exit 3 within 1 s,
+ * "worker 1 (pid P): killed by SIGKILL" on stderr. */
+void conf_killed_worker_exits_3_while_blocked(const char *bin, char *const extra[]);
+
 /* The sum of a dump's msgs column (the third); asserts the dump exists. */
 unsigned long long conf_sum_msgs(const char *dump_path);
 
