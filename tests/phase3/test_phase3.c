@@ -3,12 +3,10 @@
  * lifecycle of SPEC §8 (drain, second SIGINT, a worker killed, a worker
  * stopped). Every test leaves no process of its run behind. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conformance.h"

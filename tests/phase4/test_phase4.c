@@ -4,15 +4,12 @@
  * lifecycle of SPEC §8 (drain, second SIGINT, a killed worker, a killed main
  * process). Every run is checked for leftovers twice: no process of its
  * group and no new object in /dev/shm. */
-#define _GNU_SOURCE
 #include <criterion/criterion.h>
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conformance.h"
