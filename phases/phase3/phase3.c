@@ -400,9 +400,6 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
         p->w[i].msg_rfd = p->w[i].req_rfd = p->w[i].rep_wfd = -1;
         p->w[i].pid = (int)p->pool.w[i].pid;
     }
-    if (pin_self(o->pin, PIN_MAIN) < 0)
-        log_warn("--pin: cannot set CPU affinity; running unpinned");
-
     step = "query timer";
     /* Linux lets a sleeping timer fire up to 50 us late by default (timer
      * slack, to batch wake-ups). A query schedule that is 50 us late reads
