@@ -22,7 +22,6 @@
 #include "clock.h"
 #include "log.h"
 #include "p3.h"
-#include "pin.h"
 #include "run.h"
 #include "work.h"
 #include "worker.h"
