@@ -89,7 +89,7 @@ memcheck: build
 	@bench/memcheck $(BUILD)/bin
 
 clean:
-	rm -rf build build-sanitize
+	rm -rf build build-sanitize build-fuzz
 
 # ---- benchmarks (bench/README.md) -------------------------------------------
 #   make bench               every experiment in quick mode (a few minutes):

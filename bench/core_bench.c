@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "clock.h"
 #include "phase1.h"
 #include "shard.h"
@@ -60,15 +61,19 @@ int main(int argc, char **argv)
 {
     struct gen_config g = {.messages = 20000000, .ids = 10000, .dist = DIST_UNIFORM, .seed = 1};
     int reps = 5;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--messages") == 0)
-            g.messages = strtoull(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--ids") == 0)
-            g.ids = (uint32_t)strtoul(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--reps") == 0)
-            reps = atoi(argv[i + 1]);
+    bool ok = argc % 2 == 1;
+    for (int i = 1; ok && i + 1 < argc; i += 2) {
+        uint64_t v = 0;
+        if (strcmp(argv[i], "--messages") == 0 && cli_parse_u64(argv[i + 1], 1, UINT64_MAX / 2, &v))
+            g.messages = v;
+        else if (strcmp(argv[i], "--ids") == 0 && cli_parse_u64(argv[i + 1], 1, 1u << 24, &v))
+            g.ids = (uint32_t)v;
+        else if (strcmp(argv[i], "--reps") == 0 && cli_parse_u64(argv[i + 1], 1, 100, &v))
+            reps = (int)v;
+        else
+            ok = false;
     }
-    if (reps < 1 || reps > 100 || g.ids == 0) {
+    if (!ok) {
         fprintf(stderr, "usage: core_bench [--messages M] [--ids K] [--reps R]\n");
         return 2;
     }
@@ -89,7 +94,8 @@ int main(int argc, char **argv)
            n / p1[0] / 1e6);
     printf("  source share of phase 1 time: %.0f %%\n", 100.0 * src[reps / 2] / p1[reps / 2]);
     if (p1[reps - 1] > 1.3 * p1[0])
-        printf("  warning: phase 1 runs spread over %.0f %%: the machine is busy, trust the ratio more than the rates\n",
-               100.0 * (p1[reps - 1] / p1[0] - 1));
+        printf(
+            "  warning: phase 1 runs spread over %.0f %%: the machine is busy, trust the ratio more than the rates\n",
+            100.0 * (p1[reps - 1] / p1[0] - 1));
     return 0;
 }

@@ -36,8 +36,7 @@ static void report(const char *transport, uint64_t size, int rep, uint64_t n, ui
 {
     printf("{\"bench\":\"ipc\",\"transport\":\"%s\",\"size\":%llu,\"rep\":%d,\"messages\":%llu,"
            "\"seconds\":%.6f,\"ns_per_msg\":%.1f}\n",
-           transport, (unsigned long long)size, rep, (unsigned long long)n, (double)ns / 1e9,
-           (double)ns / (double)n);
+           transport, (unsigned long long)size, rep, (unsigned long long)n, (double)ns / 1e9, (double)ns / (double)n);
     fflush(stdout);
 }
 
@@ -173,10 +172,13 @@ int main(int argc, char **argv)
     int reps = 5;
     const char *transports = "call,pipe,ring";
     static const struct option opts[] = {
-        {"sizes", required_argument, NULL, 's'}, {"bytes", required_argument, NULL, 'b'},
-        {"reps", required_argument, NULL, 'r'},  {"transport", required_argument, NULL, 't'},
+        {"sizes", required_argument, NULL, 's'},
+        {"bytes", required_argument, NULL, 'b'},
+        {"reps", required_argument, NULL, 'r'},
+        {"transport", required_argument, NULL, 't'},
         {"pipe-size", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c;
     uint64_t v;
@@ -201,7 +203,8 @@ int main(int argc, char **argv)
                 goto usage;
             break;
         case 'h':
-            printf("usage: %s [--sizes LIST] [--bytes B] [--reps R] [--transport call,pipe,ring] [--pipe-size B]\n", PROG);
+            printf("usage: %s [--sizes LIST] [--bytes B] [--reps R] [--transport call,pipe,ring] [--pipe-size B]\n",
+                   PROG);
             return 0;
         default: goto usage;
         }

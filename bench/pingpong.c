@@ -52,8 +52,10 @@ int main(int argc, char **argv)
     int reps = 5;
     const char *pin = "none";
     static const struct option opts[] = {
-        {"rounds", required_argument, NULL, 'n'}, {"reps", required_argument, NULL, 'r'},
-        {"pin", required_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
+        {"rounds", required_argument, NULL, 'n'},
+        {"reps", required_argument, NULL, 'r'},
+        {"pin", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -70,7 +72,7 @@ int main(int argc, char **argv)
             break;
         case 'p':
             pin = optarg;
-            if (strcmp(pin, "none") && strcmp(pin, "same") && strcmp(pin, "spread"))
+            if (strcmp(pin, "none") != 0 && strcmp(pin, "same") != 0 && strcmp(pin, "spread") != 0)
                 goto usage;
             break;
         case 'h': printf("usage: %s [--rounds N] [--reps R] [--pin none|same|spread]\n", PROG); return 0;
@@ -112,7 +114,8 @@ int main(int argc, char **argv)
         hist_init(h);
         for (uint64_t i = 0; i < rounds; i++) {
             uint64_t t0 = now_ns(), back;
-            if (bench_write_all(to_child[1], &t0, sizeof t0) < 0 || bench_read_all(to_parent[0], &back, sizeof back) < 0) {
+            if (bench_write_all(to_child[1], &t0, sizeof t0) < 0 ||
+                bench_read_all(to_parent[0], &back, sizeof back) < 0) {
                 fprintf(stderr, "%s: round trip %llu: %s\n", PROG, (unsigned long long)i,
                         errno ? strerror(errno) : "echo process ended");
                 status = 1;

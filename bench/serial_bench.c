@@ -87,9 +87,8 @@ static int prim_from_obj(const msgpack_object *o, struct prim *p)
     if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 4)
         return -1;
     const msgpack_object *f = o->via.array.ptr;
-    if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[1].type != MSGPACK_OBJECT_STR ||
-        f[1].via.str.size > 63 || f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-        f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    if (f[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[1].type != MSGPACK_OBJECT_STR || f[1].via.str.size > 63 ||
+        f[2].type != MSGPACK_OBJECT_POSITIVE_INTEGER || f[3].type != MSGPACK_OBJECT_POSITIVE_INTEGER)
         return -1;
     p->seq = f[0].via.u64;
     p->id_len = (uint8_t)f[1].via.str.size;
@@ -263,8 +262,8 @@ static size_t raw_size_of(const char *type, const void *src)
 }
 
 /* Times op until `seconds` have passed; returns ns per call, or -1 on failure. */
-static double time_pack(const struct codec *c, const void *src, msgpack_sbuffer *sb, msgpack_packer *pk,
-                        double seconds, uint64_t *count)
+static double time_pack(const struct codec *c, const void *src, msgpack_sbuffer *sb, msgpack_packer *pk, double seconds,
+                        uint64_t *count)
 {
     uint64_t n = 0, t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9), t;
     do {
@@ -290,8 +289,8 @@ static double time_unpack(const struct codec *c, const char *buf, size_t len, ms
     return (double)(t - t0) / (double)n;
 }
 
-static void raw_measure(const char *type, const void *src, void *dst, size_t size, char *buf, double seconds,
-                        int rep, int reps_total)
+static void raw_measure(const char *type, const void *src, void *dst, size_t size, char *buf, double seconds, int rep,
+                        int reps_total)
 {
     (void)reps_total;
     const char *ops[2] = {"pack", "unpack"};
@@ -331,8 +330,10 @@ int main(int argc, char **argv)
     int reps = 5;
     uint64_t v, array_n = 1000;
     static const struct option opts[] = {
-        {"seconds", required_argument, NULL, 's'}, {"reps", required_argument, NULL, 'r'},
-        {"array", required_argument, NULL, 'a'},   {"help", no_argument, NULL, 'h'},
+        {"seconds", required_argument, NULL, 's'},
+        {"reps", required_argument, NULL, 'r'},
+        {"array", required_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -363,7 +364,10 @@ int main(int argc, char **argv)
 
     struct prim p = {.seq = 123456789, .payload_len = 1024, .event = 7, .id_len = 8};
     memcpy(p.id, "id-12345", 8);
-    struct nested x = {.head = p, .ts = 1732550400.123, .host = "node-7", .tags = {"eu", "rack9", "hot"},
+    struct nested x = {.head = p,
+                       .ts = 1732550400.123,
+                       .host = "node-7",
+                       .tags = {"eu", "rack9", "hot"},
                        .samples = {1, -2, 300, 40000, -5000000, 6, 70000000000, 8}};
     struct arr a = {.n = array_n, .v = malloc(array_n * sizeof(double))};
     struct prim p2;
@@ -372,6 +376,9 @@ int main(int argc, char **argv)
     char *rawbuf = malloc(sizeof(struct nested) + array_n * sizeof(double));
     if (!a.v || !a2.v || !rawbuf) {
         fprintf(stderr, "%s: out of memory\n", PROG);
+        free(a.v);
+        free(a2.v);
+        free(rawbuf);
         return 1;
     }
     for (size_t i = 0; i < array_n; i++)

@@ -1,6 +1,7 @@
 /* run.c - starting a run, opening sources, writing dumps, reporting. */
 #include "run.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,12 @@ int run_begin(const struct cli_program *p, int argc, char **argv, struct options
     case CLI_RUN: break;
     }
     log_init(argv[0]);
+    /* Until the phase installs its own handler, a status request (SIGUSR1)
+     * must not kill a run that is still loading a large trace or building
+     * its id table; there is no status to print yet, so it is ignored.
+     * SIGINT keeps its default here: dying by it gives the shell status 130,
+     * "interrupted", and nothing has been routed or written yet. */
+    signal(SIGUSR1, SIG_IGN);
     if (pin_self(o->pin, PIN_MAIN) < 0)
         log_warn("--pin: cannot set CPU affinity; running unpinned");
     int status = run_open_source(p->name, o, s);

@@ -154,7 +154,7 @@ static int append(struct source *s, size_t *cap, const struct trace_line *tl)
     }
     uint32_t id = idmap_intern(&s->ids, tl->id, tl->id_len, fnv1a64(tl->id, tl->id_len), NULL);
     if (id == IDMAP_NONE)
-        return -ENOMEM;
+        return s->ids.count >= IDMAP_MAX_IDS ? -E2BIG : -ENOMEM;
     s->recs[s->total++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event};
     return 0;
 }
@@ -204,12 +204,17 @@ int source_load_trace(struct source *s, const char *path, char *err, size_t errl
         struct trace_line tl;
         switch (trace_parse_line(line, len, &tl, reason, sizeof reason)) {
         case TRACE_BAD: load_error(err, errlen, name, lineno, "%s", reason); goto fail;
-        case TRACE_MESSAGE:
-            if (append(s, &cap, &tl) < 0) {
-                load_error(err, errlen, name, lineno, "out of memory");
+        case TRACE_MESSAGE: {
+            int rc = append(s, &cap, &tl);
+            if (rc < 0) {
+                if (rc == -E2BIG)
+                    load_error(err, errlen, name, lineno, "more than %u distinct worker_ids", IDMAP_MAX_IDS);
+                else
+                    load_error(err, errlen, name, lineno, "out of memory");
                 goto fail;
             }
             break;
+        }
         case TRACE_BLANK: break;
         }
         if (c == EOF)

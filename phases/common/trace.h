@@ -9,7 +9,7 @@
 
 #include "msg.h"
 
-#define TRACE_LINE_MAX 4096 /* longest line accepted, LF included */
+#define TRACE_LINE_MAX 4096 /* longest line accepted, without its LF */
 
 enum trace_line_kind { TRACE_BLANK, TRACE_MESSAGE, TRACE_BAD };
 

@@ -49,8 +49,8 @@ static void run_workload(const struct gen_config *cfg, const char *dist, char *c
     snprintf(ids, sizeof ids, "%u", cfg->ids);
     snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
-    char *argv[40] = {PHASE1, "--messages", messages, "--ids", ids, "--dist", (char *)dist,
-                      "--payload", payload, "--seed", seed, "--dump", (char *)out, "--json"};
+    char *argv[40] = {PHASE1,      "--messages", messages, "--ids", ids,      "--dist",    (char *)dist,
+                      "--payload", payload,      "--seed", seed,    "--dump", (char *)out, "--json"};
     int n = 14;
     while (extra && *extra && n < 39)
         argv[n++] = *extra++;
@@ -91,15 +91,15 @@ Test(graded_phase1, payloads_arrive_intact_and_count_in_bytes)
 {
     /* Growing payloads exercise the scratch buffer's growth; the oracle's
      * bytes column and corrupt = 0 check every payload. */
-    struct gen_config cfg = {.messages = 50000, .ids = 300, .dist = DIST_UNIFORM, .payload_min = 0,
-                             .payload_max = 5000, .seed = 13};
+    struct gen_config cfg = {
+        .messages = 50000, .ids = 300, .dist = DIST_UNIFORM, .payload_min = 0, .payload_max = 5000, .seed = 13};
     expect_oracle_dump(&cfg, "uniform", NULL);
 }
 
 Test(graded_phase1, queries_status_and_work_do_not_change_the_dump)
 {
-    struct gen_config cfg = {.messages = 100000, .ids = 1000, .dist = DIST_ZIPF, .zipf_s = 0.9,
-                             .payload_max = 64, .seed = 14};
+    struct gen_config cfg = {
+        .messages = 100000, .ids = 1000, .dist = DIST_ZIPF, .zipf_s = 0.9, .payload_max = 64, .seed = 14};
     char *extra[] = {"--queries", "20000", "--status-every", "0.01", "--work-ns", "50", NULL};
     expect_oracle_dump(&cfg, "zipf:0.9", extra);
 }
@@ -123,8 +123,8 @@ Test(graded_phase1, queries_are_answered_at_the_asked_rate_with_low_latency)
      * due. The median, not the tail, is checked: on a shared machine one
      * preemption of the process delays every query due meanwhile, and a loop
      * that answers queries only at the end is off by a quarter second. */
-    char *argv[] = {PHASE1, "--rate", "100000", "--messages", "50000", "--ids", "1000", "--queries", "2000",
-                    "--json", NULL};
+    char *argv[] = {PHASE1, "--rate",    "100000", "--messages", "50000", "--ids",
+                    "1000", "--queries", "2000",   "--json",     NULL};
     struct proc_result r;
     cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
@@ -138,8 +138,8 @@ Test(graded_phase1, queries_are_answered_at_the_asked_rate_with_low_latency)
 /* Starts a long paced run; the caller signals it. */
 static void start_long_run(const char *dump, struct proc *p)
 {
-    char *argv[] = {PHASE1, "--rate", "50000", "--messages", "50000000", "--ids", "1000", "--dump", (char *)dump,
-                    "--json", NULL};
+    char *argv[] = {PHASE1, "--rate", "50000",      "--messages", "50000000", "--ids",
+                    "1000", "--dump", (char *)dump, "--json",     NULL};
     cr_assert_eq(proc_start(argv, p), 0);
     usleep(300000);
 }

@@ -3,9 +3,12 @@
  * a contradiction with exit status 2, a clear reason on stderr and nothing on
  * stdout; --help exits 0. One test per row of README.md. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hostile.h"
+#include "proc.h"
 
 TestSuite(cli, .timeout = 120);
 
@@ -127,4 +130,25 @@ Test(cli, dump_into_a_missing_directory_fails_clearly)
 {
     struct hostile_expect exp = {.status = 1, .err = "cannot write the dump"};
     hostile_run_all(ARGS("--messages", "10", "--ids", "3", "--dump", "/nonexistent-msgroute-dir/out.csv"), NULL, &exp);
+}
+
+Test(cli, a_status_request_while_the_run_starts_up_is_ignored)
+{
+    /* SIGUSR1 (as `pkill -USR1 phaseN` sends it) 50 ms in, while a million
+     * ids are still being built and before any phase handler exists: the
+     * default action would kill the run with status 138. */
+    struct hostile_phase ph[5];
+    int n = hostile_phases(ph);
+    for (int i = 0; i < n; i++) {
+        char *argv[] = {ph[i].path, "--ids", "1000000", "--messages", "2000000", NULL};
+        struct proc p;
+        cr_assert_eq(proc_start(argv, &p), 0);
+        usleep(50000);
+        kill(p.pid, SIGUSR1);
+        struct proc_result r;
+        cr_assert_eq(proc_wait(&p, HOSTILE_DEADLINE_MS, &r), 0);
+        cr_expect_eq(r.status, 0, "phase%d: exit %d after an early SIGUSR1: %s", ph[i].n, r.status, r.err);
+        proc_result_free(&r);
+        cr_expect_eq(count_group_processes(p.pid), 0, "phase%d left processes behind", ph[i].n);
+    }
 }

@@ -9,10 +9,10 @@ TestSuite(cli, .timeout = 10);
 static const struct cli_program one = {.name = "phaseX", .purpose = "test", .phase = 1};
 static const struct cli_program many = {.name = "phaseY", .purpose = "test", .phase = 3, .has_workers = true};
 
-#define PARSE(prog, o, ...)                                                                                 \
-    ({                                                                                                      \
-        char *argv_[] = {"prog", __VA_ARGS__, NULL};                                                        \
-        cli_parse(prog, (int)(sizeof argv_ / sizeof argv_[0]) - 1, argv_, o);                               \
+#define PARSE(prog, o, ...)                                                                                            \
+    ({                                                                                                                 \
+        char *argv_[] = {"prog", __VA_ARGS__, NULL};                                                                   \
+        cli_parse(prog, (int)(sizeof argv_ / sizeof argv_[0]) - 1, argv_, o);                                          \
     })
 
 static void quiet(void)
@@ -38,10 +38,9 @@ Test(cli, defaults_are_the_documented_ones)
 Test(cli, every_common_flag_is_read)
 {
     struct options o;
-    cr_assert_eq(PARSE(&many, &o, "--messages", "5", "--ids", "7", "--dist", "zipf:1.2", "--payload", "10-20",
-                       "--seed", "9", "--workers", "4", "--rate", "1000", "--work-ns", "50", "--pin", "spread",
-                       "--queries", "10", "--query-timeout", "250", "--status-every", "0.5", "--dump", "d.csv",
-                       "--json"),
+    cr_assert_eq(PARSE(&many, &o, "--messages", "5", "--ids", "7", "--dist", "zipf:1.2", "--payload", "10-20", "--seed",
+                       "9", "--workers", "4", "--rate", "1000", "--work-ns", "50", "--pin", "spread", "--queries", "10",
+                       "--query-timeout", "250", "--status-every", "0.5", "--dump", "d.csv", "--json"),
                  CLI_RUN);
     cr_assert_eq(o.gen.messages, 5);
     cr_assert_eq(o.gen.ids, 7);

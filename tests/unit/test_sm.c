@@ -11,7 +11,7 @@ TestSuite(sm, .timeout = 10);
 /* SPEC §3 transcribed as text, independently of sm.c's table: "-" is invalid,
  * otherwise the next state and the effect (+job, +fail, +bytes). */
 static const char *const spec[ST_COUNT][EV_COUNT] = {
-    /*           START      PAUSE     RESUME     COMPLETE     FAIL           RESET   STOP       DATA             HEARTBEAT */
+    /*           START      PAUSE     RESUME     COMPLETE     FAIL           RESET   STOP       DATA HEARTBEAT */
     [ST_IDLE] = {"RUNNING", "-", "-", "-", "-", "-", "STOPPED", "-", "IDLE"},
     [ST_RUNNING] = {"-", "PAUSED", "-", "IDLE +job", "FAILED +fail", "-", "STOPPED", "RUNNING +bytes", "RUNNING"},
     [ST_PAUSED] = {"-", "-", "RUNNING", "-", "FAILED +fail", "-", "STOPPED", "-", "PAUSED"},
@@ -31,10 +31,10 @@ Test(sm, every_cell_of_the_transition_table_matches_the_spec)
                 continue;
             }
             char got[40];
-            const char *effect = step.effect == SM_JOB ? " +job"
+            const char *effect = step.effect == SM_JOB       ? " +job"
                                  : step.effect == SM_FAILURE ? " +fail"
-                                 : step.effect == SM_BYTES ? " +bytes"
-                                                           : "";
+                                 : step.effect == SM_BYTES   ? " +bytes"
+                                                             : "";
             snprintf(got, sizeof got, "%s%s", state_name(step.next), effect);
             cr_expect(step.valid, "%s on %s should be valid", event_name(e), state_name(s));
             cr_expect_str_eq(got, want, "%s on %s", event_name(e), state_name(s));

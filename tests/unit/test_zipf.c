@@ -98,8 +98,13 @@ Test(zipf, uniform_ids_are_uniform)
 
 Test(zipf, the_generator_is_a_pure_function_of_its_flags)
 {
-    struct gen_config g = {.messages = 10000, .ids = 50, .dist = DIST_ZIPF, .zipf_s = 1.1,
-                           .payload_min = 0, .payload_max = 300, .seed = 5};
+    struct gen_config g = {.messages = 10000,
+                           .ids = 50,
+                           .dist = DIST_ZIPF,
+                           .zipf_s = 1.1,
+                           .payload_min = 0,
+                           .payload_max = 300,
+                           .seed = 5};
     struct source a, b;
     cr_assert_eq(source_init_generator(&a, &g), 0);
     cr_assert_eq(source_init_generator(&b, &g), 0);
