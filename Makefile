@@ -47,10 +47,11 @@ all: build
 help:
 	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
 
-# Installs missing Debian packages once (apt-get, with sudo when not root).
-deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+# $(call install_missing,PACKAGES): apt-get install whichever of PACKAGES
+# are missing (with sudo when not root), saying which; fails with a clear
+# message, never a bare "package not found".
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -61,7 +62,20 @@ $(BUILD)/.deps-ok:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing || { \
 	    echo "msgroute: could not install:$$missing (see the apt-get output above)" >&2; exit 1; }; \
 	fi
+endef
+
+# Installs missing Debian packages once per build folder.
+deps: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok:
+	$(call install_missing,$(DEB_PACKAGES))
 	@mkdir -p $(BUILD) && touch $@
+
+# The extra tools of make fuzz and make lint (clang with libFuzzer, the
+# static analysers): only those targets need them.
+HARDENING_PACKAGES = clang libclang-rt-14-dev cppcheck clang-tidy clang-format
+.PHONY: deps-hardening
+deps-hardening:
+	$(call install_missing,$(HARDENING_PACKAGES))
 
 configure: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -168,7 +182,7 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:hal
 sanitize:
 	@$(SANITIZER_ENV) $(MAKE) test SANITIZE=1
 
-fuzz:
+fuzz: deps deps-hardening
 	@command -v clang >/dev/null && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || { \
 	  echo "make fuzz: needs clang and libFuzzer (Debian packages clang libclang-rt-14-dev)" >&2; exit 2; }
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMSGROUTE_IMPL=$(IMPL) \
@@ -176,6 +190,6 @@ fuzz:
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzzers
 	@tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-lint: configure
+lint: configure deps-hardening
 	@tests/static/check.sh $(BUILD)
 # ---- end of hardening --------------------------------------------------------
