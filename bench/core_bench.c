@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: core_bench [--messages M] [--ids K] [--reps R]\n");
         return 2;
     }
-    double src[100], p1[100];
+    double src[100] = {0}, p1[100] = {0};
     source_alone(&g); /* warm-up, discarded */
     for (int r = 0; r < reps; r++) {
         src[r] = source_alone(&g);
