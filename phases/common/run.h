@@ -6,6 +6,7 @@
 #define MSGROUTE_RUN_H
 
 #include "cli.h"
+#include "shard.h"
 #include "source.h"
 #include "summary.h"
 
@@ -31,5 +32,11 @@ int run_write_dump(const char *program, const struct options *o, const struct ma
 /* Prints the human summary to stderr (when --json is set) or stdout, and the
  * JSON line last on stdout when --json is set. */
 void run_report(const char *program, const struct options *o, const struct run_summary *s);
+
+/* The end of a one-process run (phases 1 and 2): writes the shard's machines
+ * as the dump, adds their counters and this process's peak RSS to sum and
+ * self, and reports. EXIT_OK or EXIT_OUTPUT_FAILED. */
+int run_finish_shard(const char *program, const struct options *o, const struct shard *shard, struct run_summary *sum,
+                     struct worker_stats *self);
 
 #endif

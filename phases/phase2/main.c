@@ -1,6 +1,5 @@
 /* main.c - phase 2's program: parse, load, run the loop, dump, report. */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "cli.h"
 #include "phase2.h"
@@ -44,35 +43,25 @@ int main(int argc, char **argv)
         return status;
 
     struct shard shard;
-    struct hist *queries = malloc(sizeof *queries);
-    if (!queries || shard_init(&shard, src.ids.count, o.work_ns) < 0) {
+    if (shard_init(&shard, src.ids.count, o.work_ns) < 0) {
         fprintf(stderr, "phase2: out of memory\n");
-        free(queries);
         source_free(&src);
         return EXIT_OUTPUT_FAILED;
     }
-    hist_init(queries);
+    struct hist queries; /* 58 KiB: fine on main's stack */
+    hist_init(&queries);
 
     struct worker_stats self = {.index = 0, .alive = true};
-    struct run_summary sum = {.phase = 2, .workers = 1, .queries = queries, .per_worker = &self};
-    switch (phase2_run(&o, &config, &src, &shard, queries, &sum, &self)) {
+    struct run_summary sum = {.phase = 2, .workers = 1, .queries = &queries, .per_worker = &self};
+    switch (phase2_run(&o, &config, &src, &shard, &queries, &sum, &self)) {
     case PHASE2_DRAINED: break;
     case PHASE2_INTERRUPTED: status = EXIT_INTERRUPTED; goto out; /* no dump: the state is incomplete */
     case PHASE2_FAILED: status = EXIT_OUTPUT_FAILED; goto out;
     }
 
-    const struct machine *ms = shard.table.machines;
-    uint32_t n = table_count(&shard.table);
-    status = run_write_dump(program.name, &o, ms, n);
-    if (status == EXIT_OK) {
-        summary_count_machines(&sum, ms, n);
-        sum.rss_kb_max = rss_peak_self_kb();
-        self.rss_kb = sum.rss_kb_max;
-        run_report(program.name, &o, &sum);
-    }
+    status = run_finish_shard(program.name, &o, &shard, &sum, &self);
 out:
     shard_free(&shard);
     source_free(&src);
-    free(queries);
     return status;
 }
