@@ -93,12 +93,57 @@ static int make_output_files(struct proc *p)
     return a < 0 || b < 0 ? -1 : 0;
 }
 
+/* Programs started and not yet waited for. A test whose assertion fails
+ * between proc_start() and proc_wait() never reaches the wait; when its
+ * process exits, this list kills what is left of those programs (their whole
+ * process group) and removes their output files, so a failing test leaves no
+ * process and no file behind. */
+#define PENDING_MAX 64
+static struct proc pending[PENDING_MAX];
+static int npending;
+
+static void reap_pending(void)
+{
+    for (int i = 0; i < npending; i++) {
+        kill(-pending[i].pid, SIGKILL);
+        kill(pending[i].pid, SIGKILL);
+        waitpid(pending[i].pid, NULL, 0);
+        unlink(pending[i].out_path);
+        unlink(pending[i].err_path);
+    }
+    npending = 0;
+}
+
+static void remember(const struct proc *p)
+{
+    static bool registered;
+    if (!registered)
+        registered = atexit(reap_pending) == 0;
+    if (npending < PENDING_MAX)
+        pending[npending++] = *p;
+}
+
+static void forget(const struct proc *p)
+{
+    for (int i = 0; i < npending; i++)
+        if (pending[i].pid == p->pid) {
+            pending[i] = pending[--npending];
+            return;
+        }
+}
+
 int proc_start_in(char *const argv[], const char *stdin_path, struct proc *p)
 {
     if (make_output_files(p) < 0)
         return -1;
     p->pid = spawn(argv, stdin_path, p->out_path, p->err_path);
-    return p->pid < 0 ? -1 : 0;
+    if (p->pid < 0) {
+        unlink(p->out_path);
+        unlink(p->err_path);
+        return -1;
+    }
+    remember(p);
+    return 0;
 }
 
 int proc_start(char *const argv[], struct proc *p)
@@ -131,6 +176,7 @@ int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r)
     r->err = read_file(p->err_path, NULL);
     unlink(p->out_path);
     unlink(p->err_path);
+    forget(p);
     return 0;
 }
 
