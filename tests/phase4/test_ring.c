@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fnv.h"
 #include "payload.h"
 #include "ring.h"
@@ -146,21 +148,31 @@ Test(ring, end_record_arrives_after_everything_before_it)
     cr_assert_eq(v.kind, RING_END);
 }
 
+/* How long either side of the two-process tests waits for the other to move
+ * before it gives up: far more than any descheduling, far less than the
+ * suite's timeout, so a ring that never publishes or never frees space
+ * fails the test instead of hanging it. */
+#define STALL_NS 5000000000ull
+
 /* The consumer side of the two-process tests: reads total records, checks
- * each, sleeps when the ring is empty. Exit status 0 when all were right. */
+ * each, sleeps when the ring is empty. Exit status 0 when all were right, 2
+ * when nothing arrived for STALL_NS. */
 static int consume(struct ring *r, uint64_t total, uint32_t max_payload)
 {
     struct ring_consumer c;
     ring_consumer_init(&c, r);
-    uint64_t got = 0;
+    uint64_t got = 0, last_move = now_ns();
     while (got < total) {
         struct ring_view v;
         int rc = ring_next(&c, &v);
         if (rc == RING_EMPTY) {
             ring_release(&c);
+            if (now_ns() - last_move > STALL_NS)
+                return 2;
             ring_wait_data(&c, 100);
             continue;
         }
+        last_move = now_ns();
         if (rc != RING_OK || !view_matches(&v, got, max_payload))
             return 1;
         if (++got % 64 == 0)
@@ -174,8 +186,11 @@ static void produce(struct ring *r, uint64_t total, uint32_t max_payload, struct
 {
     ring_producer_init(p, r);
     for (uint64_t k = 0; k < total; k++) {
+        uint64_t since = now_ns();
         while (!put_msg(p, k, max_payload)) {
             ring_publish(p);
+            cr_assert_lt(now_ns() - since, STALL_NS, "no room for record %llu for 5 s: the consumer never frees space",
+                         (unsigned long long)k);
             ring_wait_room(p, 100);
         }
         if (k % 64 == 63)
@@ -189,13 +204,17 @@ static void run_two_processes(uint32_t size, uint64_t total, uint32_t max_payloa
     struct ring *r = new_ring(size);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
-    if (pid == 0)
+    if (pid == 0) {
+        /* Dies with the test, should an assertion end it first. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         _exit(consume(r, total, max_payload));
+    }
     struct ring_producer p;
     produce(r, total, max_payload, &p);
     int st;
     cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the consumer saw a wrong record");
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "the consumer saw a wrong record (exit 1) or nothing for 5 s (exit 2): status 0x%x", (unsigned)st);
 }
 
 Test(ring, two_processes_move_half_a_million_small_records)
@@ -214,6 +233,7 @@ Test(ring, a_sleeping_consumer_is_woken_by_publish_not_by_a_lazy_one)
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         /* One wait of up to 10 s: only a wake-up ends it early. */
         struct ring_consumer c;
         ring_consumer_init(&c, r);

@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lab.h"
+
 /* Iterations a side polls before it sleeps. A futex sleep and wake-up costs
  * a few microseconds (tens across the virtual CPUs of a VM), while at full
  * speed the next batch is a fraction of a microsecond away. Short, because on
@@ -91,12 +93,22 @@ static void futex_wake(_Atomic uint32_t *word)
 /* The waker's half of the protocol above, after its release store. */
 static uint64_t wake_if_asleep(_Atomic uint32_t *word)
 {
+    /* LAB: The waker's half of the protocol at the top of this file, called
+     * right after the release store of a position: a full fence, then, only
+     * if the sleep word says the other side may be asleep, take the word
+     * back to 0 (once, even if both sides race for it) and wake the futex.
+     * Return the number of wake-ups issued (0 or 1). */
+    /* LAB STUB: lab_not_written("wake_if_asleep()"); */
+    /* LAB STUB: (void)word; */
+    /* LAB STUB: (void)futex_wake; */
+    /* LAB STUB: return 0; */
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(word, memory_order_relaxed) && atomic_exchange_explicit(word, 0, memory_order_relaxed)) {
         futex_wake(word);
         return 1;
     }
     return 0;
+    /* END LAB */
 }
 
 /* The sleeper's half: announce, fence, look again, then sleep. idle(ctx) is
@@ -104,6 +116,18 @@ static uint64_t wake_if_asleep(_Atomic uint32_t *word)
 static void sleep_unless(_Atomic uint32_t *word, bool (*idle)(const void *), const void *ctx, uint64_t timeout_ns,
                          uint64_t *sleeps)
 {
+    /* LAB: The sleeper's half: announce that this side may sleep (1 in
+     * word), a full fence, then look at the other side's position once more
+     * (idle(ctx)); only if there is still nothing to do, count the sleep and
+     * wait on the futex for the value 1, at most timeout_ns. Whatever woke
+     * it, take the announcement back before returning. */
+    /* LAB STUB: lab_not_written("sleep_unless()"); */
+    /* LAB STUB: (void)word; */
+    /* LAB STUB: (void)idle; */
+    /* LAB STUB: (void)ctx; */
+    /* LAB STUB: (void)timeout_ns; */
+    /* LAB STUB: (void)sleeps; */
+    /* LAB STUB: (void)futex_wait; */
     atomic_store_explicit(word, 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_seq_cst);
     if (idle(ctx)) {
@@ -111,6 +135,7 @@ static void sleep_unless(_Atomic uint32_t *word, bool (*idle)(const void *), con
         futex_wait(word, 1, timeout_ns);
     }
     atomic_store_explicit(word, 0, memory_order_relaxed);
+    /* END LAB */
 }
 
 /* Every line of a record was last written by the other CPU, so reading it is
@@ -166,6 +191,15 @@ void ring_producer_init(struct ring_producer *p, struct ring *r)
  * not once per record. */
 static bool has_room(struct ring_producer *p, uint64_t need)
 {
+    /* LAB: True when need more bytes fit between the producer's private head
+     * and the consumer's tail. Decide on the cached tail first; read the
+     * shared tail (with the ordering that makes its bytes safe to overwrite)
+     * only when the cache says the ring is full. When the answer is still
+     * no, remember need in p->want for ring_wait_room(). */
+    /* LAB STUB: lab_not_written("has_room()"); */
+    /* LAB STUB: (void)p; */
+    /* LAB STUB: (void)need; */
+    /* LAB STUB: return false; */
     if (p->head + need - p->tail_cache <= p->size)
         return true;
     /* Acquire: pairs with the release store in ring_release(); the consumer
@@ -175,12 +209,23 @@ static bool has_room(struct ring_producer *p, uint64_t need)
         return true;
     p->want = need; /* what ring_wait_room() must wait for, at least */
     return false;
+    /* END LAB */
 }
 
 /* Room for a record of len bytes, contiguous: returns its offset, writing a
  * PAD record first if it must start again at 0; UINT32_MAX when full. */
 static uint32_t claim(struct ring_producer *p, uint32_t len)
 {
+    /* LAB: Find len contiguous bytes at the head: a record never wraps. If
+     * it does not fit before the end of the circle, it needs room for a PAD
+     * record to the end as well; write that PAD (rec_len and kind) and go on
+     * at offset 0. Return the offset, or UINT32_MAX when there is no room
+     * (has_room()). */
+    /* LAB STUB: lab_not_written("claim()"); */
+    /* LAB STUB: (void)p; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: (void)has_room; */
+    /* LAB STUB: return UINT32_MAX; */
     uint32_t off = (uint32_t)(p->head & (p->size - 1));
     uint32_t to_end = p->size - off;
     if (len <= to_end)
@@ -192,10 +237,24 @@ static uint32_t claim(struct ring_producer *p, uint32_t len)
     pad->kind = RING_PAD;
     p->head += to_end;
     return 0;
+    /* END LAB */
 }
 
 uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, uint32_t frag_off, uint32_t frag_len)
 {
+    /* LAB: One record for m (ring.h, struct ring_rec): the header, then the
+     * id, then room for frag_len payload bytes, each part starting 8-byte
+     * aligned; claim() the space, fill in every header field, copy the id,
+     * advance the private head (not the published one) and return where the
+     * payload bytes go. NULL when the ring is full. */
+    /* LAB STUB: lab_not_written("ring_put()"); */
+    /* LAB STUB: (void)align8; */
+    /* LAB STUB: (void)p; */
+    /* LAB STUB: (void)m; */
+    /* LAB STUB: (void)slot; */
+    /* LAB STUB: (void)frag_off; */
+    /* LAB STUB: (void)frag_len; */
+    /* LAB STUB: return NULL; */
     uint32_t at = align8((uint32_t)sizeof(struct ring_rec) + m->id_len);
     uint32_t len = align8(at + frag_len);
     uint32_t off = claim(p, len);
@@ -222,6 +281,7 @@ uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, u
     memcpy(base + sizeof *rec, m->id, m->id_len);
     p->head += len;
     return base + at;
+    /* END LAB */
 }
 
 bool ring_put_end(struct ring_producer *p)
@@ -238,6 +298,15 @@ bool ring_put_end(struct ring_producer *p)
 
 static void publish(struct ring_producer *p, bool force)
 {
+    /* LAB: Make every record written since the last call visible with one
+     * store of head (which ordering?). Then wake the consumer if it may be
+     * asleep (wake_if_asleep(), counted in p->wakeups): always when force,
+     * otherwise only once at least wake_data() bytes wait for it. */
+    /* LAB STUB: lab_not_written("publish()"); */
+    /* LAB STUB: (void)p; */
+    /* LAB STUB: (void)force; */
+    /* LAB STUB: (void)wake_data; */
+    /* LAB STUB: (void)wake_if_asleep; */
     if (p->head != p->published) {
         /* Release: every record byte written above becomes visible to a
          * consumer whose acquire load of head (ring_next) returns this value. */
@@ -250,6 +319,7 @@ static void publish(struct ring_producer *p, bool force)
      * under-estimated. */
     if (force || p->published - p->tail_cache >= wake_data(p->size))
         p->wakeups += wake_if_asleep(&p->r->consumer_sleep);
+    /* END LAB */
 }
 
 void ring_publish(struct ring_producer *p)
@@ -303,6 +373,21 @@ void ring_wait_room(struct ring_producer *p, int timeout_ms)
 
 int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out, uint32_t *len)
 {
+    /* LAB: Decode the record at pos, trusting nothing in data: copy the
+     * header out once and check only the copy (rec_len, kind, id_len, event,
+     * payload_len, the fragment's place in the payload, and that the id and
+     * the fragment end exactly where rec_len says), against what may be read
+     * (avail bytes, and never past the end of the circle). RING_EMPTY when
+     * avail is 0, RING_CORRUPT for anything a correct producer never writes;
+     * on RING_OK fill *out (pointers into data) and *len. */
+    /* LAB STUB: lab_not_written("ring_decode()"); */
+    /* LAB STUB: (void)data; */
+    /* LAB STUB: (void)size; */
+    /* LAB STUB: (void)pos; */
+    /* LAB STUB: (void)avail; */
+    /* LAB STUB: (void)out; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: return RING_CORRUPT; */
     if (size < RING_ALIGN || (size & (size - 1)) != 0 || pos % RING_ALIGN != 0)
         return RING_CORRUPT;
     if (avail == 0)
@@ -361,6 +446,7 @@ int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail
     out->frag = data + off + at;
     *len = h.rec_len;
     return RING_OK;
+    /* END LAB */
 }
 
 void ring_consumer_init(struct ring_consumer *c, struct ring *r)
@@ -374,6 +460,16 @@ void ring_consumer_init(struct ring_consumer *c, struct ring *r)
 
 int ring_next(struct ring_consumer *c, struct ring_view *v)
 {
+    /* LAB: The next MSG or END record. Read the producer's head (which
+     * ordering?) only when every record below the cached head is consumed;
+     * decode the record at the private tail with ring_decode(), advance the
+     * tail past it (not the released one), and skip PAD records. RING_EMPTY
+     * when nothing is published, RING_CORRUPT when a record is broken. */
+    /* LAB STUB: lab_not_written("ring_next()"); */
+    /* LAB STUB: (void)c; */
+    /* LAB STUB: (void)v; */
+    /* LAB STUB: (void)prefetch_range; */
+    /* LAB STUB: return RING_CORRUPT; */
     for (;;) {
         if (c->head_cache == c->tail) {
             /* Acquire: pairs with the release store in ring_publish(); the
@@ -396,10 +492,18 @@ int ring_next(struct ring_consumer *c, struct ring_view *v)
         if (v->kind != RING_PAD)
             return RING_OK;
     }
+    /* END LAB */
 }
 
 void ring_release(struct ring_consumer *c)
 {
+    /* LAB: Give the space of every record read so far back to the producer
+     * with one store of tail (which ordering?). Then, if the producer may be
+     * asleep and at least a quarter of the ring is free, take its sleep word
+     * back to 0 and wake it (counted in c->wakeups): the same condition
+     * ring_wait_room() sleeps on, or a wake-up could be lost. */
+    /* LAB STUB: lab_not_written("ring_release()"); */
+    /* LAB STUB: (void)c; */
     if (c->tail == c->released)
         return;
     /* Release: every read of the records below this tail is done before the
@@ -423,6 +527,7 @@ void ring_release(struct ring_consumer *c)
             c->wakeups++;
         }
     }
+    /* END LAB */
 }
 
 /* True while nothing new is published. */
