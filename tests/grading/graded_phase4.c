@@ -1,0 +1,214 @@
+/* graded_phase4.c - what phase 4's grade adds to tests/phase4: the dump of
+ * generated workloads against the oracle for --workers 1, 2, 4 and 8, with
+ * payloads (whole and in fragments through a small ring), queries,
+ * --work-ns and --rate; queries answered from the state table; nothing of a
+ * run left in /dev/shm; and throughput relative to the reference (CPU time
+ * at full speed, wall time with work per message).
+ *
+ * Every test here exercises code the student writes (labs/phase4/: the
+ * ring, the state table, the worker); the points are in
+ * tests/grading/points.tsv. Each run is under a deadline, so a hang or a
+ * crash costs that test only, and proc_wait() kills the run's whole process
+ * group, workers included, when it overruns. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "grade_util.h"
+#include "proc.h"
+
+#define PHASE4 BIN_DIR "/phase4"
+
+/* This test's temporary folder, made on first use, removed by the suite's
+ * fini even when an assertion fails half-way (see graded_phase1.c). */
+static char *dir;
+
+static const char *test_dir(void)
+{
+    if (!dir)
+        dir = temp_dir();
+    cr_assert_not_null(dir, "cannot create a temporary folder");
+    return dir;
+}
+
+static void drop_dir(void)
+{
+    remove_dir(dir);
+    dir = NULL;
+}
+
+TestSuite(graded_phase4, .timeout = 90, .fini = drop_dir);
+
+/* Runs phase4 on the workload cfg with `workers` workers and extra flags,
+ * dumping to out; expects exit 0 within 30 s, no process of the run left
+ * behind, and corrupt = 0. The result is the caller's to free. */
+static void run_workload(const struct gen_config *cfg, const char *dist, unsigned workers, char *const extra[],
+                         const char *out, struct proc_result *r)
+{
+    char messages[32], ids[32], payload[32], seed[32], nw[16];
+    snprintf(messages, sizeof messages, "%llu", (unsigned long long)cfg->messages);
+    snprintf(ids, sizeof ids, "%u", cfg->ids);
+    snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    snprintf(nw, sizeof nw, "%u", workers);
+    char *argv[40] = {PHASE4,  "--messages", messages, "--ids",     ids, "--dist", (char *)dist, "--payload",
+                      payload, "--seed",     seed,     "--workers", nw,  "--dump", (char *)out,  "--json"};
+    int n = 16;
+    while (extra && *extra && n < 39)
+        argv[n++] = *extra++;
+    argv[n] = NULL;
+    /* Started in a process group of its own (proc.h), whose id is its pid:
+     * what is left in it after the run is a worker nobody reaped. */
+    struct proc p;
+    cr_assert_eq(proc_start(argv, &p), 0, "cannot start phase4");
+    cr_assert_eq(proc_wait(&p, 30000, r), 0);
+    int left = count_group_processes(p.pid);
+    cr_assert_not(r->timed_out, "phase4 --workers %u did not finish within 30 s", workers);
+    cr_assert_eq(r->status, 0, "phase4 --workers %u exited %d: %s", workers, r->status, r->err);
+    cr_expect_eq(grade_json_number(r->out, "corrupt"), 0, "--workers %u: corrupt payloads reported", workers);
+    cr_expect_eq(left, 0, "--workers %u: %d processes of the run are still there", workers, left);
+}
+
+/* The workload's dump must equal the oracle's for every worker count. */
+static void expect_oracle_dump(const struct gen_config *cfg, const char *dist, char *const extra[])
+{
+    static const unsigned counts[] = {1, 2, 4, 8};
+    char want[512], got[512];
+    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
+    cr_assert_eq(grade_oracle_dump(cfg, want), 0, "the oracle could not run");
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        snprintf(got, sizeof got, "%s/phase4-%u.csv", test_dir(), counts[k]);
+        struct proc_result r;
+        run_workload(cfg, dist, counts[k], extra, got, &r);
+        cr_expect(files_equal(got, want),
+                  "--workers %u: the dump differs from the oracle's (%s, %llu messages, %u ids)", counts[k], dist,
+                  (unsigned long long)cfg->messages, cfg->ids);
+        double routed = grade_json_number(r.out, "messages");
+        cr_expect_eq(routed, (double)cfg->messages, "--workers %u: %.0f messages routed, not %llu", counts[k], routed,
+                     (unsigned long long)cfg->messages);
+        proc_result_free(&r);
+    }
+}
+
+Test(graded_phase4, a_uniform_workload_gives_the_oracle_dump_for_1_2_4_8_workers)
+{
+    struct gen_config cfg = {.messages = 300000, .ids = 5000, .dist = DIST_UNIFORM, .seed = 41};
+    expect_oracle_dump(&cfg, "uniform", NULL);
+}
+
+Test(graded_phase4, a_skewed_workload_gives_the_oracle_dump_for_1_2_4_8_workers)
+{
+    /* Zipf 1.2: one ring gets most of the stream and fills, so the source
+     * must wait for its worker without losing or reordering a record, while
+     * the other workers sleep on rings that stay nearly empty. */
+    struct gen_config cfg = {.messages = 300000, .ids = 2000, .dist = DIST_ZIPF, .zipf_s = 1.2, .seed = 42};
+    expect_oracle_dump(&cfg, "zipf:1.2", NULL);
+}
+
+Test(graded_phase4, payloads_cross_intact_for_1_2_4_8_workers)
+{
+    /* Payloads up to 300 KiB: the ring is sized so that each still crosses
+     * as one record, verified where it lies; records of every size make the
+     * producer pad to the end of the circle often. */
+    struct gen_config cfg = {
+        .messages = 3000, .ids = 200, .dist = DIST_UNIFORM, .payload_min = 0, .payload_max = 300000, .seed = 43};
+    expect_oracle_dump(&cfg, "uniform", NULL);
+}
+
+Test(graded_phase4, payloads_larger_than_a_record_cross_in_fragments_for_1_2_4_8_workers)
+{
+    /* A 64 KiB ring carries at most 16 KiB of payload per record: payloads
+     * up to 100 KiB cross in up to seven fragments, which the worker must
+     * reassemble in order, and the producer must wait for room between them. */
+    struct gen_config cfg = {
+        .messages = 3000, .ids = 300, .dist = DIST_UNIFORM, .payload_min = 0, .payload_max = 100000, .seed = 44};
+    char *extra[] = {"--ring-kib", "64", NULL};
+    expect_oracle_dump(&cfg, "uniform", extra);
+}
+
+Test(graded_phase4, queries_status_and_work_do_not_change_the_dump)
+{
+    struct gen_config cfg = {
+        .messages = 100000, .ids = 1000, .dist = DIST_ZIPF, .zipf_s = 0.9, .payload_max = 64, .seed = 45};
+    char *extra[] = {"--queries", "5000", "--status-every", "0.02", "--work-ns", "50", NULL};
+    expect_oracle_dump(&cfg, "zipf:0.9", extra);
+}
+
+Test(graded_phase4, the_rate_limit_holds_the_rate_and_keeps_the_dump)
+{
+    /* 60 000 messages at 200 000/s: 0.3 s per run, not as fast as possible.
+     * At this rate the workers keep emptying their rings and going to sleep:
+     * every record must still arrive, and the run must end on time. */
+    struct gen_config cfg = {.messages = 60000, .ids = 500, .dist = DIST_UNIFORM, .seed = 46};
+    char want[512], got[512];
+    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
+    snprintf(got, sizeof got, "%s/phase4.csv", test_dir());
+    cr_assert_eq(grade_oracle_dump(&cfg, want), 0, "the oracle could not run");
+    char *extra[] = {"--rate", "200000", NULL};
+    struct proc_result r;
+    double t0 = grade_now();
+    run_workload(&cfg, "uniform", 2, extra, got, &r);
+    double secs = grade_now() - t0;
+    cr_expect(files_equal(got, want), "the dump differs from the oracle's with --rate");
+    cr_expect_geq(secs, 0.27, "60 000 messages at --rate 200000 took %.3f s, less than 0.3 s", secs);
+    cr_expect_leq(secs, 5.0, "60 000 messages at --rate 200000 took %.3f s", secs);
+    proc_result_free(&r);
+}
+
+Test(graded_phase4, queries_are_answered_from_the_state_table_while_messages_flow)
+{
+    /* 0.5 s of paced messages, 2 000 queries/s to 4 workers: about 1 000
+     * queries, none failed (a reader that waits for a writer, or gives up on
+     * a record being rewritten, fails them), and found: every queried id has
+     * had a message, so a table that is never published answers "not
+     * found". The median is checked loosely: a shared machine moves it. */
+    char *argv[] = {PHASE4,      "--rate", "100000",    "--messages", "50000",  "--ids", "1000",
+                    "--workers", "4",      "--queries", "2000",       "--json", NULL};
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
+    cr_assert_not(r.timed_out, "no result within 20 s");
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    double count = grade_json_number(r.out, "query_count");
+    double failed = grade_json_number(r.out, "query_failed");
+    double not_found = grade_json_number(r.out, "query_not_found");
+    double p50 = grade_json_number(r.out, "query_p50_us");
+    cr_expect(count >= 500 && count <= 1600, "query_count %.0f, expected about 1000", count);
+    cr_expect(failed <= 0, "%.0f queries failed", failed);
+    cr_expect(not_found >= 0 && not_found <= count / 10, "%.0f of %.0f queries found no machine", not_found, count);
+    cr_expect(p50 >= 0 && p50 < 20000, "query p50 %.1f us", p50);
+    proc_result_free(&r);
+}
+
+/* Throughput against the reference, same workload, same run, by CPU time of
+ * the run and its workers (see graded_phase3.c for why not wall time): a
+ * ring that pays a system call per batch (a wake-up whether or not the other
+ * side sleeps), a consumer that spins instead of sleeping, or a worker that
+ * copies every payload shows here. */
+static char *perf_args[] = {"--messages", "2000000", "--ids", "10000", "--workers", "2", "--json", NULL};
+
+Test(graded_phase4, throughput_is_at_least_a_third_of_the_reference)
+{
+    double ratio = grade_perf_ratio("phase4", perf_args, 2000000, 5, GRADE_CPU);
+    cr_expect_geq(ratio, 0.33, "throughput %.2f of the reference's (CPU time)", ratio);
+}
+
+Test(graded_phase4, throughput_is_at_least_three_fifths_of_the_reference)
+{
+    double ratio = grade_perf_ratio("phase4", perf_args, 2000000, 5, GRADE_CPU);
+    cr_expect_geq(ratio, 0.6, "throughput %.2f of the reference's (CPU time)", ratio);
+}
+
+/* Wall time, with work per message: what CPU time cannot see, a side that
+ * sleeps when it need not, or is woken late (a lost wake-up costs a whole
+ * sleep timeout: 100 ms for a worker, 5 ms for the source). The threshold
+ * is low because wall time on a shared machine is noisy. */
+static char *work_args[] = {"--messages", "300000",    "--ids", "10000",  "--workers",
+                            "2",          "--work-ns", "1000",  "--json", NULL};
+
+Test(graded_phase4, with_work_per_message_wall_time_is_within_two_and_a_half_times_the_reference)
+{
+    double ratio = grade_perf_ratio("phase4", work_args, 300000, 5, GRADE_WALL);
+    cr_expect_geq(ratio, 0.4, "throughput with --work-ns 1000 %.2f of the reference's (wall time)", ratio);
+}
