@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,6 +126,7 @@ Test(statetab, a_reader_never_sees_a_torn_record)
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, should an assertion end it first */
         struct machine m;
         uint64_t k = 1;
         for (uint64_t end = now_ns() + 5000000000ull; atomic_load(seen) < SEEN_MIN && now_ns() < end; k++) {
@@ -141,9 +143,15 @@ Test(statetab, a_reader_never_sees_a_torn_record)
         _exit(0);
     }
     uint64_t reads = 0, busy = 0, last = 0, seen_versions = 0;
+    uint64_t give_up = now_ns() + 2000000000ull;
     while (!atomic_load(done)) {
         struct machine got;
         int rc = statetab_read(&tab, 0, &got, 1000);
+        /* Not one whole version in 2 s: the writer publishes nothing the
+         * reader can see (or the reader never gets a copy); fail now rather
+         * than at the writer's 5 s bound. */
+        cr_assert(reads > 0 || now_ns() < give_up, "no version of the record could be read in 2 s (%s)",
+                  rc == STATETAB_EMPTY ? "it reads as empty" : "every read gave up");
         if (rc == STATETAB_EMPTY)
             continue;
         if (rc == STATETAB_BUSY) {
