@@ -9,11 +9,12 @@ case per test; tests/grading/CMakeLists.txt). Python 3 standard library.
   starter     the untouched starter scores near zero, within a time bound
   partial     the reference with one function stubbed scores strictly
               between, and loses a test of that function: phase 1 with
-              run_queries stubbed, phase 3 with answer_query stubbed
+              run_queries stubbed, phase 3 with answer_query stubbed,
+              phase 4 with reassemble stubbed
   handout     the student's tarball unpacks, builds, runs `make phase1` and
-              `make check PHASE=1`, builds phase 3's starter, and holds no
-              solution text (and the leak check does catch solution text
-              planted in a test file)
+              `make check PHASE=1`, builds phase 3's and phase 4's starters,
+              and holds no solution text (and the leak check does catch
+              solution text planted in a test file)
 
 Builds go under --work (the starter and the partial case share one build
 folder, so only phase 1's file is recompiled between them); the reference
@@ -104,9 +105,11 @@ def case_starter(args):
         fail(f"grading the starter took {secs:.0f} s (bound: 240 s)")
 
 
-def partial(args, phase, func):
+def partial(args, phase, func, lose="quer"):
     """Grades phase with only func's regions stubbed: strictly between zero
-    and full marks, and a query test lost (both functions serve queries)."""
+    and full marks, and a test whose name contains `lose` lost (a test of
+    func: run_queries and answer_query serve queries, reassemble
+    fragments)."""
     tmp = tempfile.mkdtemp(prefix="msgroute-partial-")
     try:
         r = run([PY, os.path.join(HERE, "labgen.py"), "--partial", func, tmp], 60)
@@ -118,13 +121,14 @@ def partial(args, phase, func):
     if not 0 < doc["total"] < doc["max"]:
         fail(f"phase {phase} with {func} stubbed scores {doc['total']} / {doc['max']}, not strictly in between")
     lost = {t["test"] for t in doc["tests"] if t["points"] < t["max"] and t["category"] != "performance"}
-    if not any("quer" in t for t in lost):
+    if not any(lose in t for t in lost):
         fail(f"stubbing {func} did not cost a query test; lost: {sorted(lost)}")
 
 
 def case_partial(args):
     partial(args, 1, "run_queries")
     partial(args, 3, "answer_query")
+    partial(args, 4, "reassemble", lose="fragment")
 
 
 def case_handout(args):
@@ -145,7 +149,10 @@ def case_handout(args):
             fail("solutions/ is in the handout")
         for must in ("labs/phase1/phase1.c", "labs/phase1/README.md", "labs/README.md", "labs/SPEC.md",
                      "Makefile", "phases/phase1/main.c", "labs/phase3/README.md", "labs/phase3/router.c",
-                     "labs/phase3/worker.c", "phases/phase3/main.c", "tests/phase3/test_phase3.c"):
+                     "labs/phase3/worker.c", "phases/phase3/main.c", "tests/phase3/test_phase3.c",
+                     "labs/phase4/README.md", "labs/phase4/ring.c", "labs/phase4/statetab.c",
+                     "labs/phase4/worker.c", "phases/phase4/main.c", "phases/phase4/lab.h",
+                     "tests/phase4/test_ring.c", "tests/grading/graded_phase4.c"):
             if not os.path.exists(os.path.join(tree, must)):
                 fail(f"the handout lacks {must}")
 
@@ -178,6 +185,11 @@ def case_handout(args):
             fail("make phase3 did not build build/bin/phase3 in the handout")
         if "labs/phase3/README.md" not in r.stderr + r.stdout:
             fail("make phase3 on the starter does not point at labs/phase3/README.md")
+        r = run(["make", "phase4"], 300, cwd=tree, env=env)
+        if not os.path.exists(os.path.join(tree, "build", "bin", "phase4")):
+            fail("make phase4 did not build build/bin/phase4 in the handout")
+        if r.returncode == 0 or "labs/phase4/README.md" not in r.stderr + r.stdout:
+            fail("make phase4 on the starter should fail and point at labs/phase4/README.md")
         if os.path.exists(os.path.join(tree, "build", "labs")):
             fail("the handout built into build/labs/; a student's tree builds into build/")
     finally:
