@@ -105,9 +105,9 @@ def tail(path, n=25):
         return ""
 
 
-def configure(build, impl, impl_dir, log, cmake_flags):
-    """Configures build for impl unless its cache already says so."""
-    if (cache_value(build, "MSGROUTE_IMPL") == impl
+def configure(build, impl, impl_dir, log, cmake_flags, force=False):
+    """Configures build for impl unless its cache already says so (or force)."""
+    if (not force and cache_value(build, "MSGROUTE_IMPL") == impl
             and (cache_value(build, "MSGROUTE_IMPL_DIR") or "") == (impl_dir or "")):
         return True
     os.makedirs(build, exist_ok=True)
@@ -222,8 +222,13 @@ def main():
             print(f"grade: phase {p} does not build: its tests score 0. The compiler said:", file=sys.stderr)
             print(tail(log), file=sys.stderr)
     if not build_targets(build, ["msgen"] + binaries, args.jobs, log):
-        print(tail(log), file=sys.stderr)
-        die("the test binaries do not build (see above): that is not the student's code")
+        # A build folder configured before a phase's graded_phaseN.c existed
+        # has no target for it (CMake looks for those files when it
+        # configures): configure once more and retry before giving up.
+        if not (configure(build, args.impl, impl_dir, log, args.cmake_flag, force=True)
+                and build_targets(build, ["msgen"] + binaries, args.jobs, log)):
+            print(tail(log), file=sys.stderr)
+            die("the test binaries do not build (see above): that is not the student's code")
 
     env = dict(os.environ)
     env.pop("MSGROUTE_REF_BIN", None)
