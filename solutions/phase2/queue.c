@@ -41,6 +41,18 @@ void queue_free(struct queue *q)
 /* Finds len contiguous free bytes, or returns false. */
 static bool reserve_bytes(struct queue *q, uint32_t len, uint32_t *off)
 {
+    /* LAB: Find len contiguous free bytes in the byte ring (queue.h, and the
+     * top of this file): the bytes in use are [bhead, btail) of two counters
+     * that only grow; a payload never straddles the end of the buffer (skip
+     * to offset 0 instead), and when nothing is in use start again at
+     * offset 0, so that a payload as large as the whole ring fits. Advance
+     * btail past what you take, set *off to where the payload starts, and
+     * return false, changing nothing, when there is no room. A zero-length
+     * payload needs no bytes. */
+    /* LAB STUB: (void)q; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: *off = 0; */
+    /* LAB STUB: return false; */
     if (len == 0) {
         *off = 0;
         return true;
@@ -60,10 +72,22 @@ static bool reserve_bytes(struct queue *q, uint32_t len, uint32_t *off)
     q->btail += skip + len;
     *off = (uint32_t)(skip ? 0 : pos);
     return true;
+    /* END LAB */
 }
 
 bool queue_push(struct queue *q, const struct msg *m, uint8_t **payload)
 {
+    /* LAB: Refuse (return false, changing nothing) when every slot is taken
+     * or the payload finds no room (reserve_bytes). Otherwise copy *m into
+     * the next slot, record where its payload starts and the byte counter
+     * just past it (queue_drop() releases the bytes up to payload_end),
+     * count it in, and point *payload at its bytes (NULL when the queue has
+     * no byte ring). Never allocate: this runs once per message. */
+    /* LAB STUB: (void)q; */
+    /* LAB STUB: (void)m; */
+    /* LAB STUB: (void)reserve_bytes; */
+    /* LAB STUB: *payload = NULL; */
+    /* LAB STUB: return false; */
     if (queue_depth(q) > q->mask)
         return false;
     uint32_t off;
@@ -76,6 +100,7 @@ bool queue_push(struct queue *q, const struct msg *m, uint8_t **payload)
     q->tail++;
     *payload = q->bytes ? q->bytes + off : NULL;
     return true;
+    /* END LAB */
 }
 
 void queue_drop(struct queue *q, uint64_t n)
