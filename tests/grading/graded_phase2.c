@@ -190,8 +190,8 @@ Test(graded_phase2, a_loop_with_little_to_do_sleeps_instead_of_spinning)
     cr_assert_not(r.timed_out, "no result within 20 s");
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
     cr_expect_geq(wall, 0.9, "2 000 messages at --rate 2000 took %.3f s", wall);
-    cr_expect_leq(cpu, 0.3 * wall, "%.3f s of CPU in %.3f s with next to nothing to do: is an idle handle left running?",
-                  cpu, wall);
+    cr_expect_leq(cpu, 0.3 * wall,
+                  "%.3f s of CPU in %.3f s with next to nothing to do: is an idle handle left running?", cpu, wall);
     cr_expect_eq(grade_json_number(r.out, "query_failed"), 0, "queries failed: %s", r.out);
     proc_result_free(&r);
 }
