@@ -48,12 +48,15 @@ struct loop {
     bool has_qs, has_qc;
 
     struct hist *queries;
-    struct pacer rate; /* --rate's token bucket, on uv_now() in ns */
-    struct msg held;   /* taken from the source, refused by a full queue */
-    bool holding;      /* held is valid: push it before taking another */
-    bool waiting;      /* the source is blocked on a full queue (for the debug log) */
-    bool source_done;  /* the source ran out or was stopped: nothing more enters the queue */
-    bool stop_requested, interrupted, failed, closing;
+    struct pacer rate;   /* --rate's token bucket, on uv_now() in ns */
+    struct msg held;     /* taken from the source, refused by a full queue */
+    bool holding;        /* held is valid: push it before taking another */
+    bool waiting;        /* the source is blocked on a full queue (for the debug log) */
+    bool source_done;    /* the source ran out or was stopped: nothing more enters the queue */
+    bool stop_requested; /* a first SIGINT/SIGTERM came: drain, dump, exit 0 */
+    bool interrupted;    /* a second one came: end now, no dump, exit 130 */
+    bool failed;         /* an error was logged: no dump, exit 1 */
+    bool closing;        /* loop_finish() ran: every handle is closing */
     uint64_t start_ns, end_ns, start_hr;
 };
 
