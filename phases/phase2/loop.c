@@ -192,7 +192,6 @@ static int setup(struct loop *l)
     int rc = queue_init(&l->q, l->cfg->batch * PHASE2_QUEUE_BATCHES, bytes);
     if (rc < 0)
         return UV_ENOMEM;
-    log_debug("queue: %u slots, %llu payload bytes", queue_capacity(&l->q), (unsigned long long)bytes);
 
     if ((rc = start_signal(l, &l->sig_int, stream_on_stop_signal, SIGINT)) < 0 ||
         (rc = start_signal(l, &l->sig_term, stream_on_stop_signal, SIGTERM)) < 0 ||
