@@ -9,12 +9,13 @@ case per test; tests/grading/CMakeLists.txt). Python 3 standard library.
   starter     the untouched starter scores near zero, within a time bound
   partial     the reference with one function stubbed scores strictly
               between, and loses a test of that function: phase 1 with
-              run_queries stubbed, phase 3 with answer_query stubbed,
-              phase 4 with reassemble stubbed
+              run_queries stubbed, phase 2 with query_submit stubbed, phase
+              3 with answer_query stubbed, phase 4 with reassemble stubbed
   handout     the student's tarball unpacks, builds, runs `make phase1` and
-              `make check PHASE=1`, builds phase 3's and phase 4's starters,
-              and holds no solution text (and the leak check does catch
-              solution text planted in a test file)
+              `make check PHASE=1`, builds phase 2's, phase 3's and phase 4's
+              starters (each says which function to write first), and holds
+              no solution text (and the leak check does catch solution text
+              planted in a test file)
 
 Builds go under --work (the starter and the partial case share one build
 folder, so only phase 1's file is recompiled between them); the reference
@@ -108,8 +109,8 @@ def case_starter(args):
 def partial(args, phase, func, lose="quer"):
     """Grades phase with only func's regions stubbed: strictly between zero
     and full marks, and a test whose name contains `lose` lost (a test of
-    func: run_queries and answer_query serve queries, reassemble
-    fragments)."""
+    func: run_queries, query_submit and answer_query serve queries,
+    reassemble fragments).
     tmp = tempfile.mkdtemp(prefix="msgroute-partial-")
     try:
         r = run([PY, os.path.join(HERE, "labgen.py"), "--partial", func, tmp], 60)
@@ -127,6 +128,7 @@ def partial(args, phase, func, lose="quer"):
 
 def case_partial(args):
     partial(args, 1, "run_queries")
+    partial(args, 2, "query_submit")
     partial(args, 3, "answer_query")
     partial(args, 4, "reassemble", lose="fragment")
 
@@ -148,7 +150,9 @@ def case_handout(args):
         if any("/solutions/" in n or n.endswith("/solutions") for n in names):
             fail("solutions/ is in the handout")
         for must in ("labs/phase1/phase1.c", "labs/phase1/README.md", "labs/README.md", "labs/SPEC.md",
-                     "Makefile", "phases/phase1/main.c", "labs/phase3/README.md", "labs/phase3/router.c",
+                     "Makefile", "phases/phase1/main.c", "labs/phase2/README.md", "labs/phase2/stream.c",
+                     "labs/phase2/queue.c", "labs/phase2/query.c", "phases/phase2/main.c", "phases/phase2/loop.c",
+                     "tests/phase2/test_phase2.c", "labs/phase3/README.md", "labs/phase3/router.c",
                      "labs/phase3/worker.c", "phases/phase3/main.c", "tests/phase3/test_phase3.c",
                      "labs/phase4/README.md", "labs/phase4/ring.c", "labs/phase4/statetab.c",
                      "labs/phase4/worker.c", "phases/phase4/main.c", "phases/phase4/lab.h",
@@ -180,6 +184,11 @@ def case_handout(args):
         r = run(["make", "check", "PHASE=1"], 400, cwd=tree, env=env)
         if r.returncode == 0 or "tests pass" not in r.stdout or "labs/phase1/README.md" not in r.stdout:
             fail("make check PHASE=1 on the starter should list failing tests and point at the handout")
+        r = run(["make", "phase2"], 300, cwd=tree, env=env)
+        if not os.path.exists(os.path.join(tree, "build", "bin", "phase2")):
+            fail("make phase2 did not build build/bin/phase2 in the handout")
+        if "is not written yet: see labs/phase2/README.md" not in r.stderr + r.stdout:
+            fail("make phase2 on the starter does not name the function to write and labs/phase2/README.md")
         r = run(["make", "phase3"], 300, cwd=tree, env=env)
         if not os.path.exists(os.path.join(tree, "build", "bin", "phase3")):
             fail("make phase3 did not build build/bin/phase3 in the handout")

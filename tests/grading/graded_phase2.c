@@ -1,0 +1,236 @@
+/* graded_phase2.c - what phase 2's grade adds to tests/phase2: the dump of
+ * generated workloads against the oracle for --batch 1, 16, 256 and 65536,
+ * with payloads that wrap the queue's byte ring, with queries, status and
+ * work, and under --rate; queries answered between batches; a loop that
+ * sleeps when there is nothing to do; bounded memory; and throughput
+ * relative to the reference (CPU time: phase 2 is one thread).
+ *
+ * Every test here exercises code the student writes (labs/phase2/); the
+ * points are in tests/grading/points.tsv. Each run is under a deadline, so
+ * a hang or a crash costs that test only. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "grade_util.h"
+#include "proc.h"
+
+#define PHASE2 BIN_DIR "/phase2"
+
+/* This test's temporary folder, made on first use, removed by the suite's
+ * fini even when an assertion fails half-way (see graded_phase1.c). */
+static char *dir;
+
+static const char *test_dir(void)
+{
+    if (!dir)
+        dir = temp_dir();
+    cr_assert_not_null(dir, "cannot create a temporary folder");
+    return dir;
+}
+
+static void drop_dir(void)
+{
+    remove_dir(dir);
+    dir = NULL;
+}
+
+TestSuite(graded_phase2, .timeout = 60, .fini = drop_dir);
+
+/* Runs phase2 on the workload cfg with --batch batch and extra flags,
+ * dumping to out; expects exit 0 within 30 s and corrupt = 0. The result
+ * is the caller's to free. */
+static void run_workload(const struct gen_config *cfg, const char *dist, const char *batch, char *const extra[],
+                         const char *out, struct proc_result *r)
+{
+    char messages[32], ids[32], payload[32], seed[32];
+    snprintf(messages, sizeof messages, "%llu", (unsigned long long)cfg->messages);
+    snprintf(ids, sizeof ids, "%u", cfg->ids);
+    snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    char *argv[40] = {PHASE2,  "--messages", messages, "--ids",   ids,           "--dist", (char *)dist, "--payload",
+                      payload, "--seed",     seed,     "--batch", (char *)batch, "--dump", (char *)out,  "--json"};
+    int n = 16;
+    while (extra && *extra && n < 39)
+        argv[n++] = *extra++;
+    argv[n] = NULL;
+    cr_assert_eq(proc_run(argv, NULL, 30000, r), 0, "cannot start phase2");
+    cr_assert_not(r->timed_out, "phase2 --batch %s did not finish within 30 s", batch);
+    cr_assert_eq(r->status, 0, "phase2 --batch %s exited %d: %s", batch, r->status, r->err);
+    cr_expect_eq(grade_json_number(r->out, "corrupt"), 0, "--batch %s: corrupt payloads reported", batch);
+}
+
+/* The workload's dump must equal the oracle's for every batch size: one
+ * message per turn, a few, the default, and more than the queue holds of
+ * the stream at once (so every turn is one batch of the whole queue). */
+static void expect_oracle_dump(const struct gen_config *cfg, const char *dist, char *const extra[])
+{
+    static const char *const batches[] = {"1", "16", "256", "65536"};
+    char want[512], got[512];
+    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
+    cr_assert_eq(grade_oracle_dump(cfg, want), 0, "the oracle could not run");
+    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++) {
+        snprintf(got, sizeof got, "%s/phase2-%s.csv", test_dir(), batches[k]);
+        struct proc_result r;
+        run_workload(cfg, dist, batches[k], extra, got, &r);
+        cr_expect(files_equal(got, want), "--batch %s: the dump differs from the oracle's (%s, %llu messages, %u ids)",
+                  batches[k], dist, (unsigned long long)cfg->messages, cfg->ids);
+        double routed = grade_json_number(r.out, "messages");
+        cr_expect_eq(routed, (double)cfg->messages, "--batch %s: %.0f messages routed, not %llu", batches[k], routed,
+                     (unsigned long long)cfg->messages);
+        proc_result_free(&r);
+    }
+}
+
+Test(graded_phase2, a_uniform_workload_gives_the_oracle_dump_for_batch_1_16_256_65536)
+{
+    struct gen_config cfg = {.messages = 200000, .ids = 5000, .dist = DIST_UNIFORM, .seed = 21};
+    expect_oracle_dump(&cfg, "uniform", NULL);
+}
+
+Test(graded_phase2, a_skewed_workload_gives_the_oracle_dump_for_batch_1_16_256_65536)
+{
+    struct gen_config cfg = {.messages = 200000, .ids = 2000, .dist = DIST_ZIPF, .zipf_s = 1.2, .seed = 22};
+    expect_oracle_dump(&cfg, "zipf:1.2", NULL);
+}
+
+Test(graded_phase2, payloads_wrap_the_queue_and_arrive_intact_for_batch_1_16_256_65536)
+{
+    /* 4 000 payloads of up to 200 KB, 400 MB in all, through a byte ring of
+     * 4 MiB: it fills and wraps about a hundred times, with payloads that
+     * do not fit before the end of the buffer. The oracle's bytes column
+     * and corrupt = 0 check every byte. */
+    struct gen_config cfg = {
+        .messages = 4000, .ids = 300, .dist = DIST_UNIFORM, .payload_min = 0, .payload_max = 200000, .seed = 23};
+    expect_oracle_dump(&cfg, "uniform", NULL);
+}
+
+Test(graded_phase2, queries_status_and_work_do_not_change_the_dump)
+{
+    struct gen_config cfg = {
+        .messages = 100000, .ids = 1000, .dist = DIST_ZIPF, .zipf_s = 0.9, .payload_max = 64, .seed = 24};
+    char *extra[] = {"--queries", "20000", "--status-every", "0.01", "--work-ns", "50", NULL};
+    expect_oracle_dump(&cfg, "zipf:0.9", extra);
+}
+
+Test(graded_phase2, the_rate_limit_holds_the_rate_and_keeps_the_dump)
+{
+    /* 60 000 messages at 200 000/s: 0.3 s, not as fast as possible, at
+     * batch 16 (the source sleeps on its timer between bursts) and at the
+     * default batch. */
+    struct gen_config cfg = {.messages = 60000, .ids = 500, .dist = DIST_UNIFORM, .seed = 25};
+    static const char *const batches[] = {"16", "256"};
+    char want[512], got[512];
+    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
+    snprintf(got, sizeof got, "%s/phase2.csv", test_dir());
+    cr_assert_eq(grade_oracle_dump(&cfg, want), 0, "the oracle could not run");
+    char *extra[] = {"--rate", "200000", NULL};
+    for (size_t k = 0; k < 2; k++) {
+        struct proc_result r;
+        double t0 = grade_now();
+        run_workload(&cfg, "uniform", batches[k], extra, got, &r);
+        double secs = grade_now() - t0;
+        cr_expect(files_equal(got, want), "--batch %s: the dump differs from the oracle's with --rate", batches[k]);
+        cr_expect_geq(secs, 0.27, "--batch %s: 60 000 messages at --rate 200000 took %.3f s, less than 0.3 s",
+                      batches[k], secs);
+        cr_expect_leq(secs, 3.0, "--batch %s: 60 000 messages at --rate 200000 took %.3f s", batches[k], secs);
+        proc_result_free(&r);
+    }
+}
+
+Test(graded_phase2, queries_are_answered_between_batches_at_the_asked_rate)
+{
+    /* 0.5 s of paced messages with 2 000 queries/s: about 1 000 queries,
+     * none failed. While messages flow, the loop turns every few hundred
+     * microseconds and the server answers on the next turn; the reference's
+     * median is about 0.3 ms here, most of it libuv's millisecond timer
+     * (the loop sleeps between the source's bursts). A server that answers
+     * only when the stream ends, or whose idle handle is never started,
+     * is off by tens of milliseconds or more. */
+    char *argv[] = {PHASE2, "--rate",    "100000", "--messages", "50000", "--ids",
+                    "1000", "--queries", "2000",   "--json",     NULL};
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
+    cr_assert_not(r.timed_out, "no result within 20 s");
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    double count = grade_json_number(r.out, "query_count");
+    double failed = grade_json_number(r.out, "query_failed");
+    double p50 = grade_json_number(r.out, "query_p50_us");
+    cr_expect(count >= 500 && count <= 1600, "query_count %.0f, expected about 1000", count);
+    cr_expect(failed <= 0, "%.0f queries failed", failed);
+    cr_expect(p50 >= 0 && p50 < 5000, "query p50 %.1f us: are queries answered on the next turn of the loop?", p50);
+    proc_result_free(&r);
+}
+
+/* CPU seconds (user + system) of this test's waited-for children. */
+static double children_cpu(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) < 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+Test(graded_phase2, a_loop_with_little_to_do_sleeps_instead_of_spinning)
+{
+    /* 2 000 messages/s and 200 queries/s for 1 s: a few milliseconds of
+     * work. The reference uses about 2 % of a CPU here (it sleeps in
+     * epoll_wait between timers). An idle handle left running when its
+     * queue or its list of queries is empty keeps the loop from ever
+     * sleeping: 100 % of a CPU. The bound is far from both. */
+    char *argv[] = {PHASE2, "--rate", "2000", "--messages", "2000", "--queries", "200", "--json", NULL};
+    struct proc_result r;
+    double c0 = children_cpu(), t0 = grade_now();
+    cr_assert_eq(proc_run(argv, NULL, 20000, &r), 0);
+    double wall = grade_now() - t0, cpu = children_cpu() - c0;
+    cr_assert_not(r.timed_out, "no result within 20 s");
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    cr_expect_geq(wall, 0.9, "2 000 messages at --rate 2000 took %.3f s", wall);
+    cr_expect_leq(cpu, 0.3 * wall,
+                  "%.3f s of CPU in %.3f s with next to nothing to do: is an idle handle left running?", cpu, wall);
+    cr_expect_eq(grade_json_number(r.out, "query_failed"), 0, "queries failed: %s", r.out);
+    proc_result_free(&r);
+}
+
+Test(graded_phase2, memory_stays_bounded_with_large_payloads)
+{
+    /* 20 000 payloads of up to 256 KiB are 2.5 GiB in all: the queue holds
+     * at most its 4 MiB byte ring of them, however fast the source is. */
+    char *argv[] = {PHASE2, "--messages", "20000", "--ids", "100", "--payload", "0-262144", "--json", NULL};
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, 30000, &r), 0);
+    cr_assert_not(r.timed_out, "no result within 30 s");
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, r.err);
+    double rss = grade_json_number(r.out, "rss_kb_max");
+    cr_expect(rss > 0 && rss < 64 * 1024, "peak RSS %.0f KiB", rss);
+    cr_expect_eq(grade_json_number(r.out, "corrupt"), 0);
+    proc_result_free(&r);
+}
+
+/* Throughput against the reference, same workload, same run, by CPU time:
+ * phase 2 is one thread, and CPU time hardly moves when other programs
+ * share the machine. A queue that copies each message out again, a router
+ * that applies one message per turn, or a poll per message shows here. */
+static char *perf_args[] = {"--messages", "3000000", "--ids", "10000", "--json", NULL};
+
+Test(graded_phase2, throughput_is_at_least_a_third_of_the_reference)
+{
+    double ratio = grade_perf_ratio("phase2", perf_args, 3000000, 5, GRADE_CPU);
+    cr_expect_geq(ratio, 0.33, "throughput %.2f of the reference's (CPU time)", ratio);
+}
+
+Test(graded_phase2, throughput_is_at_least_three_fifths_of_the_reference)
+{
+    double ratio = grade_perf_ratio("phase2", perf_args, 3000000, 5, GRADE_CPU);
+    cr_expect_geq(ratio, 0.6, "throughput %.2f of the reference's (CPU time)", ratio);
+}
+
+Test(graded_phase2, throughput_is_at_least_four_fifths_of_the_reference)
+{
+    double ratio = grade_perf_ratio("phase2", perf_args, 3000000, 5, GRADE_CPU);
+    cr_expect_geq(ratio, 0.8, "throughput %.2f of the reference's (CPU time)", ratio);
+}
