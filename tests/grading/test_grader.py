@@ -110,7 +110,7 @@ def partial(args, phase, func, lose="quer"):
     """Grades phase with only func's regions stubbed: strictly between zero
     and full marks, and a test whose name contains `lose` lost (a test of
     func: run_queries, query_submit and answer_query serve queries,
-    reassemble fragments).
+    reassemble fragments)."""
     tmp = tempfile.mkdtemp(prefix="msgroute-partial-")
     try:
         r = run([PY, os.path.join(HERE, "labgen.py"), "--partial", func, tmp], 60)
