@@ -44,6 +44,85 @@ fail_source:
     return rc;
 }
 
+static char *test_dir;
+
+const char *grade_test_dir(void)
+{
+    if (!test_dir)
+        test_dir = temp_dir();
+    cr_assert_not_null(test_dir, "cannot create a temporary folder");
+    return test_dir;
+}
+
+void grade_drop_dir(void)
+{
+    remove_dir(test_dir);
+    test_dir = NULL;
+}
+
+void grade_run_workload(const char *program, const struct gen_config *cfg, const char *dist, char *const flags[],
+                        const char *out, struct proc_result *r)
+{
+    char messages[32], ids[32], payload[32], seed[32];
+    snprintf(messages, sizeof messages, "%llu", (unsigned long long)cfg->messages);
+    snprintf(ids, sizeof ids, "%u", cfg->ids);
+    snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
+    enum { ARGV_MAX = 48 };
+    char *argv[ARGV_MAX] = {(char *)program, "--messages", messages, "--ids", ids,      "--dist",    (char *)dist,
+                            "--payload",     payload,      "--seed", seed,    "--dump", (char *)out, "--json"};
+    int n = 14;
+    while (flags && *flags) {
+        cr_assert_lt(n, ARGV_MAX - 1, "too many flags for one run");
+        argv[n++] = *flags++;
+    }
+    argv[n] = NULL;
+    /* Started in a process group of its own (proc.h), whose id is its pid:
+     * what is left in it after the run is a worker nobody reaped. */
+    struct proc p;
+    cr_assert_eq(proc_start(argv, &p), 0, "cannot start %s", program);
+    cr_assert_eq(proc_wait(&p, 30000, r), 0);
+    int left = count_group_processes(p.pid);
+    cr_assert_not(r->timed_out, "%s did not finish within 30 s", program);
+    cr_assert_eq(r->status, 0, "%s exited %d: %s", program, r->status, r->err);
+    cr_expect_eq(grade_json_number(r->out, "corrupt"), 0, "corrupt payloads reported");
+    cr_expect_eq(left, 0, "%d processes of the run are still there", left);
+}
+
+void grade_expect_oracle_dump(const char *program, const struct gen_config *cfg, const char *dist, const char *knob,
+                              const char *const values[], size_t nvalues, char *const extra[], double secs[])
+{
+    char want[512], got[512];
+    snprintf(want, sizeof want, "%s/oracle.csv", grade_test_dir());
+    cr_assert_eq(grade_oracle_dump(cfg, want), 0, "the oracle could not run");
+    for (size_t k = 0; k < nvalues; k++) {
+        char *flags[32], label[64] = "";
+        int n = 0;
+        if (knob) {
+            flags[n++] = (char *)knob;
+            flags[n++] = (char *)values[k];
+            snprintf(label, sizeof label, "%s %s: ", knob, values[k]);
+        }
+        for (char *const *e = extra; e && *e; e++) {
+            cr_assert_lt(n, 31, "too many extra flags");
+            flags[n++] = *e;
+        }
+        flags[n] = NULL;
+        snprintf(got, sizeof got, "%s/run-%zu.csv", grade_test_dir(), k);
+        struct proc_result r;
+        double t0 = grade_now();
+        grade_run_workload(program, cfg, dist, flags, got, &r);
+        if (secs)
+            secs[k] = grade_now() - t0;
+        cr_expect(files_equal(got, want), "%sthe dump differs from the oracle's (%s, %llu messages, %u ids)", label,
+                  dist, (unsigned long long)cfg->messages, cfg->ids);
+        double routed = grade_json_number(r.out, "messages");
+        cr_expect_eq(routed, (double)cfg->messages, "%s%.0f messages routed, not %llu", label, routed,
+                     (unsigned long long)cfg->messages);
+        proc_result_free(&r);
+    }
+}
+
 double grade_json_number(const char *out, const char *key)
 {
     size_t len = strlen(out);

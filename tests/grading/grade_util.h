@@ -11,6 +11,7 @@
 #define MSGROUTE_GRADE_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "source.h"
@@ -22,6 +23,33 @@ int grade_oracle_dump(const struct gen_config *cfg, const char *path);
 /* The number after "key": in the last line of out (the JSON summary), or
  * -1 when the line or the key is missing. */
 double grade_json_number(const char *out, const char *key);
+
+/* This test's temporary folder, made on first use. A suite removes it with
+ * `.fini = grade_drop_dir`, which runs even when an assertion fails
+ * half-way (a remove at the end of the test would not: grading a starter
+ * fails most tests, and must not litter /tmp). It is made on first use
+ * because a skipped test does not reach fini. Each test runs in a process
+ * of its own, so one folder per process is one per test. */
+const char *grade_test_dir(void);
+void grade_drop_dir(void);
+
+/* Runs program (a path) on the generated workload cfg (--dist dist) with
+ * the flags of `flags` (NULL-terminated; NULL for none), dumping to out,
+ * with --json; in a process group of its own under a 30 s deadline. The
+ * test fails unless the run exits 0 in time, leaves no process of its group
+ * behind (a worker nobody reaped) and reports corrupt = 0. The result is
+ * the caller's to free. */
+struct proc_result;
+void grade_run_workload(const char *program, const struct gen_config *cfg, const char *dist, char *const flags[],
+                        const char *out, struct proc_result *r);
+
+/* The workload's dump must equal the oracle's, with every message routed,
+ * for each value of the phase's knob (knob "--workers" with values {"1",
+ * "2", "4", "8"}, or "--batch" ...), the flags of extra added to each run;
+ * knob NULL (and nvalues 1): one run with extra alone. secs, unless NULL,
+ * gets each run's wall time (nvalues of them). */
+void grade_expect_oracle_dump(const char *program, const struct gen_config *cfg, const char *dist, const char *knob,
+                              const char *const values[], size_t nvalues, char *const extra[], double secs[]);
 
 /* Seconds of a monotonic clock. */
 double grade_now(void);

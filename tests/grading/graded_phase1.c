@@ -17,62 +17,12 @@
 
 #define PHASE1 BIN_DIR "/phase1"
 
-/* This test's temporary folder, made on first use. The suite's fini removes
- * it even when an assertion fails half-way, which a remove_dir() at the end
- * of the test would not: grading a starter fails most tests, and must not
- * litter /tmp. (A skipped test does not reach fini, hence on first use.) */
-static char *dir;
-
-static const char *test_dir(void)
-{
-    if (!dir)
-        dir = temp_dir();
-    cr_assert_not_null(dir, "cannot create a temporary folder");
-    return dir;
-}
-
-static void drop_dir(void)
-{
-    remove_dir(dir);
-    dir = NULL;
-}
-
-TestSuite(graded_phase1, .timeout = 60, .fini = drop_dir);
-
-/* Runs phase1 with the generator flags of cfg plus extra flags, dumping to
- * out, and expects exit 0. The result is the caller's to free. */
-static void run_workload(const struct gen_config *cfg, const char *dist, char *const extra[], const char *out,
-                         struct proc_result *r)
-{
-    char messages[32], ids[32], payload[32], seed[32];
-    snprintf(messages, sizeof messages, "%llu", (unsigned long long)cfg->messages);
-    snprintf(ids, sizeof ids, "%u", cfg->ids);
-    snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
-    char *argv[40] = {PHASE1,      "--messages", messages, "--ids", ids,      "--dist",    (char *)dist,
-                      "--payload", payload,      "--seed", seed,    "--dump", (char *)out, "--json"};
-    int n = 14;
-    while (extra && *extra && n < 39)
-        argv[n++] = *extra++;
-    argv[n] = NULL;
-    cr_assert_eq(proc_run(argv, NULL, 30000, r), 0);
-    cr_assert_not(r->timed_out, "phase1 did not finish within 30 s");
-    cr_assert_eq(r->status, 0, "phase1 exited %d: %s", r->status, r->err);
-}
+TestSuite(graded_phase1, .timeout = 60, .fini = grade_drop_dir);
 
 /* The workload's dump from phase1 with extra flags must equal the oracle's. */
 static void expect_oracle_dump(const struct gen_config *cfg, const char *dist, char *const extra[])
 {
-    char want[512], got[512];
-    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
-    snprintf(got, sizeof got, "%s/phase1.csv", test_dir());
-    cr_assert_eq(grade_oracle_dump(cfg, want), 0, "the oracle could not run");
-    struct proc_result r;
-    run_workload(cfg, dist, extra, got, &r);
-    cr_expect(files_equal(got, want), "the dump differs from the oracle's (%s, %llu messages, %u ids)", dist,
-              (unsigned long long)cfg->messages, cfg->ids);
-    cr_expect_eq(grade_json_number(r.out, "corrupt"), 0, "corrupt payloads reported");
-    proc_result_free(&r);
+    grade_expect_oracle_dump(PHASE1, cfg, dist, NULL, NULL, 1, extra, NULL);
 }
 
 Test(graded_phase1, a_uniform_workload_gives_the_oracle_dump)
@@ -109,9 +59,8 @@ Test(graded_phase1, the_rate_limit_holds_the_rate_and_keeps_the_dump)
     /* 60 000 messages at 200 000/s: 0.3 s, not as fast as possible. */
     struct gen_config cfg = {.messages = 60000, .ids = 500, .dist = DIST_UNIFORM, .seed = 15};
     char *extra[] = {"--rate", "200000", NULL};
-    double t0 = grade_now();
-    expect_oracle_dump(&cfg, "uniform", extra);
-    double secs = grade_now() - t0;
+    double secs;
+    grade_expect_oracle_dump(PHASE1, &cfg, "uniform", NULL, NULL, 1, extra, &secs);
     cr_expect_geq(secs, 0.27, "60 000 messages at --rate 200000 took %.3f s, less than 0.3 s", secs);
     cr_expect_leq(secs, 3.0, "60 000 messages at --rate 200000 took %.3f s", secs);
 }
@@ -147,7 +96,7 @@ static void start_long_run(const char *dump, struct proc *p)
 Test(graded_phase1, sigterm_stops_the_source_and_dumps_what_was_routed)
 {
     char out[512];
-    snprintf(out, sizeof out, "%s/d.csv", test_dir());
+    snprintf(out, sizeof out, "%s/d.csv", grade_test_dir());
     struct proc p;
     start_long_run(out, &p);
     kill(p.pid, SIGTERM);
@@ -164,7 +113,7 @@ Test(graded_phase1, sigterm_stops_the_source_and_dumps_what_was_routed)
 Test(graded_phase1, sigusr1_prints_the_status_table_and_the_run_goes_on)
 {
     char out[512];
-    snprintf(out, sizeof out, "%s/d.csv", test_dir());
+    snprintf(out, sizeof out, "%s/d.csv", grade_test_dir());
     struct proc p;
     start_long_run(out, &p);
     kill(p.pid, SIGUSR1);

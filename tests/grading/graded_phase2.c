@@ -20,69 +20,16 @@
 
 #define PHASE2 BIN_DIR "/phase2"
 
-/* This test's temporary folder, made on first use, removed by the suite's
- * fini even when an assertion fails half-way (see graded_phase1.c). */
-static char *dir;
+TestSuite(graded_phase2, .timeout = 60, .fini = grade_drop_dir);
 
-static const char *test_dir(void)
-{
-    if (!dir)
-        dir = temp_dir();
-    cr_assert_not_null(dir, "cannot create a temporary folder");
-    return dir;
-}
-
-static void drop_dir(void)
-{
-    remove_dir(dir);
-    dir = NULL;
-}
-
-TestSuite(graded_phase2, .timeout = 60, .fini = drop_dir);
-
-/* Runs phase2 on the workload cfg with --batch batch and extra flags,
- * dumping to out; expects exit 0 within 30 s and corrupt = 0. The result
- * is the caller's to free. */
-static void run_workload(const struct gen_config *cfg, const char *dist, const char *batch, char *const extra[],
-                         const char *out, struct proc_result *r)
-{
-    char messages[32], ids[32], payload[32], seed[32];
-    snprintf(messages, sizeof messages, "%llu", (unsigned long long)cfg->messages);
-    snprintf(ids, sizeof ids, "%u", cfg->ids);
-    snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
-    char *argv[40] = {PHASE2,  "--messages", messages, "--ids",   ids,           "--dist", (char *)dist, "--payload",
-                      payload, "--seed",     seed,     "--batch", (char *)batch, "--dump", (char *)out,  "--json"};
-    int n = 16;
-    while (extra && *extra && n < 39)
-        argv[n++] = *extra++;
-    argv[n] = NULL;
-    cr_assert_eq(proc_run(argv, NULL, 30000, r), 0, "cannot start phase2");
-    cr_assert_not(r->timed_out, "phase2 --batch %s did not finish within 30 s", batch);
-    cr_assert_eq(r->status, 0, "phase2 --batch %s exited %d: %s", batch, r->status, r->err);
-    cr_expect_eq(grade_json_number(r->out, "corrupt"), 0, "--batch %s: corrupt payloads reported", batch);
-}
+static const char *const batches[] = {"1", "16", "256", "65536"};
 
 /* The workload's dump must equal the oracle's for every batch size: one
  * message per turn, a few, the default, and more than the queue holds of
  * the stream at once (so every turn is one batch of the whole queue). */
 static void expect_oracle_dump(const struct gen_config *cfg, const char *dist, char *const extra[])
 {
-    static const char *const batches[] = {"1", "16", "256", "65536"};
-    char want[512], got[512];
-    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
-    cr_assert_eq(grade_oracle_dump(cfg, want), 0, "the oracle could not run");
-    for (size_t k = 0; k < sizeof batches / sizeof batches[0]; k++) {
-        snprintf(got, sizeof got, "%s/phase2-%s.csv", test_dir(), batches[k]);
-        struct proc_result r;
-        run_workload(cfg, dist, batches[k], extra, got, &r);
-        cr_expect(files_equal(got, want), "--batch %s: the dump differs from the oracle's (%s, %llu messages, %u ids)",
-                  batches[k], dist, (unsigned long long)cfg->messages, cfg->ids);
-        double routed = grade_json_number(r.out, "messages");
-        cr_expect_eq(routed, (double)cfg->messages, "--batch %s: %.0f messages routed, not %llu", batches[k], routed,
-                     (unsigned long long)cfg->messages);
-        proc_result_free(&r);
-    }
+    grade_expect_oracle_dump(PHASE2, cfg, dist, "--batch", batches, sizeof batches / sizeof batches[0], extra, NULL);
 }
 
 Test(graded_phase2, a_uniform_workload_gives_the_oracle_dump_for_batch_1_16_256_65536)
@@ -122,22 +69,15 @@ Test(graded_phase2, the_rate_limit_holds_the_rate_and_keeps_the_dump)
      * batch 16 (the source sleeps on its timer between bursts) and at the
      * default batch. */
     struct gen_config cfg = {.messages = 60000, .ids = 500, .dist = DIST_UNIFORM, .seed = 25};
-    static const char *const batches[] = {"16", "256"};
-    char want[512], got[512];
-    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
-    snprintf(got, sizeof got, "%s/phase2.csv", test_dir());
-    cr_assert_eq(grade_oracle_dump(&cfg, want), 0, "the oracle could not run");
+    static const char *const paced_batches[] = {"16", "256"};
     char *extra[] = {"--rate", "200000", NULL};
+    double secs[2];
+    grade_expect_oracle_dump(PHASE2, &cfg, "uniform", "--batch", paced_batches, 2, extra, secs);
     for (size_t k = 0; k < 2; k++) {
-        struct proc_result r;
-        double t0 = grade_now();
-        run_workload(&cfg, "uniform", batches[k], extra, got, &r);
-        double secs = grade_now() - t0;
-        cr_expect(files_equal(got, want), "--batch %s: the dump differs from the oracle's with --rate", batches[k]);
-        cr_expect_geq(secs, 0.27, "--batch %s: 60 000 messages at --rate 200000 took %.3f s, less than 0.3 s",
-                      batches[k], secs);
-        cr_expect_leq(secs, 3.0, "--batch %s: 60 000 messages at --rate 200000 took %.3f s", batches[k], secs);
-        proc_result_free(&r);
+        cr_expect_geq(secs[k], 0.27, "--batch %s: 60 000 messages at --rate 200000 took %.3f s, less than 0.3 s",
+                      paced_batches[k], secs[k]);
+        cr_expect_leq(secs[k], 3.0, "--batch %s: 60 000 messages at --rate 200000 took %.3f s", paced_batches[k],
+                      secs[k]);
     }
 }
 

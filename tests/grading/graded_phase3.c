@@ -18,75 +18,14 @@
 
 #define PHASE3 BIN_DIR "/phase3"
 
-/* This test's temporary folder, made on first use, removed by the suite's
- * fini even when an assertion fails half-way (see graded_phase1.c). */
-static char *dir;
+TestSuite(graded_phase3, .timeout = 90, .fini = grade_drop_dir);
 
-static const char *test_dir(void)
-{
-    if (!dir)
-        dir = temp_dir();
-    cr_assert_not_null(dir, "cannot create a temporary folder");
-    return dir;
-}
-
-static void drop_dir(void)
-{
-    remove_dir(dir);
-    dir = NULL;
-}
-
-TestSuite(graded_phase3, .timeout = 90, .fini = drop_dir);
-
-/* Runs phase3 on the workload cfg with `workers` workers and extra flags,
- * dumping to out; expects exit 0 within 30 s, no process of the run left
- * behind, and corrupt = 0. The result is the caller's to free. */
-static void run_workload(const struct gen_config *cfg, const char *dist, unsigned workers, char *const extra[],
-                         const char *out, struct proc_result *r)
-{
-    char messages[32], ids[32], payload[32], seed[32], nw[16];
-    snprintf(messages, sizeof messages, "%llu", (unsigned long long)cfg->messages);
-    snprintf(ids, sizeof ids, "%u", cfg->ids);
-    snprintf(payload, sizeof payload, "%u-%u", cfg->payload_min, cfg->payload_max);
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)cfg->seed);
-    snprintf(nw, sizeof nw, "%u", workers);
-    char *argv[40] = {PHASE3,  "--messages", messages, "--ids",     ids, "--dist", (char *)dist, "--payload",
-                      payload, "--seed",     seed,     "--workers", nw,  "--dump", (char *)out,  "--json"};
-    int n = 16;
-    while (extra && *extra && n < 39)
-        argv[n++] = *extra++;
-    argv[n] = NULL;
-    /* Started in a process group of its own (proc.h), whose id is its pid:
-     * what is left in it after the run is a worker nobody reaped. */
-    struct proc p;
-    cr_assert_eq(proc_start(argv, &p), 0, "cannot start phase3");
-    cr_assert_eq(proc_wait(&p, 30000, r), 0);
-    int left = count_group_processes(p.pid);
-    cr_assert_not(r->timed_out, "phase3 --workers %u did not finish within 30 s", workers);
-    cr_assert_eq(r->status, 0, "phase3 --workers %u exited %d: %s", workers, r->status, r->err);
-    cr_expect_eq(grade_json_number(r->out, "corrupt"), 0, "--workers %u: corrupt payloads reported", workers);
-    cr_expect_eq(left, 0, "--workers %u: %d processes of the run are still there", workers, left);
-}
+static const char *const workers[] = {"1", "2", "4", "8"};
 
 /* The workload's dump must equal the oracle's for every worker count. */
 static void expect_oracle_dump(const struct gen_config *cfg, const char *dist, char *const extra[])
 {
-    static const unsigned counts[] = {1, 2, 4, 8};
-    char want[512], got[512];
-    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
-    cr_assert_eq(grade_oracle_dump(cfg, want), 0, "the oracle could not run");
-    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
-        snprintf(got, sizeof got, "%s/phase3-%u.csv", test_dir(), counts[k]);
-        struct proc_result r;
-        run_workload(cfg, dist, counts[k], extra, got, &r);
-        cr_expect(files_equal(got, want),
-                  "--workers %u: the dump differs from the oracle's (%s, %llu messages, %u ids)", counts[k], dist,
-                  (unsigned long long)cfg->messages, cfg->ids);
-        double routed = grade_json_number(r.out, "messages");
-        cr_expect_eq(routed, (double)cfg->messages, "--workers %u: %.0f messages routed, not %llu", counts[k], routed,
-                     (unsigned long long)cfg->messages);
-        proc_result_free(&r);
-    }
+    grade_expect_oracle_dump(PHASE3, cfg, dist, "--workers", workers, sizeof workers / sizeof workers[0], extra, NULL);
 }
 
 Test(graded_phase3, a_uniform_workload_gives_the_oracle_dump_for_1_2_4_8_workers)
@@ -124,19 +63,12 @@ Test(graded_phase3, the_rate_limit_holds_the_rate_and_keeps_the_dump)
 {
     /* 60 000 messages at 200 000/s: 0.3 s per run, not as fast as possible. */
     struct gen_config cfg = {.messages = 60000, .ids = 500, .dist = DIST_UNIFORM, .seed = 35};
-    char want[512], got[512];
-    snprintf(want, sizeof want, "%s/oracle.csv", test_dir());
-    snprintf(got, sizeof got, "%s/phase3.csv", test_dir());
-    cr_assert_eq(grade_oracle_dump(&cfg, want), 0, "the oracle could not run");
+    static const char *const two[] = {"2"};
     char *extra[] = {"--rate", "200000", NULL};
-    struct proc_result r;
-    double t0 = grade_now();
-    run_workload(&cfg, "uniform", 2, extra, got, &r);
-    double secs = grade_now() - t0;
-    cr_expect(files_equal(got, want), "the dump differs from the oracle's with --rate");
+    double secs;
+    grade_expect_oracle_dump(PHASE3, &cfg, "uniform", "--workers", two, 1, extra, &secs);
     cr_expect_geq(secs, 0.27, "60 000 messages at --rate 200000 took %.3f s, less than 0.3 s", secs);
     cr_expect_leq(secs, 5.0, "60 000 messages at --rate 200000 took %.3f s", secs);
-    proc_result_free(&r);
 }
 
 Test(graded_phase3, queries_at_a_steady_rate_are_all_answered_in_time)
