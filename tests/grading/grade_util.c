@@ -152,8 +152,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* CPU seconds (user + system) of this process's waited-for children. */
-static double children_cpu(void)
+double grade_children_cpu(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_CHILDREN, &ru) < 0)
@@ -173,9 +172,9 @@ static double timed_run(const char *bin, char *const args[], uint64_t expect, bo
     }
     argv[n] = NULL;
     struct proc_result r;
-    double c0 = children_cpu(), t0 = grade_now();
+    double c0 = grade_children_cpu(), t0 = grade_now();
     cr_assert_eq(proc_run(argv, NULL, 60000, &r), 0, "cannot start %s", bin);
-    double secs = clock == GRADE_CPU ? children_cpu() - c0 : grade_now() - t0;
+    double secs = clock == GRADE_CPU ? grade_children_cpu() - c0 : grade_now() - t0;
     cr_assert_not(r.timed_out, "%s: no result within 60 s", bin);
     cr_assert_eq(r.status, 0, "%s %s: exit %d: %s", student ? "your" : "the reference", bin, r.status, r.err);
     double got = grade_json_number(r.out, "messages");

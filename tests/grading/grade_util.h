@@ -54,6 +54,9 @@ void grade_expect_oracle_dump(const char *program, const struct gen_config *cfg,
 /* Seconds of a monotonic clock. */
 double grade_now(void);
 
+/* CPU seconds (user + system) of this process's waited-for children. */
+double grade_children_cpu(void);
+
 /* What a performance test times. GRADE_CPU, the user + system time of the
  * program (and of the children it reaped), suits a phase whose work is all
  * CPU (phase 1): unlike wall time it hardly moves when other programs share
