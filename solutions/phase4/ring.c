@@ -46,13 +46,15 @@
 /* Hysteresis of the wake-ups: a sleeper is woken for a worthwhile amount of
  * work, not for every batch. When both processes share a CPU, each wake-up
  * is a context switch; waking the other side as soon as one batch is ready
- * makes them alternate every batch, and the switches cost more than the
- * messages: `phase4 --messages 10000000 --workers 1 --ids 10 --pin same` ran
- * at 5.7 M msgs/s waking at every batch and at 17-20 M with this hysteresis
- * (2-vCPU VM, other jobs running). The producer is woken when a quarter of
- * the ring is free (room for a long run of records); the consumer when
- * WAKE_DATA bytes wait for it (about 1300 small records, tens of
- * microseconds of work against a few for the switch), or a quarter of a
+ * can make them alternate every batch, and then the switches cost more than
+ * the messages. (With the short spin before each sleep, above, a side rarely
+ * sleeps at full speed: on the 2-vCPU development VM, `phase4 --messages
+ * 10000000 --workers 1 --ids 10 --pin same` ran at 18-20 M msgs/s with ~460
+ * voluntary switches whether it woke at every batch or with this
+ * hysteresis; experiment 8 of the handout.) The producer is woken when a
+ * quarter of the ring is free (room for a long run of records); the
+ * consumer when WAKE_DATA bytes wait for it (about 1300 small records, tens
+ * of microseconds of work against a few for the switch), or a quarter of a
  * small ring: more would leave it idle while work piles up. */
 #define WAKE_DIVISOR 4
 #define WAKE_DATA (64u * 1024u)
