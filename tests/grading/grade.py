@@ -36,9 +36,11 @@ import fnmatch
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -122,6 +124,23 @@ def build_targets(build, targets, jobs, log):
     return run_logged(["cmake", "--build", build, "-j", str(jobs), "--target"] + targets, log)
 
 
+def kill_session(sid):
+    """SIGKILLs every process of session sid. A test starts each program it
+    runs in a process group of its own (tests/support/proc.h), so killing
+    the test binary's group would leave a hanging program of the student's
+    running: the session holds them all."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:  # state, ppid, pgrp, session
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, IndexError, ValueError):
+            pass  # gone meanwhile
+
+
 def run_binary(path, outdir, env, deadline):
     """Runs one Criterion binary; {test id: (status, message)} or None."""
     name = os.path.basename(path)
@@ -131,16 +150,25 @@ def run_binary(path, outdir, env, deadline):
         if os.path.exists(p):
             os.remove(p)
     cmd = [path, "--jobs", "1", "--ascii", f"--json={jpath}", f"--xml={xpath}"]
-    # A session of its own, so that on overrun the whole group (the test
-    # processes and the programs they run) can be killed.
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                            start_new_session=True, cwd=outdir)
+    # The binary's temporary files go to a folder of its own, removed when it
+    # is done: a test that Criterion kills at its timeout runs no cleanup, and
+    # grading a student's hanging code must not litter /tmp.
+    tmp = tempfile.mkdtemp(prefix=f"tmp-{name}-", dir=outdir)
+    # A session of its own, so that on overrun (and after the binary) every
+    # process it started, test processes and the programs they run, can be
+    # found and killed.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(env, TMPDIR=tmp), start_new_session=True, cwd=outdir)
     try:
         proc.wait(timeout=deadline)
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        kill_session(proc.pid)
         proc.wait()
         return None
+    finally:
+        # Whatever of the student's programs outlived its test goes too.
+        kill_session(proc.pid)
+        shutil.rmtree(tmp, ignore_errors=True)
     try:
         with open(jpath, encoding="utf-8") as f:
             report = json.load(f)

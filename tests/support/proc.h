@@ -25,7 +25,7 @@ int proc_run(char *const argv[], const char *stdin_path, int timeout_ms, struct 
 /* Starts argv in the background, stdout/stderr to files; proc_wait() ends it. */
 struct proc {
     pid_t pid;
-    char out_path[64], err_path[64];
+    char out_path[512], err_path[512];
 };
 int proc_start(char *const argv[], struct proc *p);
 /* As proc_start, with stdin from stdin_path (NULL: /dev/null): for a test that
