@@ -7,6 +7,7 @@
  * message is being applied. Queries, the rate limit, status and progress are
  * checked every CHECK_EVERY messages so that reading the clock costs well
  * under a nanosecond per message. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +43,14 @@ static void on_status(int sig)
     (void)sig;
 }
 
-static void install_signals(void)
+static int install_signals(void)
 {
     /* TODO: Install on_stop for SIGINT and SIGTERM and on_status for SIGUSR1.
-     * Decide for each whether an interrupted system call should restart. */
+     * Decide for each whether an interrupted system call should restart.
+     * Return 0, or a negative errno when sigaction() fails. */
     (void)on_stop;
     (void)on_status;
+    return 0;
 }
 
 struct loop {
@@ -147,7 +150,11 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
     struct loop l = {.o = o, .src = src, .shard = shard, .queries = queries};
     l.progress = isatty(STDERR_FILENO);
     rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
-    install_signals();
+    int err = install_signals();
+    if (err < 0) {
+        log_error("cannot install the signal handlers: %s", strerror(-err));
+        return -1;
+    }
 
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);

@@ -7,6 +7,7 @@
  * message is being applied. Queries, the rate limit, status and progress are
  * checked every CHECK_EVERY messages so that reading the clock costs well
  * under a nanosecond per message. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,21 +54,25 @@ static void on_status(int sig)
     /* END LAB */
 }
 
-static void install_signals(void)
+static int install_signals(void)
 {
     /* LAB: Install on_stop for SIGINT and SIGTERM and on_status for SIGUSR1.
-     * Decide for each whether an interrupted system call should restart. */
+     * Decide for each whether an interrupted system call should restart.
+     * Return 0, or a negative errno when sigaction() fails. */
     /* LAB STUB: (void)on_stop; */
     /* LAB STUB: (void)on_status; */
+    /* LAB STUB: return 0; */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+        return -errno;
     sa.sa_handler = on_status;
     sa.sa_flags = SA_RESTART;
-    sigaction(SIGUSR1, &sa, NULL);
+    if (sigaction(SIGUSR1, &sa, NULL) < 0)
+        return -errno;
+    return 0;
     /* END LAB */
 }
 
@@ -231,7 +236,11 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
     struct loop l = {.o = o, .src = src, .shard = shard, .queries = queries};
     l.progress = isatty(STDERR_FILENO);
     rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
-    install_signals();
+    int err = install_signals();
+    if (err < 0) {
+        log_error("cannot install the signal handlers: %s", strerror(-err));
+        return -1;
+    }
 
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
