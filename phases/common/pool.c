@@ -79,15 +79,18 @@ static void child_main(struct pool *p, uint32_t index, pid_t parent)
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
     sa.sa_handler = SIG_IGN;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGPIPE, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL); /* `pkill -USR1 phase3` reaches workers too: a status request, not a kill */
+    /* SIGUSR1 too: `pkill -USR1 phase3` reaches workers, and it is a status
+     * request, not a kill. A worker whose signals are not as promised must
+     * not run at all: exit 1, which the main process reports. */
+    int ignored[] = {SIGINT, SIGTERM, SIGPIPE, SIGUSR1};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+        if (sigaction(ignored[i], &sa, NULL) < 0)
+            _exit(1);
     sa.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &sa, NULL);
     sigset_t none;
     sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (sigaction(SIGCHLD, &sa, NULL) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+        _exit(1);
 
     int keep[POOL_KEEP_MAX];
     size_t nkeep = p->keep ? p->keep(index, keep, p->arg) : 0;
