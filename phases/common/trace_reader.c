@@ -48,24 +48,20 @@ bool trace_reader_is_file(const struct trace_reader *r)
 }
 
 /* Refills buf. 1 with bytes, 0 at the end of the input, -1 on an error
- * (errno set). An interrupted read is retried unless a stop was asked for,
- * which ends the input: nothing more is read once the run is stopping. */
+ * (errno set). A read interrupted by a signal was interrupted by a stop
+ * request: only their handlers lack SA_RESTART (signals.h), in every phase.
+ * It ends the input: nothing more is read once the run is stopping. */
 static int refill(struct trace_reader *r)
 {
-    for (;;) {
-        ssize_t n = read(r->fd, r->buf, sizeof r->buf);
-        if (n > 0) {
-            r->pos = 0;
-            r->len = (size_t)n;
-            return 1;
-        }
-        if (n == 0)
-            return 0;
-        if (errno != EINTR)
-            return -1;
-        if (signals_stops() > 0)
-            return 0;
+    ssize_t n = read(r->fd, r->buf, sizeof r->buf);
+    if (n > 0) {
+        r->pos = 0;
+        r->len = (size_t)n;
+        return 1;
     }
+    if (n == 0)
+        return 0;
+    return errno == EINTR ? 0 : -1;
 }
 
 /* The next line into r->line, without its LF. Its length, -1 at the end of

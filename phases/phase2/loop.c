@@ -171,6 +171,7 @@ static int setup(struct loop *l)
         (rc = start_signal(l, &l->sig_term, stream_on_stop_signal, SIGTERM)) < 0 ||
         (rc = start_signal(l, &l->sig_usr1, on_usr1, SIGUSR1)) < 0)
         return rc;
+    signals_stops_interrupt_reads();
     if ((rc = uv_idle_init(&l->uv, &l->route)) < 0 || (rc = uv_idle_init(&l->uv, &l->wrap_up)) < 0)
         return rc;
     l->route.data = l;

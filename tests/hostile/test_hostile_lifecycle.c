@@ -406,9 +406,9 @@ Test(lifecycle, a_malformed_line_late_in_a_streamed_trace_ends_the_run_with_exit
     scratch_close(&sc);
 }
 
-/* Starts argv with stdin from a pipe that `yes LINE` fills for ever;
- * *feeder is the yes process. */
-static pid_t spawn_fed_by_yes(char *const argv[], const char *line, const char *err_path, pid_t *feeder)
+/* Starts argv with stdin from a pipe that feed_cmd (a shell command)
+ * writes; *feeder is the shell running it. */
+static pid_t spawn_fed_by(char *const argv[], const char *feed_cmd, const char *err_path, pid_t *feeder)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
@@ -418,7 +418,7 @@ static pid_t spawn_fed_by_yes(char *const argv[], const char *line, const char *
         if (dup2(fds[1], 1) < 0)
             _exit(126);
         close(fds[0]);
-        execlp("yes", "yes", line, (char *)NULL);
+        execl("/bin/sh", "sh", "-c", feed_cmd, (char *)NULL);
         _exit(127);
     }
     pid_t pid = fork();
@@ -447,7 +447,7 @@ Test(lifecycle, an_endless_streamed_trace_is_routed_in_bounded_memory_until_stop
         char *argv[HOSTILE_MAX_ARGS];
         phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
         pid_t feeder;
-        pid_t pid = spawn_fed_by_yes(argv, "1 a START", sc.err, &feeder);
+        pid_t pid = spawn_fed_by(argv, "exec yes '1 a START'", sc.err, &feeder);
         cr_assert_eq(proc_wait_started(pid, argv[0], DEADLINE_MS), 0, "phase%d never started", phases[k].n);
         /* The first second touches what is sized once (the rings, the
          * tables); after it, nothing more may grow. */
@@ -465,6 +465,39 @@ Test(lifecycle, an_endless_streamed_trace_is_routed_in_bounded_memory_until_stop
                      before, after);
         char *csv = read_file(sc.dump, NULL);
         cr_expect(csv && strstr(csv, "\na,RUNNING,"), "phase%d: no dump of machine a", phases[k].n);
+        free(csv);
+    }
+    scratch_close(&sc);
+}
+
+/* A stream that has gone quiet (its writer alive, no data) blocks the read
+ * of its next line: a stop request must still end that read, and the run
+ * drains and dumps what it had. */
+Test(lifecycle, a_stop_request_ends_a_run_waiting_for_a_quiet_stream)
+{
+    struct scratch sc = scratch_open();
+    const char *args[] = {"--trace", "-", "--dump", sc.dump, NULL};
+    for (int k = 0; k < nphases; k++) {
+        char *argv[HOSTILE_MAX_ARGS];
+        phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
+        pid_t feeder;
+        pid_t pid = spawn_fed_by(argv, "echo '1 a START'; exec sleep 60", sc.err, &feeder);
+        cr_assert_eq(proc_wait_started(pid, argv[0], DEADLINE_MS), 0, "phase%d never started", phases[k].n);
+        proc_sleep_ms(300);
+        kill(pid, SIGINT);
+        long long sent = proc_now_ms();
+        int st = 0;
+        while (waitpid(pid, &st, WNOHANG) == 0 && proc_now_ms() - sent < 10000)
+            proc_sleep_ms(5);
+        long long took = proc_now_ms() - sent;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, WNOHANG);
+        kill(feeder, SIGKILL);
+        waitpid(feeder, NULL, 0);
+        cr_expect_lt(took, 5000, "phase%d still waited for its input %lld ms after SIGINT", phases[k].n, took);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d: status %#x", phases[k].n, st);
+        char *csv = read_file(sc.dump, NULL);
+        cr_expect(csv && strstr(csv, "\na,RUNNING,1,"), "phase%d: no dump of the one message", phases[k].n);
         free(csv);
     }
     scratch_close(&sc);
