@@ -50,19 +50,24 @@ def write(out_dir, attrs, command):
     save(out_dir, m)
 
 
-def rewrite(out_dir, attrs, command):
+def rewrite(out_dir, attrs, command, rewritten):
     """After `make plots` re-rendered a folder: the measurement's fields
-    stay, the re-rendering is recorded, and the files are listed anew."""
+    stay and the re-rendering is recorded. Only the files it wrote
+    (rewritten: relative paths) get new entries; every other entry is kept
+    as the run wrote it, so that re-rendering cannot bless a CSV edited
+    since, and a file someone added stays unlisted."""
     try:
         m = load(out_dir)
     except (OSError, ValueError):
         return write(out_dir, attrs, command)
     m["rendered_again"] = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(), command=command)
-    save(out_dir, m)
+    kept = [e for e in m["files"] if e.get("path") not in rewritten]
+    new = [e for e in file_entries(out_dir) if e["path"] in rewritten]
+    save(out_dir, m, sorted(kept + new, key=lambda e: e["path"]))
 
 
-def save(out_dir, m):
-    m["files"] = file_entries(out_dir)
+def save(out_dir, m, files=None):
+    m["files"] = files if files is not None else file_entries(out_dir)
     tmp = os.path.join(out_dir, NAME + ".tmp")
     with open(tmp, "w") as f:
         json.dump(m, f, indent=1)

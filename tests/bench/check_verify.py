@@ -3,7 +3,8 @@
 measuring): a folder as its manifest lists it passes with exit 0; one
 changed byte, a removed file and an added file each fail it with a
 non-zero exit and a line naming the file; a folder without a manifest is
-refused with exit 2. The folders are removed at the end."""
+refused with exit 2; re-rendering renews only the entries of the files it
+drew. The folders are removed at the end."""
 
 import json
 import os
@@ -92,6 +93,17 @@ def main():
         want = ["added: extra.png", "changed: exp2_ipc.csv (20 bytes, the manifest says 15)", "missing: sub/notes.txt"]
         check("a_changed_a_missing_and_an_added_file_each_get_a_line", r.returncode == 1 and lines == want,
               "exit %d: %r" % (r.returncode, lines))
+
+        # `make plots` redraws some files and rewrites the manifest: only the
+        # files it drew get new entries; the edited CSV stays caught.
+        flip_one_byte(os.path.join(d, "bench.h5"), 10)
+        manifest.rewrite(d, ATTRS, "bench/run --plots-only run", {"bench.h5"})
+        r = verify(d)
+        lines = sorted(r.stdout.splitlines())
+        check("rerendering_renews_only_the_files_it_drew", r.returncode == 1 and lines == want,
+              "exit %d: %r" % (r.returncode, lines))
+        with open(os.path.join(d, manifest.NAME)) as f:
+            check("rerendering_is_recorded", "rendered_again" in json.load(f))
 
         os.remove(os.path.join(d, manifest.NAME))
         r = verify(d)
