@@ -57,7 +57,7 @@ figcaption { font-size: .92em; color: #444; max-width: 60em; } .q { font-weight:
 pre { font-size: .85em; background: #f4f4f4; padding: .6em; overflow-x: auto; }
 .warn { background: #fff4e0; border-left: 4px solid #e69500; padding: .3em .8em; }
 .note { background: #eef4fb; border-left: 4px solid #5b8fd0; padding: .3em .8em; }
-ul.files { columns: 3 14em; padding-left: 1.2em; } code { font-size: .95em; }
+ul.files { columns: 2 24em; padding-left: 1.2em; } ul.files small { color: #666; } code { font-size: .95em; }
 """
 
 
@@ -148,6 +148,18 @@ def graphs_section(out_dir):
     return out
 
 
+# What each data file holds, in a few words (bench/README.md has the columns).
+FILES = {"exp1_scaling.csv": "experiment 1: msgs/s per program, --work-ns and worker count",
+         "exp1_scaling_ref.csv": "experiment 1: phases 1 and 2 as horizontal lines",
+         "rss.csv": "peak RSS per worker and summed", "exp2_ipc.csv": "experiment 2: ns per message by payload size",
+         "exp3_serial.csv": "experiment 3: pack/unpack ns per message",
+         "exp3_share.csv": "experiment 3: (de)serialization share of a message's CPU time",
+         "exp4_balance.csv": "experiment 4: busiest worker / mean", "exp4_per_worker.csv": "experiment 4: each worker",
+         "exp5_latency.csv": "experiment 5: query latency by load", "exp5_floor.csv": "experiment 5: pipe ping-pong floor",
+         "bench.h5": "every table and every repetition, with the run's attributes",
+         "machine.json": "the run's attributes", "manifest.json": "every file's bytes and sha256"}
+
+
 def files_section(out_dir):
     data = sorted(n for n in os.listdir(out_dir) if n.endswith(".csv"))
     data += [n for n in ("bench.h5", "machine.json") if os.path.exists(os.path.join(out_dir, n))]
@@ -156,4 +168,5 @@ def files_section(out_dir):
             "<p>Each CSV has one header line; <code>bench.h5</code> holds them all with every repetition "
             "(<code>samples</code>) and the run's attributes; <code>manifest.json</code> lists every file with "
             "its sha256.</p>",
-            '<ul class="files">%s</ul>' % "".join('<li><a href="%s">%s</a></li>' % (esc(n), esc(n)) for n in data)]
+            '<ul class="files">%s</ul>' % "".join('<li><a href="%s">%s</a> <small>%s</small></li>' % (
+                esc(n), esc(n), esc(FILES.get(n, ""))) for n in data)]
