@@ -20,7 +20,7 @@ do for [fmt=1:2] {
     set grid xtics noytics
     unset key
     set style fill solid 1.0 noborder
-    set xzeroaxis lt -1
+    set yzeroaxis lt -1 lw 1
     set lmargin 52
     plot f using (column("change_pct")/2):0:(abs(column("change_pct"))/2):(0.38):(column("colour")):ytic(1) \
          with boxxyerror lc rgb variable
