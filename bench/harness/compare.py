@@ -124,7 +124,7 @@ def compare(runs_a, runs_b, alpha=ALPHA):
     first = {}
     for i, r in enumerate(rows):
         first.setdefault((r["metric"], r["series"]), i)
-    return sorted(rows, key=lambda r: (first[(r["metric"], r["series"])], ))
+    return sorted(rows, key=lambda r: first[(r["metric"], r["series"])])
 
 
 def geomean_change(rows):

@@ -21,7 +21,8 @@ def spread(vals, med):
 
 
 def pct(x):
-    return "%+.2f%%" % (100 * x) if x is not None else "-"
+    """A change in percent; "-" when there is none (A's median was 0)."""
+    return "%+.2f%%" % (100 * x) if x is not None and x == x else "-"
 
 
 def grid(cells, right_from=2):
