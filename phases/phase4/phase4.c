@@ -39,8 +39,8 @@
 #include "pool.h"
 #include "ring.h"
 #include "run.h"
-#include "signals.h"
 #include "shm.h"
+#include "signals.h"
 #include "statetab.h"
 #include "worker.h"
 
