@@ -35,7 +35,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="msgroute-bench-compare-") as tmp:
         b = os.path.join(tmp, "b")
         r = subprocess.run(["/usr/bin/python3", RUN, "--mode", "smoke", "--only", "serial,balance", "--bin", a.bin,
-                            "--out", b], capture_output=True, text=True, timeout=60)
+                            "--out", b], capture_output=True, text=True, timeout=120)
         check("second_smoke_run_exits_0", r.returncode == 0, "exit %d: %s" % (r.returncode, r.stderr[-1500:]))
         r = subprocess.run(["/usr/bin/python3", COMPARE, a.a, b, "--graph", os.path.join(tmp, "graph")],
                            capture_output=True, text=True, timeout=60)
