@@ -276,13 +276,12 @@ int pool_wait_one(struct pool *p, uint32_t index, int timeout_ms, int *wstatus)
         if (r == w->pid) {
             w->alive = false;
             w->wstatus = st;
-        } else if (r < 0 && errno != EINTR) {
-            return -1;
-        } else if (now_ns() >= deadline) {
-            return -1;
-        } else {
-            sleep_until_ns(now_ns() + 1000000ull);
+            break;
         }
+        bool hopeless = r < 0 && errno != EINTR;
+        if (hopeless || now_ns() >= deadline)
+            return -1;
+        sleep_until_ns(now_ns() + 1000000ull);
     }
     *wstatus = w->wstatus;
     return 0;

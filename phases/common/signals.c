@@ -67,11 +67,11 @@ int signals_install(const char *program)
     return set_handlers();
 }
 
-void signals_resume(unsigned n)
+void signals_resume(unsigned seen)
 {
     sigset_t held;
     signals_hold(&held);
-    stops = (sig_atomic_t)(n > 2 ? 2 : n);
+    stops = (sig_atomic_t)(seen > 2 ? 2 : seen);
     loop_handles_second = 0;
     /* sigaction() fails only for a bad signal number or a bad pointer. */
     (void)set_handlers();

@@ -36,7 +36,7 @@ int signals_install(const char *program);
 
 /* Installs the counting handlers again after a phase's own handlers, with
  * the stop requests the phase has seen so far (0, 1 or more). */
-void signals_resume(unsigned stops);
+void signals_resume(unsigned seen);
 
 /* libuv installs its signal handlers with SA_RESTART, so a stop request
  * would not interrupt a blocking read of a streamed trace that has no data
