@@ -2,13 +2,18 @@
 #include "shard.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
 
+#include "log.h"
 #include "payload.h"
+#include "recover.h"
 #include "work.h"
 
 int shard_init(struct shard *s, uint32_t expected_ids, uint64_t work_ns)
 {
     s->handled = 0;
+    s->rec = NULL;
     s->work_iters = work_iterations_for(work_ns);
     return table_init(&s->table, expected_ids);
 }
@@ -18,13 +23,49 @@ void shard_free(struct shard *s)
     table_free(&s->table);
 }
 
+int shard_recover_from(struct shard *s, struct recover_area *area)
+{
+    if (!area)
+        return 0;
+    int64_t pos = recover_restore(area, &s->table);
+    if (pos < 0)
+        return (int)pos;
+    s->handled = (uint64_t)pos;
+    s->rec = area;
+    s->rec_next = (uint64_t)pos + area->every;
+    const char *poison = getenv(RECOVER_ENV_POISON);
+    s->poison_seq = poison ? strtoull(poison, NULL, 10) : 0;
+    if (pos > 0)
+        log_debug("restored %u machines from the checkpoint at message %lld", table_count(&s->table), (long long)pos);
+    return 0;
+}
+
+/* After each message under --recover: publish its position, and keep a
+ * checkpoint every `every` messages. A checkpoint that does not fit (ids
+ * the source did not know at the start) is skipped: the log then fills and
+ * the source waits; say why once. */
+static void after_apply(struct shard *s)
+{
+    atomic_store_explicit(&s->rec->applied, s->handled, memory_order_relaxed);
+    if (s->handled < s->rec_next)
+        return;
+    s->rec_next = s->handled + s->rec->every;
+    if (recover_checkpoint(s->rec, &s->table, s->handled) < 0)
+        log_error("--recover: %u machines do not fit a checkpoint of %u", table_count(&s->table), s->rec->cap);
+}
+
 void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload)
 {
+    /* The test hook of recover.h: a poison message on demand. */
+    if (s->rec && m->seq == s->poison_seq)
+        raise(SIGKILL);
     bool intact = m->payload_len == 0 || payload_check(payload, m->seq, m->payload_len);
     if (s->work_iters)
         work_run(s->work_iters);
     sm_apply(mc, m->seq, (enum event)m->event, m->payload_len, intact);
     s->handled++;
+    if (s->rec)
+        after_apply(s);
 }
 
 struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload)

@@ -142,7 +142,7 @@ static int load_error(char *err, size_t errlen, const char *name, uint64_t line,
 }
 
 /* Appends one parsed message; grows the record array by doubling. */
-static int append(struct source *s, size_t *cap, const struct trace_line *tl)
+static int append(struct source *s, size_t *cap, const struct trace_line *tl, uint64_t lineno)
 {
     if (s->total == *cap) {
         size_t ncap = *cap ? *cap * 2 : 4096;
@@ -155,7 +155,7 @@ static int append(struct source *s, size_t *cap, const struct trace_line *tl)
     uint32_t id = idmap_intern(&s->ids, tl->id, tl->id_len, fnv1a64(tl->id, tl->id_len), NULL);
     if (id == IDMAP_NONE)
         return s->ids.count >= IDMAP_MAX_IDS ? -E2BIG : -ENOMEM;
-    s->recs[s->total++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event};
+    s->recs[s->total++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event, (uint32_t)lineno};
     return 0;
 }
 
@@ -205,7 +205,7 @@ int source_load_trace(struct source *s, const char *path, char *err, size_t errl
         switch (trace_parse_line(line, len, &tl, reason, sizeof reason)) {
         case TRACE_BAD: load_error(err, errlen, name, lineno, "%s", reason); goto fail;
         case TRACE_MESSAGE: {
-            int rc = append(s, &cap, &tl);
+            int rc = append(s, &cap, &tl, lineno);
             if (rc < 0) {
                 if (rc == -E2BIG)
                     load_error(err, errlen, name, lineno, "more than %u distinct worker_ids", IDMAP_MAX_IDS);

@@ -20,6 +20,8 @@
 
 #include "pool.h"
 
+struct recover_area;
+
 /* Exit statuses of a worker, reported by the main process as
  * "worker 1 (pid 4242): exited with status 4". */
 enum worker_exit {
@@ -36,6 +38,7 @@ struct worker_setup {
     int rep_fd;            /* write end of the reply pipe */
     uint32_t expected_ids; /* table size hint */
     uint64_t work_ns;
+    struct recover_area *recover; /* --recover: its checkpoint area (recover.h), else NULL */
 };
 
 /* Runs the worker s describes to its end, publishing its counters in slot;
