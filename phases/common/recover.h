@@ -122,19 +122,25 @@ void recover_free(struct recover *r);
  * full (refreshes the acknowledgement first) or while its replay is not out. */
 bool recover_room(struct recover *r, uint32_t w);
 
-/* Logs m as the next position of w; the caller checked recover_room(). m
- * must come from r->src, which has just returned it (source_next). */
-static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
+/* Logs m, the srcpos-th message of r->src, as the next position of w; the
+ * caller checked recover_room(). */
+static inline void recover_push_at(struct recover *r, uint32_t w, const struct msg *m, uint64_t srcpos)
 {
     struct recover_log *l = &r->log[w];
     l->head++;
     l->e[l->head & l->mask] = (struct recover_entry){
         .seq = m->seq,
-        .srcpos = r->src->emitted,
+        .srcpos = srcpos,
         .id = source_id_index(r->src, m),
         .payload_len = m->payload_len,
         .event = m->event,
     };
+}
+
+/* recover_push_at() for the message the source has just returned. */
+static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
+{
+    recover_push_at(r, w, m, r->src->emitted);
 }
 
 enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };

@@ -142,8 +142,11 @@ void respawn_on_death(struct phase3 *p, uint32_t i, int pid, int wstatus);
 int p3_open_pipes(struct phase3 *p, struct wk *w);
 int p3_watch_worker(struct phase3 *p, struct wk *w);
 
-/* phase3.c: ends the run with exit 3, naming worker i and what happened. */
+/* phase3.c: ends the run with exit 3, naming worker i and what happened;
+ * under --recover, kills worker i instead (its restart follows). */
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what);
+/* phase3.c: ends the run with exit 3 whatever the flags. */
+void p3_worker_lost(struct phase3 *p, uint32_t i, const char *what);
 /* phase3.c: ends the run with exit 1 because func, a function of the lab
  * (labs/phase3/), is still the starter's stub; the stubs call it. */
 void p3_not_written(struct phase3 *p, const char *func);

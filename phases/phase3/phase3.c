@@ -26,8 +26,28 @@
 #include "work.h"
 #include "worker.h"
 
-/* Ends the run with exit 3: SPEC §8, no dump when a worker is lost. */
+/* Under --recover a failing worker is not the end of the run: it is killed,
+ * and its death goes through the restart policy (respawn.c) like any other.
+ * Its message pipe is no longer watched meanwhile, or a pipe in error would
+ * wake the loop at every turn until SIGCHLD arrives. */
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what)
+{
+    if (!p->o->recover) {
+        p3_worker_lost(p, i, what);
+        return;
+    }
+    struct wk *w = &p->w[i];
+    log_warn("worker %u (pid %d): %s; killing it, --recover restarts it", i, (int)p->pool.w[i].pid, what);
+    if (!w->msg_closed && w->msg_writable_armed) {
+        uv_poll_stop(&w->msg_poll);
+        w->msg_writable_armed = false;
+    }
+    if (p->pool.w[i].alive && kill(p->pool.w[i].pid, SIGKILL) < 0)
+        log_warn("worker %u: kill: %s", i, strerror(errno));
+}
+
+/* Ends the run with exit 3: SPEC §8, no dump when a worker is lost. */
+void p3_worker_lost(struct phase3 *p, uint32_t i, const char *what)
 {
     if (p->exit_status != EXIT_OK)
         return;
@@ -65,7 +85,7 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
     }
     char how[64];
     pool_describe_exit(wstatus, how, sizeof how);
-    p3_worker_failed(p, i, how);
+    p3_worker_lost(p, i, how);
 }
 
 /* A worker's resident set now, in KiB, from /proc/PID/statm (its second

@@ -120,7 +120,7 @@ static void respawn(struct phase3 *p, struct wk *w)
         return;
     int rc = p3_open_pipes(p, w);
     if (rc < 0 || (rc = pool_start_worker(&p->pool, w->index)) < 0) {
-        p3_worker_failed(p, w->index, "cannot be restarted: no pipe or no process for it");
+        p3_worker_lost(p, w->index, "cannot be restarted: no pipe or no process for it");
         return;
     }
     w->pid = (int)p->pool.w[w->index].pid;
@@ -132,7 +132,7 @@ static void respawn(struct phase3 *p, struct wk *w)
     forget_old(p, w);
     outq_reset(&w->out, w->msg_fd);
     if ((rc = p3_watch_worker(p, w)) < 0) {
-        p3_worker_failed(p, w->index, "cannot be watched after its restart");
+        p3_worker_lost(p, w->index, "cannot be watched after its restart");
         return;
     }
     replay(p, w);
