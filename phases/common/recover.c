@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "fnv.h"
 #include "log.h"
@@ -112,24 +114,35 @@ static void describe(const struct recover *r, uint32_t w, uint64_t pos, const ch
                  ev);
 }
 
-enum recover_verdict recover_on_death(struct recover *r, uint32_t w, const char *src_name, char *why, size_t len)
+enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus, const char *src_name, char *why,
+                                      size_t len)
 {
     struct recover_log *l = &r->log[w];
     struct recover_area *a = r->area[w];
     uint64_t applied = atomic_load_explicit(&a->applied, memory_order_relaxed);
+    uint64_t applying = atomic_load_explicit(&a->applying, memory_order_relaxed);
     l->ack = atomic_load_explicit(&a->published, memory_order_acquire) >> 1;
-    bool in_hand = applied < l->head;
-    if (in_hand && l->died_in_hand && applied == l->died_at) {
-        describe(r, w, applied + 1, src_name, why, len);
+    uint64_t on = applying > applied ? applying : 0; /* 0: it died between messages */
+    bool crashed = !(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL);
+    if (on != 0 && on == l->died_on) {
+        l->deaths_on++;
+        l->crashed_on = l->crashed_on || crashed;
+    } else {
+        l->died_on = on;
+        l->deaths_on = 1;
+        l->crashed_on = crashed;
+    }
+    if (on != 0 && l->deaths_on >= (l->crashed_on ? 2u : 3u)) {
+        describe(r, w, on, src_name, why, len);
         return RECOVER_GIVE_UP;
     }
-    l->died_at = applied;
-    l->died_in_hand = in_hand;
     l->restarts++;
     l->replay = l->ack + 1;
     l->down = true;
-    snprintf(why, len, "restarting it from its checkpoint at message %llu of its %llu, then %llu to replay",
-             (unsigned long long)l->ack, (unsigned long long)l->head, (unsigned long long)(l->head - l->ack));
+    snprintf(why, len,
+             "restarting it from its checkpoint at message %llu of its %llu (it had applied %llu), then %llu to replay",
+             (unsigned long long)l->ack, (unsigned long long)l->head, (unsigned long long)applied,
+             (unsigned long long)(l->head - l->ack));
     return RECOVER_RESTART;
 }
 
@@ -158,7 +171,9 @@ int64_t recover_restore(struct recover_area *a, struct table *t)
 {
     uint64_t pub = atomic_load_explicit(&a->published, memory_order_acquire);
     if (pub == 0) {
-        atomic_store_explicit(&a->applied, 0, memory_order_relaxed); /* the dead one's count is not ours */
+        /* The dead one's positions are not ours. */
+        atomic_store_explicit(&a->applied, 0, memory_order_relaxed);
+        atomic_store_explicit(&a->applying, 0, memory_order_relaxed);
         return 0;
     }
     unsigned b = pub & 1;
@@ -170,6 +185,7 @@ int64_t recover_restore(struct recover_area *a, struct table *t)
         *m = c[i];
     }
     atomic_store_explicit(&a->applied, a->pos[b], memory_order_relaxed);
+    atomic_store_explicit(&a->applying, a->pos[b], memory_order_relaxed);
     return (int64_t)a->pos[b];
 }
 

@@ -41,16 +41,24 @@
  *      every logged message visible to w before it waits for room.
  *
  * Restart policy (recover_on_death()). A worker is restarted after any
- * death, except when it dies again at the very position where it died last
- * time, with a message in hand: it did not get past that message since its
- * restart, so restarting it again would loop forever. That message is a
- * poison message; the run names it (its trace line) and ends with exit 3 and
- * no dump. A death with nothing in hand (the worker had applied all it was
- * sent) never counts, and there is no limit on the number of deaths.
+ * death, except when it dies again in the middle of applying the very
+ * message it was applying when it died last time: it did not get past that
+ * message since its restart, so restarting it again would loop forever.
+ * That message is a poison message; the run names it (its trace line) and
+ * ends with exit 3 and no dump. A death between messages (while starting,
+ * loading its checkpoint, reading or waiting) never counts: a worker killed
+ * twice before it could do anything is unlucky, not poisoned. A SIGKILL
+ * comes from outside the worker as often as from its message (an operator,
+ * a test, the OOM killer), and a worker restarted from the same checkpoint
+ * runs at the same pace, so two kills at similar delays can land in the same
+ * message: it takes three deaths in a row on one message when they are all
+ * SIGKILLs, two when the worker crashed by itself (another signal, an exit
+ * status). There is no limit on the number of deaths.
  *
  * Test hook: with --recover, a worker that is about to apply a message whose
- * seq equals the environment variable MSGROUTE_TEST_POISON_SEQ kills itself
- * (SIGKILL), every time: a poison message on demand, for tests and labs.
+ * seq equals the environment variable MSGROUTE_TEST_POISON_SEQ crashes
+ * (SIGSEGV, without a core file), every time: a poison message on demand,
+ * for tests and labs.
  *
  * Ownership: struct recover belongs to the main process's one thread; each
  * recover_area has one writer, its worker (the main process writes it only
@@ -74,7 +82,10 @@
 
 /* Shared by worker w and the main process: one mapping per worker. */
 struct recover_area {
-    _Atomic uint64_t applied;   /* position of the last message w applied (relaxed: a hint for the policy) */
+    /* For the policy only (relaxed): the position of the last message w
+     * applied, and of the one it is applying (= applied when it is between
+     * messages: starting, reading, waiting). */
+    _Atomic uint64_t applied, applying;
     _Atomic uint64_t published; /* 2 * ack + the copy holding it; 0 = no checkpoint yet */
     uint64_t pos[2];            /* position each copy stands at */
     uint32_t count[2];          /* machines in each copy */
@@ -99,8 +110,9 @@ struct recover_log {
     uint64_t ack;        /* positions 1..ack are in its published checkpoint */
     uint64_t replay;     /* next position to send again, while down */
     bool down;           /* dead, or its replay not out yet: nothing new for it */
-    uint64_t died_at;    /* `applied` at its last death */
-    bool died_in_hand;   /* ... and it had a message in hand then */
+    uint64_t died_on;    /* the position it was applying at its last death; 0: none */
+    unsigned deaths_on;  /* deaths in a row on died_on */
+    bool crashed_on;     /* one of them was not a SIGKILL */
     uint64_t restarts;   /* for the summary and the logs */
 };
 
@@ -145,12 +157,13 @@ static inline void recover_push(struct recover *r, uint32_t w, const struct msg 
 
 enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };
 
-/* Worker w has died (it is reaped; nothing of it runs). Applies the restart
+/* Worker w has died with wstatus (it is reaped; nothing of it runs). Applies the restart
  * policy above. RECOVER_RESTART: the replay is set to start after w's last
  * checkpoint (recover_replay_next() hands it out), and why names the
  * position it restarts from. RECOVER_GIVE_UP: why names the poison message
  * ("FILE:LINE (seq S, id ID, EVENT)"). */
-enum recover_verdict recover_on_death(struct recover *r, uint32_t w, const char *src_name, char *why, size_t len);
+enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus, const char *src_name, char *why,
+                                      size_t len);
 
 /* The next message of w's replay, or false when the replay is out: from
  * then on recover_room() may say yes again. */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "log.h"
 #include "payload.h"
@@ -40,6 +42,18 @@ int shard_recover_from(struct shard *s, struct recover_area *area)
     return 0;
 }
 
+/* The test hook of recover.h: a poison message on demand, a crash of the
+ * worker's own (not a SIGKILL, which the policy weighs as an outside kill),
+ * without a core file. */
+static void poison(void)
+{
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) < 0)
+        log_warn("setrlimit(RLIMIT_CORE): %s", strerror(errno));
+    raise(SIGSEGV);
+    abort(); /* SIGSEGV was ignored or blocked */
+}
+
 /* After each message under --recover: publish its position, and keep a
  * checkpoint every `every` messages. A checkpoint that does not fit (ids
  * the source did not know at the start) is skipped: the log then fills and
@@ -56,9 +70,11 @@ static void after_apply(struct shard *s)
 
 void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload)
 {
-    /* The test hook of recover.h: a poison message on demand. */
-    if (s->rec && m->seq == s->poison_seq)
-        raise(SIGKILL);
+    if (s->rec) {
+        atomic_store_explicit(&s->rec->applying, s->handled + 1, memory_order_relaxed);
+        if (m->seq == s->poison_seq)
+            poison();
+    }
     bool intact = m->payload_len == 0 || payload_check(payload, m->seq, m->payload_len);
     if (s->work_iters)
         work_run(s->work_iters);

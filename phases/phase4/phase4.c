@@ -43,6 +43,7 @@
 #include "run.h"
 #include "shm.h"
 #include "statetab.h"
+#include "work.h"
 #include "worker.h"
 
 #define CHECK_EVERY 256      /* messages between checkpoints, and per publication of every ring */
@@ -144,8 +145,8 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     pool_describe_exit(wstatus, how, sizeof how);
     if (l->o->recover && !l->dead[index]) {
         /* Restarted by recover_dead() at the next step that can (never from
-         * inside this callback, which runs in the middle of a wait). */
-        fprintf(stderr, "phase4: worker %u (pid %d): %s\n", index, (int)pid, how);
+         * inside this callback, which runs in the middle of a wait); the
+         * pool keeps pid and wstatus until then, for its message. */
         l->dead[index] = true;
         l->ndead++;
         return;
@@ -222,6 +223,10 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->sh.work_ns = l->o->work_ns;
     log_debug("segment %zu bytes: %u rings of %u bytes, %u state slots", l->seg_len, n, l->ring_size, nslots);
 
+    /* Calibrate --work-ns once, before the fork, as phase 3 does: every
+     * worker inherits the same speed, and a worker restarted by --recover
+     * starts applying at once instead of timing a loop on a busy machine. */
+    work_iterations_for(l->o->work_ns);
     rc = pool_init(&l->pool, n, l->o->pin, phase4_worker, NULL, on_worker_exit, &l->sh);
     if (rc < 0 || (rc = pool_start(&l->pool)) < 0) {
         fprintf(stderr, "phase4: cannot start %u workers: %s\n", n, strerror(-rc));
@@ -482,17 +487,19 @@ static bool recover_dead(struct main4 *l)
             w++;
         l->dead[w] = false;
         l->ndead--;
-        char why[256];
+        char why[256], how[64];
         const char *name = !l->o->trace ? "" : strcmp(l->o->trace, "-") == 0 ? "<stdin>" : l->o->trace;
-        if (recover_on_death(&l->rec, w, name, why, sizeof why) == RECOVER_GIVE_UP) {
+        pool_describe_exit(l->pool.w[w].wstatus, how, sizeof how);
+        int pid = (int)l->pool.w[w].pid;
+        if (recover_on_death(&l->rec, w, l->pool.w[w].wstatus, name, why, sizeof why) == RECOVER_GIVE_UP) {
             fprintf(stderr,
-                    "phase4: worker %u died again without getting past the message it died on last time: %s is a "
-                    "poison message; giving up, no dump written\n",
-                    w, why);
+                    "phase4: worker %u (pid %d): %s again without getting past the message it died on last time: "
+                    "%s is a poison message; giving up, no dump written\n",
+                    w, pid, how, why);
             l->lost = true;
             return false;
         }
-        fprintf(stderr, "phase4: worker %u: %s (--recover)\n", w, why);
+        fprintf(stderr, "phase4: worker %u (pid %d): %s; %s (--recover)\n", w, pid, how, why);
         if (restart(l, w) == STEP_ABORT)
             return false;
         /* STEP_DEAD: it died again during its replay; dead[w] is set again. */
