@@ -3,10 +3,10 @@
 #include "recover.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -34,7 +34,8 @@ static void count_shares(const struct source *src, uint32_t n, uint32_t *share)
 static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
 {
     uint32_t cap = machines + 16;
-    uint64_t every = (uint64_t)machines * 4 > RECOVER_EVERY_MIN ? pow2_at_least((uint64_t)machines * 4) : RECOVER_EVERY_MIN;
+    uint64_t every =
+        (uint64_t)machines * 4 > RECOVER_EVERY_MIN ? pow2_at_least((uint64_t)machines * 4) : RECOVER_EVERY_MIN;
     size_t len = sizeof(struct recover_area) + 2 * (size_t)cap * sizeof(struct machine);
     /* Shared and anonymous: it outlives the worker that writes it, and no
      * name in /dev/shm can be left behind. Pages are touched as used. */
@@ -58,7 +59,7 @@ int recover_init(struct recover *r, uint32_t n, const struct source *src)
     memset(r, 0, sizeof *r);
     r->n = n;
     r->src = src;
-    r->area = calloc(n, sizeof *r->area);
+    r->area = calloc(n, sizeof(struct recover_area *));
     r->log = calloc(n, sizeof *r->log);
     uint32_t *share = calloc(n, sizeof *share);
     int rc = -ENOMEM;

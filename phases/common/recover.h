@@ -106,14 +106,14 @@ struct recover_entry {
 struct recover_log {
     struct recover_entry *e; /* mask + 1 entries */
     uint64_t mask;
-    uint64_t head;       /* positions 1..head were routed to the worker */
-    uint64_t ack;        /* positions 1..ack are in its published checkpoint */
-    uint64_t replay;     /* next position to send again, while down */
-    bool down;           /* dead, or its replay not out yet: nothing new for it */
-    uint64_t died_on;    /* the position it was applying at its last death; 0: none */
-    unsigned deaths_on;  /* deaths in a row on died_on */
-    bool crashed_on;     /* one of them was not a SIGKILL */
-    uint64_t restarts;   /* for the summary and the logs */
+    uint64_t head;      /* positions 1..head were routed to the worker */
+    uint64_t ack;       /* positions 1..ack are in its published checkpoint */
+    uint64_t replay;    /* next position to send again, while down */
+    bool down;          /* dead, or its replay not out yet: nothing new for it */
+    uint64_t died_on;   /* the position it was applying at its last death; 0: none */
+    unsigned deaths_on; /* deaths in a row on died_on */
+    bool crashed_on;    /* one of them was not a SIGKILL */
+    uint64_t restarts;  /* for the summary and the logs */
 };
 
 struct recover {

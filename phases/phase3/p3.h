@@ -74,8 +74,8 @@ struct wk {
     uint64_t handled, busy_ns, machines, records_got;
     int64_t rss_kb;
     bool query_warned;
-    int closing;          /* --recover: handles of a dead worker still closing */
-    uint64_t died_ns;     /* --recover: when its death was noticed */
+    int closing;      /* --recover: handles of a dead worker still closing */
+    uint64_t died_ns; /* --recover: when its death was noticed */
 };
 
 struct phase3 {

@@ -29,8 +29,7 @@
 static void on_tick(uv_timer_t *h)
 {
     struct phase3 *p = h->loop->data;
-    if (p->stage == ST_RUN && !p->pumping && p->have_held &&
-        recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
+    if (p->stage == ST_RUN && !p->pumping && p->have_held && recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
         router_start(p);
 }
 
@@ -118,9 +117,11 @@ static void respawn(struct phase3 *p, struct wk *w)
 {
     if (p->exit_status != EXIT_OK)
         return;
+    char what[128];
     int rc = p3_open_pipes(p, w);
     if (rc < 0 || (rc = pool_start_worker(&p->pool, w->index)) < 0) {
-        p3_worker_lost(p, w->index, "cannot be restarted: no pipe or no process for it");
+        snprintf(what, sizeof what, "cannot be restarted: %s", strerror(-rc));
+        p3_worker_lost(p, w->index, what);
         return;
     }
     w->pid = (int)p->pool.w[w->index].pid;
@@ -132,7 +133,8 @@ static void respawn(struct phase3 *p, struct wk *w)
     forget_old(p, w);
     outq_reset(&w->out, w->msg_fd);
     if ((rc = p3_watch_worker(p, w)) < 0) {
-        p3_worker_lost(p, w->index, "cannot be watched after its restart");
+        snprintf(what, sizeof what, "cannot be watched after its restart: %s", uv_strerror(rc));
+        p3_worker_lost(p, w->index, what);
         return;
     }
     replay(p, w);
@@ -149,9 +151,9 @@ static void on_old_closed(uv_handle_t *h)
 {
     struct wk *w = h->data;
     struct phase3 *p = h->loop->data;
-    int *fd = h == (uv_handle_t *)&w->msg_poll ? &w->msg_fd
+    int *fd = h == (uv_handle_t *)&w->msg_poll   ? &w->msg_fd
               : h == (uv_handle_t *)&w->req_poll ? &w->req_fd
-                                                  : &w->rep_fd;
+                                                 : &w->rep_fd;
     if (*fd >= 0 && close(*fd) < 0)
         log_warn("worker %u: close of a pipe: %s", w->index, strerror(errno));
     *fd = -1;

@@ -52,7 +52,7 @@
 #define WAIT_SLICE_MS 5      /* longest sleep on a full ring before looking around */
 #define PROGRESS_NS 500000000ull
 #define LOG_WAIT_NS 200000ull /* --recover: a full log is looked at again after 0.2 ms */
-#define QUERY_TRIES 1000 /* latch retries before a query fails (its record rewritten nonstop) */
+#define QUERY_TRIES 1000      /* latch retries before a query fails (its record rewritten nonstop) */
 /* Data bytes per ring unless payloads need more. A ring is the slack that
  * absorbs a worker being descheduled for a time slice (milliseconds) while
  * the source runs on: at about 10 M msgs/s per worker and 48-byte records,

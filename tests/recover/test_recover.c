@@ -79,9 +79,9 @@ static void twenty_kills_from_the_generator(const char *bin)
     conf_path(dn, "pn.csv");
     char *gen[] = {"--messages", "1500000", "--ids", "2000", "--payload", "0-200", "--seed", "11", NULL};
     conf_phase1_dump(gen, d1);
-    char *argv[] = {(char *)bin, "--messages", "1500000", "--ids",   "2000", "--payload", "0-200",
-                    "--seed",    "11",         "--rate",  "400000",  "--workers", "3", "--queries", "2000",
-                    "--recover", "--dump",     dn,        NULL};
+    char *argv[] = {(char *)bin, "--messages", "1500000", "--ids",  "2000",      "--payload", "0-200",
+                    "--seed",    "11",         "--rate",  "400000", "--workers", "3",         "--queries",
+                    "2000",      "--recover",  "--dump",  dn,       NULL};
     run_with_kills(argv, NULL, 3, 20, 20, 40, 100, dn, d1);
 }
 
@@ -166,8 +166,8 @@ static void kills_during_the_drain(const char *bin)
     conf_msgen(trace, gen);
     char *p1[] = {"--trace", trace, NULL};
     conf_phase1_dump(p1, d1);
-    char *argv[] = {(char *)bin, "--trace", trace, "--work-ns", "30000", "--workers", "3", "--recover",
-                    "--dump",    dn,        NULL};
+    char *argv[] = {(char *)bin, "--trace",   trace,    "--work-ns", "30000", "--workers",
+                    "3",         "--recover", "--dump", dn,          NULL};
     run_with_kills(argv, NULL, 3, 4, 3, 150, 250, dn, d1);
 }
 
