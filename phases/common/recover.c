@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include "clock.h"
 #include "fnv.h"
 #include "log.h"
 #include "shard.h"
@@ -34,8 +35,8 @@ static void count_shares(const struct source *src, uint32_t n, uint32_t *share)
 static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
 {
     uint32_t cap = machines + 16;
-    uint64_t every =
-        (uint64_t)machines * 4 > RECOVER_EVERY_MIN ? pow2_at_least((uint64_t)machines * 4) : RECOVER_EVERY_MIN;
+    uint64_t want = (uint64_t)machines * RECOVER_EVERY_PER_MACHINE;
+    uint64_t every = want > RECOVER_EVERY_MIN ? pow2_at_least(want) : RECOVER_EVERY_MIN;
     size_t len = sizeof(struct recover_area) + 2 * (size_t)cap * sizeof(struct machine);
     /* Shared and anonymous: it outlives the worker that writes it, and no
      * name in /dev/shm can be left behind. Pages are touched as used. */
@@ -46,7 +47,7 @@ static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
     r->area[w]->cap = cap;
     r->area[w]->every = (uint32_t)every;
     struct recover_log *l = &r->log[w];
-    uint64_t entries = 4 * every; /* >= 2 * every: recover.h, I5 */
+    uint64_t entries = 2 * every; /* recover.h, I5 */
     l->e = malloc(entries * sizeof *l->e);
     if (!l->e)
         return -ENOMEM;
@@ -87,7 +88,7 @@ void recover_free(struct recover *r)
     memset(r, 0, sizeof *r);
 }
 
-bool recover_room(struct recover *r, uint32_t w)
+bool recover_room_slow(struct recover *r, uint32_t w)
 {
     struct recover_log *l = &r->log[w];
     if (l->down)
@@ -138,6 +139,7 @@ enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus
         return RECOVER_GIVE_UP;
     }
     l->restarts++;
+    l->died_ns = now_ns();
     l->replay = l->ack + 1;
     l->down = true;
     snprintf(why, len,
@@ -145,6 +147,16 @@ enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus
              (unsigned long long)l->ack, (unsigned long long)l->head, (unsigned long long)applied,
              (unsigned long long)(l->head - l->ack));
     return RECOVER_RESTART;
+}
+
+uint64_t recover_back_ns(struct recover *r, uint32_t w)
+{
+    struct recover_log *l = &r->log[w];
+    if (l->died_ns == 0 || atomic_load_explicit(&r->area[w]->applied, memory_order_relaxed) <= l->ack)
+        return 0;
+    uint64_t dt = now_ns() - l->died_ns;
+    l->died_ns = 0;
+    return dt;
 }
 
 bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)

@@ -35,7 +35,7 @@
  *   I4 order holds: the replay is in log order, and a phase sends nothing
  *      new to w before the replay is out (recover_room() is false meanwhile).
  *   I5 memory is bounded: two copies of w's machines (at most the ids the
- *      source knows, RECOVER_NOTE below) and `cap` log entries, where
+ *      source knows at the start) and `cap` log entries, where
  *      cap >= 2 * every, so that the messages the log lets through always
  *      reach w's next checkpoint: no deadlock, as long as the phase makes
  *      every logged message visible to w before it waits for room.
@@ -76,8 +76,10 @@
 #include "source.h"
 
 /* Messages between checkpoints at least; more when a worker has many
- * machines, so that copying them stays a small share of applying messages. */
-#define RECOVER_EVERY_MIN 32768u
+ * machines (RECOVER_EVERY_PER_MACHINE each), so that copying them stays a
+ * small share of applying messages: a few bytes per message. */
+#define RECOVER_EVERY_MIN 65536u
+#define RECOVER_EVERY_PER_MACHINE 16u
 #define RECOVER_ENV_POISON "MSGROUTE_TEST_POISON_SEQ"
 
 /* Shared by worker w and the main process: one mapping per worker. */
@@ -114,6 +116,7 @@ struct recover_log {
     unsigned deaths_on; /* deaths in a row on died_on */
     bool crashed_on;    /* one of them was not a SIGKILL */
     uint64_t restarts;  /* for the summary and the logs */
+    uint64_t died_ns;   /* when its last death was noticed; 0 once it applies again */
 };
 
 struct recover {
@@ -130,9 +133,16 @@ struct recover {
 int recover_init(struct recover *r, uint32_t n, const struct source *src);
 void recover_free(struct recover *r);
 
+bool recover_room_slow(struct recover *r, uint32_t w);
+
 /* Can the phase route one more message to w now? False while w's log is
- * full (refreshes the acknowledgement first) or while its replay is not out. */
-bool recover_room(struct recover *r, uint32_t w);
+ * full (refreshes the acknowledgement first) or while its replay is not out.
+ * Inline: the source asks it for every message. */
+static inline bool recover_room(struct recover *r, uint32_t w)
+{
+    const struct recover_log *l = &r->log[w];
+    return (!l->down && l->head - l->ack <= l->mask) || recover_room_slow(r, w);
+}
 
 /* Logs m, the srcpos-th message of r->src, as the next position of w; the
  * caller checked recover_room(). */
@@ -164,6 +174,10 @@ enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };
  * ("FILE:LINE (seq S, id ID, EVENT)"). */
 enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus, const char *src_name, char *why,
                                       size_t len);
+
+/* Nanoseconds from w's last death to now, the first time it is seen
+ * applying a message after it (the phase polls it); 0 otherwise. */
+uint64_t recover_back_ns(struct recover *r, uint32_t w);
 
 /* The next message of w's replay, or false when the replay is out: from
  * then on recover_room() may say yes again. */

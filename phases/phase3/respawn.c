@@ -24,11 +24,21 @@
 
 #define TICK_MS 1 /* how soon a source paused on a full log looks again */
 
+static void say_if_back(struct phase3 *p, uint32_t i)
+{
+    uint64_t back = recover_back_ns(&p->rec, i);
+    if (back)
+        log_info("worker %u: applying messages again %.1f ms after its death", i, (double)back / 1e6);
+}
+
 /* Resumes the source when it paused on a message whose worker's log was
- * full and has room again (the router cannot know: no pipe became writable). */
+ * full and has room again (the router cannot know: no pipe became writable);
+ * says when a restarted worker applies messages again. */
 static void on_tick(uv_timer_t *h)
 {
     struct phase3 *p = h->loop->data;
+    for (uint32_t i = 0; i < p->n; i++)
+        say_if_back(p, i);
     if (p->stage == ST_RUN && !p->pumping && p->have_held && recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
         router_start(p);
 }
@@ -40,7 +50,7 @@ int respawn_watch(struct phase3 *p)
 }
 
 /* Writes everything w's queue holds, waiting when the pipe is full. */
-static int flush_blocking(struct wk *w)
+static int flush_blocking(struct phase3 *p, struct wk *w)
 {
     for (;;) {
         int rc = outq_flush(&w->out);
@@ -49,6 +59,7 @@ static int flush_blocking(struct wk *w)
         struct pollfd pfd = {.fd = w->msg_fd, .events = POLLOUT};
         if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
             return -errno;
+        say_if_back(p, w->index);
     }
 }
 
@@ -60,16 +71,16 @@ static void replay(struct phase3 *p, struct wk *w)
     int rc = 0;
     while (rc == 0 && recover_replay_next(&p->rec, w->index, &m)) {
         while ((rc = outq_push_again(&w->out, &m)) < 0)
-            if ((rc = flush_blocking(w)) < 0)
+            if ((rc = flush_blocking(p, w)) < 0)
                 break;
         n++;
     }
     if (rc == 0)
-        rc = flush_blocking(w);
+        rc = flush_blocking(p, w);
     if (rc < 0)
         log_warn("worker %u: replay stopped after %llu messages: %s", w->index, (unsigned long long)n, strerror(-rc));
     else
-        log_info("worker %u: restarted as pid %d and replayed %llu messages, %.1f ms after its death was noticed",
+        log_info("worker %u: restarted as pid %d; its replay of %llu messages written %.1f ms after its death",
                  w->index, w->pid, (unsigned long long)n, (double)(now_ns() - w->died_ns) / 1e6);
 }
 
