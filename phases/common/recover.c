@@ -37,6 +37,8 @@ static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
     uint32_t cap = machines + 16;
     uint64_t want = (uint64_t)machines * RECOVER_EVERY_PER_MACHINE;
     uint64_t every = want > RECOVER_EVERY_MIN ? pow2_at_least(want) : RECOVER_EVERY_MIN;
+    if (every > RECOVER_EVERY_MAX)
+        every = RECOVER_EVERY_MAX;
     size_t len = sizeof(struct recover_area) + 2 * (size_t)cap * sizeof(struct machine);
     /* Shared and anonymous: it outlives the worker that writes it, and no
      * name in /dev/shm can be left behind. Pages are touched as used. */
@@ -48,9 +50,13 @@ static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
     r->area[w]->every = (uint32_t)every;
     struct recover_log *l = &r->log[w];
     uint64_t entries = 2 * every; /* recover.h, I5 */
-    l->e = malloc(entries * sizeof *l->e);
-    if (!l->e)
-        return -ENOMEM;
+    /* Populated now: faulting the log in page by page during the run costs
+     * a trap per page, on the source's path. */
+    void *e =
+        mmap(NULL, entries * sizeof *l->e, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (e == MAP_FAILED)
+        return -errno;
+    l->e = e;
     l->mask = entries - 1;
     return 0;
 }
@@ -82,7 +88,8 @@ void recover_free(struct recover *r)
         if (r->area[w])
             munmap(r->area[w], sizeof(struct recover_area) + 2 * (size_t)r->area[w]->cap * sizeof(struct machine));
     for (uint32_t w = 0; r->log && w < r->n; w++)
-        free(r->log[w].e);
+        if (r->log[w].e)
+            munmap(r->log[w].e, (r->log[w].mask + 1) * sizeof *r->log[w].e);
     free(r->area);
     free(r->log);
     memset(r, 0, sizeof *r);
@@ -101,19 +108,31 @@ bool recover_room_slow(struct recover *r, uint32_t w)
     return l->head - l->ack <= l->mask;
 }
 
-/* "FILE:LINE (seq S, id ID, EVENT)" for the message at position pos of w. */
+/* The line of a trace that holds the pos-th message routed to w: the log
+ * keeps no source position (16 bytes an entry), and this runs once, to
+ * name a poison message. 0 when not found. */
+static uint32_t trace_line_of(const struct recover *r, uint32_t w, uint64_t pos)
+{
+    const struct source *src = r->src;
+    for (uint64_t k = 0; k < src->total; k++)
+        if (route_worker(idmap_key(&src->ids, src->recs[k].id)->hash, r->n) == w && --pos == 0)
+            return src->recs[k].line;
+    return 0;
+}
+
+/* "FILE:LINE (seq S, id ID, EVENT)" for the message at position pos of w.
+ * The generator's seq is its message's place in the stream. */
 static void describe(const struct recover *r, uint32_t w, uint64_t pos, const char *src_name, char *buf, size_t len)
 {
     const struct recover_entry *e = &r->log[w].e[pos & r->log[w].mask];
     const struct idkey *k = idmap_key(&r->src->ids, e->id);
-    const char *ev = event_name((enum event)e->event);
+    const char *ev = event_name((enum event)(e->len_event >> RECOVER_EVENT_SHIFT));
     if (r->src->is_trace)
-        snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name, r->src->recs[e->srcpos - 1].line,
+        snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name, trace_line_of(r, w, pos),
                  (unsigned long long)e->seq, k->s, ev);
     else
         snprintf(buf, len, "message %llu of the generator, line %llu of its msgen trace (seq %llu, id %s, %s)",
-                 (unsigned long long)e->srcpos, (unsigned long long)e->srcpos + 1, (unsigned long long)e->seq, k->s,
-                 ev);
+                 (unsigned long long)e->seq, (unsigned long long)e->seq + 1, (unsigned long long)e->seq, k->s, ev);
 }
 
 enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus, const char *src_name, char *why,
@@ -172,9 +191,9 @@ bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)
         .seq = e->seq,
         .id_hash = k->hash,
         .id = k->s,
-        .payload_len = e->payload_len,
+        .payload_len = e->len_event & ((1u << RECOVER_EVENT_SHIFT) - 1),
         .id_len = k->len,
-        .event = e->event,
+        .event = (uint8_t)(e->len_event >> RECOVER_EVENT_SHIFT),
     };
     l->replay++;
     return true;

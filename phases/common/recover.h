@@ -13,10 +13,9 @@
  *     acknowledgement, `ack`). The worker side lives in shard.c: every phase
  *     delivers through it, so a phase's worker only attaches the area.
  *   - LOG. The main process keeps, per worker, a ring of what it routed to
- *     w after w's last checkpoint: seq, id, event, payload length and where
- *     the message came from (payloads are a function of seq, SPEC §2, so
- *     none is kept). The ring is trimmed up to `ack`. When it is full,
- *     recover_room() says no and the phase's source waits (backpressure).
+ *     w after w's last checkpoint: seq, id, event and payload length, 16
+ *     bytes (payloads are a function of seq, SPEC §2, so none is kept). The ring is trimmed up to `ack`. When it is
+ * full, recover_room() says no and the phase's source waits (backpressure).
  *   - RESTART. When w dies, the pool forks a new w; it loads the last
  *     checkpoint (machines as of position a) and the main process sends it
  *     again, from the log, positions a+1 .. head in their first order, before
@@ -70,6 +69,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 
 #include "msg.h"
 #include "sm.h"
@@ -80,6 +82,10 @@
  * small share of applying messages: a few bytes per message. */
 #define RECOVER_EVERY_MIN 65536u
 #define RECOVER_EVERY_PER_MACHINE 16u
+/* ... and at most this many, which bounds a log at 2 * 16 bytes each (32
+ * MiB) per worker; past 65536 machines a worker then copies more than 11
+ * bytes per message. */
+#define RECOVER_EVERY_MAX (1u << 20)
 #define RECOVER_ENV_POISON "MSGROUTE_TEST_POISON_SEQ"
 
 /* Shared by worker w and the main process: one mapping per worker. */
@@ -96,14 +102,15 @@ struct recover_area {
     struct machine copy[];      /* 2 * cap: copy b at copy[b * cap] */
 };
 
-/* One message of a log: 32 bytes; the id by its index in the source. */
+/* One message of a log: 16 bytes, four to a cache line (the log is
+ * written for every message, so its size is memory traffic on the source's
+ * path); the id by its index in the source. */
 struct recover_entry {
     uint64_t seq;
-    uint64_t srcpos; /* 1-based index of the message in its source */
     uint32_t id;
-    uint32_t payload_len;
-    uint8_t event;
+    uint32_t len_event; /* payload_len | event << RECOVER_EVENT_SHIFT */
 };
+#define RECOVER_EVENT_SHIFT 25 /* payload_len <= 2^24 takes 25 bits */
 
 struct recover_log {
     struct recover_entry *e; /* mask + 1 entries */
@@ -144,25 +151,25 @@ static inline bool recover_room(struct recover *r, uint32_t w)
     return (!l->down && l->head - l->ack <= l->mask) || recover_room_slow(r, w);
 }
 
-/* Logs m, the srcpos-th message of r->src, as the next position of w; the
- * caller checked recover_room(). */
-static inline void recover_push_at(struct recover *r, uint32_t w, const struct msg *m, uint64_t srcpos)
+/* Logs m as the next position of w; the caller checked recover_room(). */
+static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
 {
     struct recover_log *l = &r->log[w];
     l->head++;
-    l->e[l->head & l->mask] = (struct recover_entry){
-        .seq = m->seq,
-        .srcpos = srcpos,
-        .id = source_id_index(r->src, m),
-        .payload_len = m->payload_len,
-        .event = m->event,
-    };
-}
-
-/* recover_push_at() for the message the source has just returned. */
-static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
-{
-    recover_push_at(r, w, m, r->src->emitted);
+    struct recover_entry *dst = &l->e[l->head & l->mask];
+    uint64_t id = source_id_index(r->src, m);
+    uint64_t len_event = m->payload_len | (uint32_t)m->event << RECOVER_EVENT_SHIFT;
+#ifdef __SSE2__
+    /* The log is written once and read only after a death: stream it past
+     * the cache (non-temporal stores), or every entry would first read its
+     * line from memory and push the phase's hot data out of the cache. The
+     * one thread that reads it back (the replay) is this one, which sees its
+     * own streamed stores. */
+    _mm_stream_si64((long long *)&dst->seq, (long long)m->seq);
+    _mm_stream_si64((long long *)&dst->id, (long long)(id | len_event << 32));
+#else
+    *dst = (struct recover_entry){.seq = m->seq, .id = (uint32_t)id, .len_event = (uint32_t)len_event};
+#endif
 }
 
 enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };

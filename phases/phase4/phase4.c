@@ -333,12 +333,11 @@ static enum step wait_room(struct main4 *l, uint32_t w)
     return l->dead[w] ? STEP_DEAD : STEP_OK;
 }
 
-/* Writes m into its worker's ring, in fragments of at most frag_max bytes;
- * slot is its record in the state table. The payload pattern is written
- * straight into the ring: the only copy of the payload there is. */
-static enum step route(struct main4 *l, const struct msg *m, uint32_t slot)
+/* Writes m into ring w (its worker's), in fragments of at most frag_max
+ * bytes; slot is its record in the state table. The payload pattern is
+ * written straight into the ring: the only copy of the payload there is. */
+static enum step route(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t w)
 {
-    uint32_t w = route_worker(m->id_hash, l->o->workers);
     struct ring_producer *p = &l->prod[w];
     uint32_t off = 0;
     do {
@@ -409,21 +408,21 @@ static enum step wait_log(struct main4 *l)
     return l->ndead > 0 ? STEP_DEAD : STEP_OK;
 }
 
-/* route() for a message of the source, the srcpos-th: under --recover it
- * waits for room in its worker's log and is logged once it is in the ring. */
-static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot, uint64_t srcpos)
+/* route() for a message of the source: under --recover it waits for room
+ * in its worker's log and is logged once it is in the ring. */
+static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot)
 {
-    if (!l->o->recover)
-        return route(l, m, slot);
     uint32_t w = route_worker(m->id_hash, l->o->workers);
+    if (!l->o->recover)
+        return route(l, m, slot, w);
     while (!recover_room(&l->rec, w)) {
         enum step st = wait_log(l);
         if (st != STEP_OK)
             return st;
     }
-    enum step st = route(l, m, slot);
+    enum step st = route(l, m, slot, w);
     if (st == STEP_OK)
-        recover_push_at(&l->rec, w, m, srcpos);
+        recover_push(&l->rec, w, m);
     return st;
 }
 
@@ -441,7 +440,7 @@ static enum step restart(struct main4 *l, uint32_t w)
     enum step st = STEP_OK;
     struct msg m;
     while (st == STEP_OK && recover_replay_next(&l->rec, w, &m)) {
-        st = route(l, &m, source_id_index(l->src, &m));
+        st = route(l, &m, source_id_index(l->src, &m), w);
         n++;
     }
     if (st == STEP_OK && l->draining)
@@ -557,8 +556,7 @@ static int run_loop(struct main4 *l)
         more = n == batch;
         for (uint64_t i = 0; i < n; i++) {
             enum step st;
-            uint64_t srcpos = l->src->emitted - n + i + 1;
-            while ((st = route_new(l, &ms[i], source_id_index(l->src, &ms[i]), srcpos)) != STEP_OK)
+            while ((st = route_new(l, &ms[i], source_id_index(l->src, &ms[i]))) != STEP_OK)
                 if (st == STEP_ABORT || !recover_dead(l))
                     return -1;
             /* A query waits for at most QUERY_CHECK_EVERY messages. */
