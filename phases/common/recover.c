@@ -15,6 +15,7 @@
 #include "log.h"
 #include "shard.h"
 #include "table.h"
+#include "trace_reader.h"
 
 static uint64_t pow2_at_least(uint64_t x)
 {
@@ -32,33 +33,47 @@ static void count_shares(const struct source *src, uint32_t n, uint32_t *share)
         share[route_worker(idmap_key(&src->ids, i)->hash, n)]++;
 }
 
+/* A streamed trace's ids are not known before the run: any worker may get
+ * all of the source's capacity, its checkpoint interval grows with its
+ * machines (shard.c) up to RECOVER_EVERY_MAX, and each log entry keeps its
+ * trace line, which the stream cannot give again. */
 static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
 {
-    uint32_t cap = machines + 16;
+    bool stream = r->src->is_stream;
+    uint32_t cap = (stream ? source_ids_capacity(r->src) : machines) + 16;
     uint64_t want = (uint64_t)machines * RECOVER_EVERY_PER_MACHINE;
     uint64_t every = want > RECOVER_EVERY_MIN ? pow2_at_least(want) : RECOVER_EVERY_MIN;
     if (every > RECOVER_EVERY_MAX)
         every = RECOVER_EVERY_MAX;
+    uint64_t every_max = stream ? RECOVER_EVERY_MAX : every;
     size_t len = sizeof(struct recover_area) + 2 * (size_t)cap * sizeof(struct machine);
     /* Shared and anonymous: it outlives the worker that writes it, and no
      * name in /dev/shm can be left behind. Pages are touched as used. */
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
         return -errno;
     r->area[w] = m;
     r->area[w]->cap = cap;
     r->area[w]->every = (uint32_t)every;
+    r->area[w]->every_max = (uint32_t)every_max;
     struct recover_log *l = &r->log[w];
-    uint64_t entries = 2 * every; /* recover.h, I5 */
-    /* Populated now: faulting the log in page by page during the run costs
-     * a trap per page, on the source's path. */
-    void *e =
-        mmap(NULL, entries * sizeof *l->e, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    uint64_t entries = 2 * every_max; /* recover.h, I5 */
+    /* Populated now (a known source's log is small): faulting it in page by
+     * page during the run costs a trap per page, on the source's path. */
+    void *e = mmap(NULL, entries * sizeof *l->e, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | (stream ? MAP_NORESERVE : MAP_POPULATE), -1, 0);
     if (e == MAP_FAILED)
         return -errno;
     l->e = e;
     l->mask = entries - 1;
+    if (stream && !(l->lines = calloc(entries, sizeof *l->lines)))
+        return -ENOMEM;
     return 0;
+}
+
+uint32_t recover_source_line(const struct source *src)
+{
+    return src->reader ? (uint32_t)src->reader->lineno : 0;
 }
 
 int recover_init(struct recover *r, uint32_t n, const struct source *src)
@@ -90,6 +105,8 @@ void recover_free(struct recover *r)
     for (uint32_t w = 0; r->log && w < r->n; w++)
         if (r->log[w].e)
             munmap(r->log[w].e, (r->log[w].mask + 1) * sizeof *r->log[w].e);
+    for (uint32_t w = 0; r->log && w < r->n; w++)
+        free(r->log[w].lines);
     free(r->area);
     free(r->log);
     memset(r, 0, sizeof *r);
@@ -128,7 +145,8 @@ static void describe(const struct recover *r, uint32_t w, uint64_t pos, const ch
     const struct idkey *k = idmap_key(&r->src->ids, e->id);
     const char *ev = event_name((enum event)(e->len_event >> RECOVER_EVENT_SHIFT));
     if (r->src->is_trace)
-        snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name, trace_line_of(r, w, pos),
+        snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name,
+                 r->log[w].lines ? r->log[w].lines[pos & r->log[w].mask] : trace_line_of(r, w, pos),
                  (unsigned long long)e->seq, k->s, ev);
     else
         snprintf(buf, len, "message %llu of the generator, line %llu of its msgen trace (seq %llu, id %s, %s)",

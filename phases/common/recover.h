@@ -33,8 +33,9 @@
  *      still held: the phase gives the new w a fresh one.
  *   I4 order holds: the replay is in log order, and a phase sends nothing
  *      new to w before the replay is out (recover_room() is false meanwhile).
- *   I5 memory is bounded: two copies of w's machines (at most the ids the
- *      source knows at the start) and `cap` log entries, where
+ *   I5 memory is bounded: two copies of w's machines (its share of the ids
+ *      a generator or a trace file names, or a stream's id capacity, in
+ *      pages touched as used) and `cap` log entries, where
  *      cap >= 2 * every, so that the messages the log lets through always
  *      reach w's next checkpoint: no deadlock, as long as the phase makes
  *      every logged message visible to w before it waits for room.
@@ -98,7 +99,8 @@ struct recover_area {
     uint64_t pos[2];            /* position each copy stands at */
     uint32_t count[2];          /* machines in each copy */
     uint32_t cap;               /* machines a copy can hold */
-    uint32_t every;             /* messages between two checkpoints */
+    uint32_t every;             /* messages between two checkpoints, at least */
+    uint32_t every_max;         /* ... and at most (16 per machine in between) */
     struct machine copy[];      /* 2 * cap: copy b at copy[b * cap] */
 };
 
@@ -114,6 +116,7 @@ struct recover_entry {
 
 struct recover_log {
     struct recover_entry *e; /* mask + 1 entries */
+    uint32_t *lines;         /* a streamed trace's: the line of each entry; else NULL */
     uint64_t mask;
     uint64_t head;      /* positions 1..head were routed to the worker */
     uint64_t ack;       /* positions 1..ack are in its published checkpoint */
@@ -151,12 +154,19 @@ static inline bool recover_room(struct recover *r, uint32_t w)
     return (!l->down && l->head - l->ack <= l->mask) || recover_room_slow(r, w);
 }
 
-/* Logs m as the next position of w; the caller checked recover_room(). */
-static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
+/* The trace line of the message a streamed source returned last (0 for
+ * any other source). */
+uint32_t recover_source_line(const struct source *src);
+
+/* Logs m, from line `line` of a streamed trace (else 0), as the next
+ * position of w; the caller checked recover_room(). */
+static inline void recover_push_line(struct recover *r, uint32_t w, const struct msg *m, uint32_t line)
 {
     struct recover_log *l = &r->log[w];
     l->head++;
     struct recover_entry *dst = &l->e[l->head & l->mask];
+    if (l->lines)
+        l->lines[l->head & l->mask] = line;
     uint64_t id = source_id_index(r->src, m);
     uint64_t len_event = m->payload_len | (uint32_t)m->event << RECOVER_EVENT_SHIFT;
 #ifdef __SSE2__
@@ -170,6 +180,12 @@ static inline void recover_push(struct recover *r, uint32_t w, const struct msg 
 #else
     *dst = (struct recover_entry){.seq = m->seq, .id = (uint32_t)id, .len_event = (uint32_t)len_event};
 #endif
+}
+
+/* recover_push_line() for the message the source has returned last. */
+static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
+{
+    recover_push_line(r, w, m, r->log[w].lines ? recover_source_line(r->src) : 0);
 }
 
 enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };

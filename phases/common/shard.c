@@ -55,15 +55,18 @@ static void poison(void)
 }
 
 /* After each message under --recover: publish its position, and keep a
- * checkpoint every `every` messages. A checkpoint that does not fit (ids
- * the source did not know at the start) is skipped: the log then fills and
- * the source waits; say why once. */
+ * checkpoint every 16 messages per machine, within the area's bounds
+ * (recover.h). A checkpoint that does not fit (more machines than the
+ * source said it could name) is skipped: the log then fills and the source
+ * waits; say why. */
 static void after_apply(struct shard *s)
 {
     atomic_store_explicit(&s->rec->applied, s->handled, memory_order_relaxed);
     if (s->handled < s->rec_next)
         return;
-    s->rec_next = s->handled + s->rec->every;
+    uint64_t every = (uint64_t)table_count(&s->table) * RECOVER_EVERY_PER_MACHINE;
+    every = every < s->rec->every ? s->rec->every : every > s->rec->every_max ? s->rec->every_max : every;
+    s->rec_next = s->handled + every;
     if (recover_checkpoint(s->rec, &s->table, s->handled) < 0)
         log_error("--recover: %u machines do not fit a checkpoint of %u", table_count(&s->table), s->rec->cap);
 }

@@ -135,13 +135,9 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
 {
     if (cfg->ring_kib)
         return cfg->ring_kib * 1024u;
-    uint32_t maxp = src->gen.payload_max;
-    if (src->is_trace) {
-        maxp = 0;
-        for (uint64_t i = 0; i < src->total; i++)
-            if (src->recs[i].payload_len > maxp)
-                maxp = src->recs[i].payload_len;
-    }
+    /* A stream cannot know its largest payload: its rings keep the default
+     * size, and larger payloads cross in fragments. */
+    uint32_t maxp = src->is_stream ? 0 : source_payload_max(src);
     uint32_t size = DEFAULT_RING;
     while (size < AUTO_RING_MAX && ring_frag_max(size) < maxp + 256u)
         size *= 2;
@@ -154,7 +150,11 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->ring_size = choose_ring_size(cfg, l->src);
     l->frag_max = ring_frag_max(l->ring_size);
     l->publish_bytes = l->ring_size / 8;
-    uint32_t nslots = l->src->ids.count ? l->src->ids.count : 1;
+    /* One slot per id the source may name; a stream's are untouched pages
+     * of the segment until its ids arrive. */
+    uint32_t nslots = source_ids_capacity(l->src);
+    if (nslots == 0)
+        nslots = 1;
     size_t ring_len = (ring_bytes(l->ring_size) + 63) / 64 * 64;
     l->seg_len = ring_len * n + statetab_bytes(nslots);
 
@@ -408,9 +408,10 @@ static enum step wait_log(struct main4 *l)
     return l->ndead > 0 ? STEP_DEAD : STEP_OK;
 }
 
-/* route() for a message of the source: under --recover it waits for room
- * in its worker's log and is logged once it is in the ring. */
-static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot)
+/* route() for a message of the source (from line `line` of a streamed
+ * trace, else 0): under --recover it waits for room in its worker's log and
+ * is logged once it is in the ring. */
+static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t line)
 {
     uint32_t w = route_worker(m->id_hash, l->o->workers);
     if (!l->o->recover)
@@ -422,7 +423,7 @@ static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot)
     }
     enum step st = route(l, m, slot, w);
     if (st == STEP_OK)
-        recover_push(&l->rec, w, m);
+        recover_push_line(&l->rec, w, m, line);
     return st;
 }
 
@@ -512,7 +513,10 @@ static int collect(struct main4 *l, struct phase4_result *res)
     if (!res->rows)
         return -1;
     res->nrows = 0;
-    for (uint32_t i = 0; i < l->sh.tab.nslots; i++) {
+    /* Only the slots of ids the source has named: a stream's table is sized
+     * for more, and reading the rest would only fault in empty pages. */
+    uint32_t used = l->src->ids.count < l->sh.tab.nslots ? l->src->ids.count : l->sh.tab.nslots;
+    for (uint32_t i = 0; i < used; i++) {
         int rc = statetab_read(&l->sh.tab, i, &res->rows[res->nrows], 1);
         if (rc == STATETAB_OK)
             res->nrows++;
@@ -551,12 +555,16 @@ static int run_loop(struct main4 *l)
          * misses overlap (phase 1 does the same for its machines). */
         struct msg ms[CHECK_EVERY]; /* batch <= CHECK_EVERY: the rate pacer's burst */
         uint64_t n = 0;
-        while (n < batch && source_next(l->src, &ms[n]))
+        uint32_t lines[CHECK_EVERY]; /* --recover of a stream: each message's trace line */
+        bool want_lines = o->recover && l->src->is_stream;
+        while (n < batch && source_next(l->src, &ms[n])) {
+            lines[n] = want_lines ? recover_source_line(l->src) : 0;
             n++;
+        }
         more = n == batch;
         for (uint64_t i = 0; i < n; i++) {
             enum step st;
-            while ((st = route_new(l, &ms[i], source_id_index(l->src, &ms[i]))) != STEP_OK)
+            while ((st = route_new(l, &ms[i], source_id_index(l->src, &ms[i]), lines[i])) != STEP_OK)
                 if (st == STEP_ABORT || !recover_dead(l))
                     return -1;
             /* A query waits for at most QUERY_CHECK_EVERY messages. */
