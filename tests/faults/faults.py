@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from faultlib import (Run, children_of, dump_diff, group_alive, rss_kb, shm_names, wait_gone, write_trace)
+from faultlib import children_of, dump_diff, rss_kb, shm_names, wait_gone, wait_started, write_trace
 
 FAULTS = []
 
@@ -233,6 +233,7 @@ def a_second_stop_request_during_the_dump_leaves_no_temporary_file(ctx, tally):
             dump = os.path.join(d, "d.csv")
             args = ["--messages", "600000", "--ids", "600000"] + (["--workers", "2"] if phase >= 3 else [])
             run = ctx.start(phase, args + ["--dump", dump])
+            wait_started(run.pid, ctx.bin(phase))
             while run.poll() is None and not any(".tmp" in f for f in os.listdir(d)):
                 time.sleep(0.0005)
             for _ in range(2):
@@ -270,6 +271,7 @@ def flood(ctx, phase, sig, runs, delay_ms):
     for k in range(runs):
         args = ["--messages", "300000", "--ids", "100000"] + (["--workers", "2"] if phase >= 3 else [])
         run = ctx.start(phase, args)
+        wait_started(run.pid, ctx.bin(phase))
         time.sleep(delay_ms * (k % 5) / 1000)
         while run.poll() is None:
             try:
