@@ -107,7 +107,10 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
         log_warn("worker %u: cannot lower its priority: %s", index, strerror(errno));
     ring_consumer_init(&w.ring, sh->rings[index]);
     w.by_slot = calloc(sh->tab.nslots, sizeof *w.by_slot);
-    if (!w.by_slot || shard_init(&w.shard, sh->tab.nslots / sh->nworkers + 16, sh->work_ns) < 0) {
+    /* shard_recover_from(): under --recover, the machines of the last
+     * checkpoint when this worker replaces a dead one. */
+    if (!w.by_slot || shard_init(&w.shard, sh->tab.nslots / sh->nworkers + 16, sh->work_ns) < 0 ||
+        shard_recover_from(&w.shard, sh->recover ? sh->recover[index] : NULL) < 0) {
         log_error("worker %u: out of memory", index);
         free(w.by_slot);
         return PHASE4_WORKER_NOMEM;

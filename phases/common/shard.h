@@ -10,14 +10,27 @@
 
 #include "table.h"
 
+struct recover_area;
+
 struct shard {
     struct table table;
     uint64_t work_iters; /* --work-ns, as loop iterations (work.h) */
     uint64_t handled;
+    /* --recover (recover.h): NULL without it, so a run without it pays one
+     * predictable branch per message. */
+    struct recover_area *rec;
+    uint64_t rec_next;   /* handled count of the next checkpoint */
+    uint64_t poison_seq; /* the test hook of recover.h; 0 = none */
 };
 
 int shard_init(struct shard *s, uint32_t expected_ids, uint64_t work_ns);
 void shard_free(struct shard *s);
+
+/* --recover, in a worker after shard_init(): loads the area's last
+ * checkpoint (after a restart), then keeps one there every area->every
+ * messages and publishes the position of each message applied. A NULL area
+ * (no --recover) does nothing. 0, or -ENOMEM. */
+int shard_recover_from(struct shard *s, struct recover_area *area);
 
 /* Applies m. payload holds m->payload_len bytes as they arrived. Returns 0,
  * or -ENOMEM when a new machine cannot be created (the message is not

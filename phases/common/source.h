@@ -30,14 +30,16 @@ struct gen_config {
     uint64_t seed;
 };
 
-/* One message of a loaded trace: 24 bytes, the id by index into the idmap. */
 struct trace_reader;
 
+/* One message of a loaded trace: 24 bytes, the id by index into the idmap;
+ * line is where it stands in its file, to name it (--recover's poison). */
 struct trace_rec {
     uint64_t seq;
     uint32_t id;
     uint32_t payload_len;
     uint8_t event;
+    uint32_t line;
 };
 
 struct source {

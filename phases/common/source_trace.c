@@ -17,7 +17,7 @@
 #include "trace_reader.h"
 
 /* Appends one parsed message; grows the record array by doubling. */
-static int append(struct source *s, size_t *cap, const struct trace_line *tl)
+static int append(struct source *s, size_t *cap, const struct trace_line *tl, uint64_t lineno)
 {
     if (s->total == *cap) {
         size_t ncap = *cap ? *cap * 2 : 4096;
@@ -30,7 +30,7 @@ static int append(struct source *s, size_t *cap, const struct trace_line *tl)
     uint32_t id = idmap_intern(&s->ids, tl->id, tl->id_len, fnv1a64(tl->id, tl->id_len), NULL);
     if (id == IDMAP_NONE)
         return s->ids.count >= IDMAP_MAX_IDS ? -E2BIG : -ENOMEM;
-    s->recs[s->total++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event};
+    s->recs[s->total++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event, (uint32_t)lineno};
     return 0;
 }
 
@@ -40,7 +40,7 @@ static int load_whole(struct source *s, struct trace_reader *r, char *err, size_
     struct trace_line tl;
     enum trace_read got;
     while ((got = trace_reader_next(r, &tl, err, errlen)) == TRACE_READ_MESSAGE) {
-        int rc = append(s, &cap, &tl);
+        int rc = append(s, &cap, &tl, r->lineno);
         if (rc < 0) {
             snprintf(err, errlen, "%s:%llu: %s", r->name, (unsigned long long)r->lineno,
                      rc == -E2BIG ? "more distinct worker_ids than the limit of 16777216" : "out of memory");

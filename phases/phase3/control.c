@@ -14,6 +14,7 @@
 #include "run.h"
 
 static void on_req_writable(uv_poll_t *h, int status, int events);
+static void send_collect(struct phase3 *p, struct wk *w);
 
 static void ctl_set_events(struct phase3 *p, struct wk *w, bool writable)
 {
@@ -84,6 +85,17 @@ static void on_req_writable(uv_poll_t *h, int status, int events)
     control_flush(h->loop->data, w);
 }
 
+static void send_collect(struct phase3 *p, struct wk *w)
+{
+    struct codec_buf b = w->ctl_out;
+    if (codec_put_collect(&b) < 0) {
+        p3_worker_failed(p, w->index, "its request pipe is full");
+        return;
+    }
+    w->ctl_out.len = b.len;
+    control_flush(p, w);
+}
+
 void control_collect(struct phase3 *p)
 {
     p->stage = ST_COLLECT;
@@ -99,16 +111,11 @@ void control_collect(struct phase3 *p)
         uv_stop(&p->loop);
         return;
     }
-    for (uint32_t i = 0; i < p->n; i++) {
-        struct wk *w = &p->w[i];
-        struct codec_buf b = w->ctl_out;
-        if (codec_put_collect(&b) < 0) {
-            p3_worker_failed(p, i, "its request pipe is full");
-            return;
-        }
-        w->ctl_out.len = b.len;
-        control_flush(p, w);
-    }
+    /* A worker restarted by --recover and not drained yet gets COLLECT
+     * once it is (its STATS). */
+    for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++)
+        if (p->w[i].drained)
+            send_collect(p, &p->w[i]);
 }
 
 static void on_req_closed(uv_handle_t *h)
@@ -169,8 +176,10 @@ static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame 
         w->busy_ns = f->u.stats.busy_ns;
         w->machines = f->u.stats.machines;
         w->rss_kb = f->u.stats.rss_kb;
-        if (++p->drained_count == p->n)
+        if (++p->drained_count == p->n && p->stage == ST_DRAIN)
             after_drain(p);
+        else if (p->stage == ST_COLLECT)
+            send_collect(p, w); /* a restarted worker (--recover) drained again */
         return;
     case CODEC_ANSWER: query_on_answer(p, f); return;
     case CODEC_RECORDS:

@@ -56,12 +56,6 @@ int main(int argc, char **argv)
     int status = run_begin(&program, argc, argv, &o, &src);
     if (status != RUN_GO)
         return status;
-    if (o.recover) {
-        fprintf(stderr, "phase3: --recover is not implemented yet in this phase\n");
-        source_free(&src);
-        return EXIT_USAGE;
-    }
-
     struct p3_result r;
     status = phase3_run(&o, &cfg, &src, &r);
     if (status == EXIT_OK)

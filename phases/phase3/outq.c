@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "payload.h"
+#include "recover.h"
 
 int outq_init(struct outq *q, int fd)
 {
@@ -49,6 +50,23 @@ static void stream_more(struct outq *q)
 }
 
 int outq_push(struct outq *q, const struct msg *m)
+{
+    if (q->rec && !recover_room(q->rec, q->rec_w))
+        return -ENOBUFS;
+    int rc = outq_push_again(q, m);
+    if (rc == 0 && q->rec)
+        recover_push(q->rec, q->rec_w, m);
+    return rc;
+}
+
+void outq_reset(struct outq *q, int fd)
+{
+    q->fd = fd;
+    q->head = q->tail = 0;
+    q->stream_left = 0;
+}
+
+int outq_push_again(struct outq *q, const struct msg *m)
 {
     if (q->stream_left)
         return -ENOBUFS;

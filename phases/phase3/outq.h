@@ -22,6 +22,8 @@
 
 #include "msg.h"
 
+struct recover;
+
 #define OUTQ_CAP (256u * 1024u)
 /* Flush once this much is buffered: large enough that a write() carries
  * thousands of small messages, small enough to keep the worker busy while
@@ -35,13 +37,27 @@ struct outq {
     uint64_t stream_seq;
     uint32_t stream_off, stream_left; /* payload still to generate */
     uint64_t pushed;                  /* messages accepted */
+    /* --recover (recover.h): every message pushed is logged as the next
+     * position of worker rec_w; NULL without --recover. */
+    struct recover *rec;
+    uint32_t rec_w;
 };
 
 int outq_init(struct outq *q, int fd);
 void outq_free(struct outq *q);
 
-/* Encodes m. 0, or -ENOBUFS when there is no room now (flush first). */
+/* Encodes m. 0, or -ENOBUFS when there is no room now (flush first). Under
+ * --recover, also -ENOBUFS while the worker's log is full or its replay is
+ * not out (recover_room()): the caller's backpressure is the same. */
 int outq_push(struct outq *q, const struct msg *m);
+
+/* Encodes m, a message of the worker's replay: already logged, so it is not
+ * logged again and the log's room is not asked. 0 or -ENOBUFS. */
+int outq_push_again(struct outq *q, const struct msg *m);
+
+/* Forgets every byte not yet written and writes to fd from now on (a
+ * restarted worker's new pipe). */
+void outq_reset(struct outq *q, int fd);
 
 /* Writes as much as the pipe takes: 0 when everything is out, -EAGAIN when
  * the pipe is full and bytes remain, another negative errno (-EPIPE: the

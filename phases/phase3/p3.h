@@ -21,6 +21,8 @@
  * A worker that dies in any stage but EXIT, or exits non-zero, ends the run
  * with exit 3 and no records; a second SIGINT ends it with 130. Either way
  * the remaining workers are SIGKILLed and reaped before phase3_run returns.
+ * With --recover, a dead worker is restarted instead, in whatever stage
+ * (respawn.c, recover.h), and the run goes on from the stage it had reached.
  *
  * One thread owns all of it: every function here runs in the main loop. */
 #ifndef MSGROUTE_PHASE3_P3_H
@@ -38,6 +40,7 @@
 #include "phase3.h"
 #include "pool.h"
 #include "querytab.h"
+#include "recover.h"
 #include "rng.h"
 
 #define PROGRAM "phase3"
@@ -71,6 +74,8 @@ struct wk {
     uint64_t handled, busy_ns, machines, records_got;
     int64_t rss_kb;
     bool query_warned;
+    int closing;      /* --recover: handles of a dead worker still closing */
+    uint64_t died_ns; /* --recover: when its death was noticed */
 };
 
 struct phase3 {
@@ -107,6 +112,9 @@ struct phase3 {
 
     struct machine *records, *scratch;
     size_t nrecords, records_cap;
+
+    struct recover rec;      /* --recover: checkpoints and logs (recover.h) */
+    uv_timer_t recover_tick; /* --recover: resumes a source paused on a full log */
 };
 
 /* router.c: the source into the pipes. */
@@ -125,8 +133,20 @@ void control_flush(struct phase3 *p, struct wk *w);
 void control_collect(struct phase3 *p);
 void control_on_replies(uv_poll_t *h, int status, int events);
 
-/* phase3.c: ends the run with exit 3, naming worker i and what happened. */
+/* respawn.c: --recover. */
+int respawn_watch(struct phase3 *p); /* starts recover_tick */
+void respawn_on_death(struct phase3 *p, uint32_t i, int pid, int wstatus);
+
+/* phase3.c: a worker's three pipes (the main process's ends non-blocking),
+ * and the loop's handles on the main process's ends. 0 or a negative errno. */
+int p3_open_pipes(struct phase3 *p, struct wk *w);
+int p3_watch_worker(struct phase3 *p, struct wk *w);
+
+/* phase3.c: ends the run with exit 3, naming worker i and what happened;
+ * under --recover, kills worker i instead (its restart follows). */
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what);
+/* phase3.c: ends the run with exit 3 whatever the flags. */
+void p3_worker_lost(struct phase3 *p, uint32_t i, const char *what);
 /* phase3.c: ends the run with exit 1 because func, a function of the lab
  * (labs/phase3/), is still the starter's stub; the stubs call it. */
 void p3_not_written(struct phase3 *p, const char *func);

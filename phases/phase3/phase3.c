@@ -27,7 +27,7 @@
 #include "work.h"
 #include "worker.h"
 
-/* Ends the run with exit 3: SPEC §8, no dump when a worker is lost. */
+/* Names worker i and how it was lost, and ends the run with exit 3. */
 static void lose_worker(struct phase3 *p, uint32_t i, const char *how)
 {
     fprintf(stderr, "%s: worker %u (pid %d): %s\n", PROGRAM, i, (int)p->pool.w[i].pid, how);
@@ -36,7 +36,28 @@ static void lose_worker(struct phase3 *p, uint32_t i, const char *how)
     uv_stop(&p->loop);
 }
 
+/* Under --recover a failing worker is not the end of the run: it is killed,
+ * and its death goes through the restart policy (respawn.c) like any other.
+ * Its message pipe is no longer watched meanwhile, or a pipe in error would
+ * wake the loop at every turn until SIGCHLD arrives. */
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what)
+{
+    if (!p->o->recover) {
+        p3_worker_lost(p, i, what);
+        return;
+    }
+    struct wk *w = &p->w[i];
+    log_warn("worker %u (pid %d): %s; killing it, --recover restarts it", i, (int)p->pool.w[i].pid, what);
+    if (!w->msg_closed && w->msg_writable_armed) {
+        uv_poll_stop(&w->msg_poll);
+        w->msg_writable_armed = false;
+    }
+    if (p->pool.w[i].alive && kill(p->pool.w[i].pid, SIGKILL) < 0)
+        log_warn("worker %u: kill: %s", i, strerror(errno));
+}
+
+/* Ends the run with exit 3: SPEC §8, no dump when a worker is lost. */
+void p3_worker_lost(struct phase3 *p, uint32_t i, const char *what)
 {
     if (p->exit_status != EXIT_OK)
         return;
@@ -76,6 +97,10 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
     }
     if (p->exit_status != EXIT_OK)
         return; /* already ending: these are the workers we killed */
+    if (p->o->recover) {
+        respawn_on_death(p, i, pid, wstatus);
+        return;
+    }
     char how[64];
     pool_describe_exit(wstatus, how, sizeof how);
     lose_worker(p, i, how);
@@ -161,6 +186,7 @@ static int body(struct pool *pool, uint32_t index, void *arg)
         .rep_fd = p->w[index].rep_wfd,
         .expected_ids = p->src->ids.count / p->n + 64,
         .work_ns = p->o->work_ns,
+        .recover = p->o->recover ? p->rec.area[index] : NULL,
     };
     return worker_run(&s, pool_slot(pool, index));
 }
@@ -217,38 +243,62 @@ static int set_nonblock(int fd)
  * of CPU for the 200 MiB (with --workers 2: 6200 -> 730, 107 -> 84 ms).
  * Wall-clock rates on that shared machine moved with its load (x0.8 to
  * x1.6), so the switch count is the figure to trust. */
+int p3_open_pipes(struct phase3 *p, struct wk *w)
+{
+    int mfd[2], qfd[2], rfd[2];
+    if (pipe2(mfd, O_CLOEXEC) < 0)
+        return -errno;
+    w->msg_rfd = mfd[0];
+    w->msg_fd = mfd[1];
+    if (pipe2(qfd, O_CLOEXEC) < 0)
+        return -errno;
+    w->req_rfd = qfd[0];
+    w->req_fd = qfd[1];
+    if (pipe2(rfd, O_CLOEXEC) < 0)
+        return -errno;
+    w->rep_fd = rfd[0];
+    w->rep_wfd = rfd[1];
+    if (p->c->pipe_size && fcntl(w->msg_fd, F_SETPIPE_SZ, (int)p->c->pipe_size) < 0)
+        log_warn("worker %u: F_SETPIPE_SZ %u: %s; keeping the default size", w->index, p->c->pipe_size,
+                 strerror(errno));
+    int rc;
+    int fds[] = {w->msg_fd, w->msg_rfd, w->req_fd, w->req_rfd, w->rep_fd, w->rep_wfd};
+    for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++)
+        if ((rc = set_nonblock(fds[k])) < 0)
+            return rc;
+    return 0;
+}
+
 static int setup_ipc(struct phase3 *p)
 {
     for (uint32_t i = 0; i < p->n; i++) {
         struct wk *w = &p->w[i];
-        int mfd[2], qfd[2], rfd[2];
-        if (pipe2(mfd, O_CLOEXEC) < 0)
-            return -errno;
-        w->msg_rfd = mfd[0];
-        w->msg_fd = mfd[1];
-        if (pipe2(qfd, O_CLOEXEC) < 0)
-            return -errno;
-        w->req_rfd = qfd[0];
-        w->req_fd = qfd[1];
-        if (pipe2(rfd, O_CLOEXEC) < 0)
-            return -errno;
-        w->rep_fd = rfd[0];
-        w->rep_wfd = rfd[1];
-        if (p->c->pipe_size && fcntl(w->msg_fd, F_SETPIPE_SZ, (int)p->c->pipe_size) < 0)
-            log_warn("worker %u: F_SETPIPE_SZ %u: %s; keeping the default size", i, p->c->pipe_size, strerror(errno));
-        int rc;
-        int fds[] = {w->msg_fd, w->msg_rfd, w->req_fd, w->req_rfd, w->rep_fd, w->rep_wfd};
-        for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++)
-            if ((rc = set_nonblock(fds[k])) < 0)
-                return rc;
+        int rc = p3_open_pipes(p, w);
+        if (rc < 0)
+            return rc;
         if (outq_init(&w->out, w->msg_fd) < 0 || inq_init(&w->ctl_in, CTL_INQ_CAP) < 0)
             return -ENOMEM;
         w->ctl_out.cap = CTL_OUT_CAP;
         w->ctl_out.data = malloc(CTL_OUT_CAP);
         if (!w->ctl_out.data)
             return -ENOMEM;
+        if (p->o->recover) {
+            w->out.rec = &p->rec;
+            w->out.rec_w = i;
+        }
     }
     return 0;
+}
+
+int p3_watch_worker(struct phase3 *p, struct wk *w)
+{
+    int rc;
+    if ((rc = uv_poll_init(&p->loop, &w->msg_poll, w->msg_fd)) < 0 ||
+        (rc = uv_poll_init(&p->loop, &w->req_poll, w->req_fd)) < 0 ||
+        (rc = uv_poll_init(&p->loop, &w->rep_poll, w->rep_fd)) < 0)
+        return rc;
+    w->msg_poll.data = w->req_poll.data = w->rep_poll.data = w;
+    return uv_poll_start(&w->rep_poll, UV_READABLE, control_on_replies);
 }
 
 static int setup_loop(struct phase3 *p)
@@ -266,16 +316,11 @@ static int setup_loop(struct phase3 *p)
     uv_signal_init(&p->loop, &p->sigusr1);
     if ((rc = uv_poll_init(&p->loop, &p->qtimer_poll, p->qtimer_fd)) < 0)
         return rc;
-    for (uint32_t i = 0; i < p->n; i++) {
-        struct wk *w = &p->w[i];
-        if ((rc = uv_poll_init(&p->loop, &w->msg_poll, w->msg_fd)) < 0 ||
-            (rc = uv_poll_init(&p->loop, &w->req_poll, w->req_fd)) < 0 ||
-            (rc = uv_poll_init(&p->loop, &w->rep_poll, w->rep_fd)) < 0)
+    for (uint32_t i = 0; i < p->n; i++)
+        if ((rc = p3_watch_worker(p, &p->w[i])) < 0)
             return rc;
-        w->msg_poll.data = w->req_poll.data = w->rep_poll.data = w;
-        if ((rc = uv_poll_start(&w->rep_poll, UV_READABLE, control_on_replies)) < 0)
-            return rc;
-    }
+    if (p->o->recover && (rc = respawn_watch(p)) < 0)
+        return rc;
     if ((rc = uv_signal_start(&p->sigint, on_signal, SIGINT)) < 0 ||
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)
@@ -340,6 +385,7 @@ static void teardown(struct phase3 *p, bool loop_made)
     if (p->pool_started)
         pool_reap_all(&p->pool, 1000);
     pool_free(&p->pool);
+    recover_free(&p->rec);
     qt_free(&p->qt);
     free(p->scratch);
     free(p->w);
@@ -409,6 +455,9 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
         p->w[i] = (struct wk){
             .index = i, .msg_fd = -1, .req_fd = -1, .rep_fd = -1, .msg_rfd = -1, .req_rfd = -1, .rep_wfd = -1};
 
+    step = "recovery log";
+    if (o->recover && (rc = recover_init(&p->rec, p->n, src)) < 0)
+        goto fail;
     step = "pipes";
     raise_fd_limit(p->n);
     if ((rc = setup_ipc(p)) < 0)

@@ -21,6 +21,8 @@
 #include "exits.h"
 #include "pool.h"
 
+struct recover_area;
+
 /* Exit statuses of a worker, from the one table of exits.h, reported by
  * the main process as "worker 1 (pid 4242): exited with status 7 (a
  * protocol violation)". */
@@ -38,6 +40,7 @@ struct worker_setup {
     int rep_fd;            /* write end of the reply pipe */
     uint32_t expected_ids; /* table size hint */
     uint64_t work_ns;
+    struct recover_area *recover; /* --recover: its checkpoint area (recover.h), else NULL */
 };
 
 /* Runs the worker s describes to its end, publishing its counters in slot;

@@ -14,8 +14,9 @@
  * Supervision comes from the pool (pool.h): it forks the workers before the
  * libuv loop exists, and the loop, run without blocking every POLL_NS,
  * delivers SIGCHLD to pool_watch(). The loop is used for nothing else: the
- * hot path never enters it. With --recover, a dead worker is restarted and
- * its messages replayed from the source (see the section further down).
+ * hot path never enters it. With --recover, a dead worker is restarted from
+ * its last checkpoint and its log replayed (recover.h; the section further
+ * down is phase 4's transport for it).
  *
  * The segment (shm.h, one memfd): [ring 0][ring 1]...[state table]. */
 #include "phase4.h"
@@ -37,11 +38,13 @@
 #include "pacer.h"
 #include "payload.h"
 #include "pool.h"
+#include "recover.h"
 #include "ring.h"
 #include "run.h"
 #include "shm.h"
 #include "signals.h"
 #include "statetab.h"
+#include "work.h"
 #include "worker.h"
 
 #define CHECK_EVERY 256      /* messages between checkpoints, and per publication of every ring */
@@ -49,7 +52,8 @@
 #define POLL_NS 1000000ull   /* look for dead workers every 1 ms (SPEC §8 asks for 100) */
 #define WAIT_SLICE_MS 5      /* longest sleep on a full ring before looking around */
 #define PROGRESS_NS 500000000ull
-#define QUERY_TRIES 1000 /* latch retries before a query fails (its record rewritten nonstop) */
+#define LOG_WAIT_NS 200000ull /* --recover: a full log is looked at again after 0.2 ms */
+#define QUERY_TRIES 1000      /* latch retries before a query fails (its record rewritten nonstop) */
 /* Data bytes per ring unless payloads need more. A ring is the slack that
  * absorbs a worker being descheduled for a time slice (milliseconds) while
  * the source runs on: at about 10 M msgs/s per worker and 48-byte records,
@@ -84,11 +88,10 @@ struct main4 {
     bool lost;     /* a worker died or failed: the run ends with exit 3 */
 
     /* --recover */
-    uint64_t routed; /* messages routed so far: positions 0..routed-1 of the source */
-    bool *dead;      /* dead[i]: worker i died and awaits its restart */
+    struct recover rec; /* checkpoints and logs (recover.h) */
+    bool *dead;         /* dead[i]: worker i died and awaits its restart */
     uint32_t ndead;
-    uint32_t *restarts; /* per worker */
-    bool draining;      /* the source is done: a restarted worker gets its END too */
+    bool draining; /* the source is done: a restarted worker gets its END too */
 };
 
 /* What a step that may wait for room tells its caller. */
@@ -113,8 +116,8 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     pool_describe_exit(wstatus, how, sizeof how);
     if (l->o->recover && !l->dead[index]) {
         /* Restarted by recover_dead() at the next step that can (never from
-         * inside this callback, which runs in the middle of a wait). */
-        fprintf(stderr, "phase4: worker %u (pid %d): %s; restarting it (--recover)\n", index, (int)pid, how);
+         * inside this callback, which runs in the middle of a wait); the
+         * pool keeps pid and wstatus until then, for its message. */
         l->dead[index] = true;
         l->ndead++;
         return;
@@ -165,10 +168,17 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->prod = calloc(n, sizeof *l->prod);
     l->end_put = calloc(n, sizeof *l->end_put);
     l->dead = calloc(n, sizeof *l->dead);
-    l->restarts = calloc(n, sizeof *l->restarts);
-    if (!l->sh.rings || !l->prod || !l->end_put || !l->dead || !l->restarts) {
+    if (!l->sh.rings || !l->prod || !l->end_put || !l->dead) {
         fprintf(stderr, "phase4: out of memory\n");
         return -1;
+    }
+    int rc;
+    if (l->o->recover) {
+        if ((rc = recover_init(&l->rec, n, l->src)) < 0) {
+            fprintf(stderr, "phase4: cannot set up --recover: %s\n", strerror(-rc));
+            return -1;
+        }
+        l->sh.recover = l->rec.area;
     }
     uint8_t *base = l->seg;
     for (uint32_t i = 0; i < n; i++) {
@@ -184,7 +194,11 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->sh.work_ns = l->o->work_ns;
     log_debug("segment %zu bytes: %u rings of %u bytes, %u state slots", l->seg_len, n, l->ring_size, nslots);
 
-    int rc = pool_init(&l->pool, n, l->o->pin, phase4_worker, NULL, on_worker_exit, &l->sh);
+    /* Calibrate --work-ns once, before the fork, as phase 3 does: every
+     * worker inherits the same speed, and a worker restarted by --recover
+     * starts applying at once instead of timing a loop on a busy machine. */
+    work_iterations_for(l->o->work_ns);
+    rc = pool_init(&l->pool, n, l->o->pin, phase4_worker, NULL, on_worker_exit, &l->sh);
     if (rc < 0 || (rc = pool_start(&l->pool)) < 0) {
         fprintf(stderr, "phase4: cannot start %u workers: %s\n", n, strerror(-rc));
         return -1;
@@ -265,6 +279,11 @@ static bool checkpoint(struct main4 *l, uint64_t now)
     if (now >= l->next_poll_ns) {
         l->next_poll_ns = now + POLL_NS;
         uv_run(&l->loop, UV_RUN_NOWAIT); /* SIGCHLD -> pool -> on_worker_exit */
+        for (uint32_t i = 0; l->o->recover && i < l->o->workers; i++) {
+            uint64_t back = recover_back_ns(&l->rec, i);
+            if (back)
+                log_info("worker %u: applying messages again %.1f ms after its death", i, (double)back / 1e6);
+        }
         /* A ring that gets few records (a cold worker under Zipf) wakes its
          * worker here at the latest: records wait at most POLL_NS. */
         flush_all(l);
@@ -314,12 +333,11 @@ static enum step wait_room(struct main4 *l, uint32_t w)
     return l->dead[w] ? STEP_DEAD : STEP_OK;
 }
 
-/* Writes m into its worker's ring, in fragments of at most frag_max bytes;
- * slot is its record in the state table. The payload pattern is written
- * straight into the ring: the only copy of the payload there is. */
-static enum step route(struct main4 *l, const struct msg *m, uint32_t slot)
+/* Writes m into ring w (its worker's), in fragments of at most frag_max
+ * bytes; slot is its record in the state table. The payload pattern is
+ * written straight into the ring: the only copy of the payload there is. */
+static enum step route(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t w)
 {
-    uint32_t w = route_worker(m->id_hash, l->o->workers);
     struct ring_producer *p = &l->prod[w];
     uint32_t off = 0;
     do {
@@ -355,22 +373,17 @@ static void flush_all(struct main4 *l)
         ring_publish(&l->prod[i]);
 }
 
-/* ---- --recover (SPEC §8) ----
+/* ---- --recover (SPEC §8, recover.h) ----
  *
- * A dead worker's machines are rebuilt by replaying, into a fresh ring and a
- * fresh worker, every message routed to it so far, in source order: the
- * source is a pure sequence (the generator is deterministic, a trace is kept
- * whole in memory), so the replay is exactly what the dead worker had been
- * sent. Nothing it had applied survives (its private table died with it), so
- * no message is applied twice, and none is lost: whatever sat unread in its
- * old ring is in the replay too. The new worker republishes each machine in
- * the state table from its first message on, overwriting the old records.
- *
- * Restarts happen only here, between messages, never from inside the SIGCHLD
- * callback; a worker that dies again (even during its replay) is restarted
- * again, up to RECOVER_MAX times, then counted lost. */
-#define RECOVER_MAX 5u
-
+ * Phase 4's transport for recover.c: a restarted worker gets a fresh ring
+ * (its dead consumer is gone, so the ring is ours to reset), loads its last
+ * checkpoint, and the main process writes it the log's replay before
+ * anything new. The machines' records in the state table are left as the
+ * dead worker wrote them: each one is either final (its last message is in
+ * the checkpoint) or written again by the replay, so the final table is
+ * exact; during the replay a query may see a machine as of an earlier
+ * message. Restarts happen only here, between messages, never from inside
+ * the SIGCHLD callback. */
 static enum step put_end(struct main4 *l, uint32_t w)
 {
     while (!ring_put_end(&l->prod[w])) {
@@ -384,46 +397,38 @@ static enum step put_end(struct main4 *l, uint32_t w)
     return STEP_OK;
 }
 
-static enum step replay(struct main4 *l, uint32_t w)
+/* w's log is full: its worker must reach its next checkpoint, so publish
+ * everything (recover.h, I5) and look again shortly. */
+static enum step wait_log(struct main4 *l)
 {
-    const struct source *src = l->src;
-    uint32_t n = l->o->workers;
-    enum step st = STEP_OK;
-    if (src->is_trace) {
-        for (uint64_t k = 0; k < l->routed && st == STEP_OK; k++) {
-            const struct trace_rec *r = &src->recs[k];
-            const struct idkey *key = idmap_key(&src->ids, r->id);
-            if (route_worker(key->hash, n) != w)
-                continue;
-            struct msg m = {.seq = r->seq,
-                            .id_hash = key->hash,
-                            .id = key->s,
-                            .payload_len = r->payload_len,
-                            .id_len = key->len,
-                            .event = r->event};
-            st = route(l, &m, r->id);
-        }
-        return st;
-    }
-    /* The generator again from its seed: the same messages in the same order,
-     * and the same ids interned in the same order, hence the same slots. */
-    struct source again;
-    int rc = source_init_generator(&again, &src->gen);
-    if (rc < 0) {
-        fprintf(stderr, "phase4: cannot replay worker %u's messages: %s\n", w, strerror(-rc));
+    flush_all(l);
+    sleep_until_ns(now_ns() + LOG_WAIT_NS);
+    if (!checkpoint(l, now_ns()))
         return STEP_ABORT;
+    return l->ndead > 0 ? STEP_DEAD : STEP_OK;
+}
+
+/* route() for a message of the source (from line `line` of a streamed
+ * trace, else 0): under --recover it waits for room in its worker's log and
+ * is logged once it is in the ring. */
+static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t line)
+{
+    uint32_t w = route_worker(m->id_hash, l->o->workers);
+    if (!l->o->recover)
+        return route(l, m, slot, w);
+    while (!recover_room(&l->rec, w)) {
+        enum step st = wait_log(l);
+        if (st != STEP_OK)
+            return st;
     }
-    struct msg m;
-    for (uint64_t k = 0; k < l->routed && st == STEP_OK && source_next(&again, &m); k++)
-        if (route_worker(m.id_hash, n) == w)
-            st = route(l, &m, source_id_index(&again, &m));
-    source_free(&again);
+    enum step st = route(l, m, slot, w);
+    if (st == STEP_OK)
+        recover_push_line(&l->rec, w, m, line);
     return st;
 }
 
 static enum step restart(struct main4 *l, uint32_t w)
 {
-    /* The dead consumer is gone, so the ring is ours to reset. */
     ring_format(l->sh.rings[w], l->ring_size);
     ring_producer_init(&l->prod[w], l->sh.rings[w]);
     l->end_put[w] = false;
@@ -432,12 +437,18 @@ static enum step restart(struct main4 *l, uint32_t w)
         fprintf(stderr, "phase4: cannot restart worker %u: %s\n", w, strerror(-rc));
         return STEP_ABORT;
     }
-    log_info("worker %u: restarted as pid %d; replaying the first %llu messages", w, (int)l->pool.w[w].pid,
-             (unsigned long long)l->routed);
-    enum step st = replay(l, w);
+    uint64_t t0 = now_ns(), n = 0;
+    enum step st = STEP_OK;
+    struct msg m;
+    while (st == STEP_OK && recover_replay_next(&l->rec, w, &m)) {
+        st = route(l, &m, source_id_index(l->src, &m), w);
+        n++;
+    }
     if (st == STEP_OK && l->draining)
         st = put_end(l, w);
     ring_publish(&l->prod[w]);
+    log_info("worker %u: restarted as pid %d and replayed %llu messages in %.1f ms", w, (int)l->pool.w[w].pid,
+             (unsigned long long)n, (double)(now_ns() - t0) / 1e6);
     return st;
 }
 
@@ -450,11 +461,19 @@ static bool recover_dead(struct main4 *l)
             w++;
         l->dead[w] = false;
         l->ndead--;
-        if (++l->restarts[w] > RECOVER_MAX) {
-            fprintf(stderr, "phase4: worker %u died %u times; giving up on it, no dump written\n", w, RECOVER_MAX + 1);
+        char why[256], how[64];
+        const char *name = !l->o->trace ? "" : strcmp(l->o->trace, "-") == 0 ? "<stdin>" : l->o->trace;
+        pool_describe_exit(l->pool.w[w].wstatus, how, sizeof how);
+        int pid = (int)l->pool.w[w].pid;
+        if (recover_on_death(&l->rec, w, l->pool.w[w].wstatus, name, why, sizeof why) == RECOVER_GIVE_UP) {
+            fprintf(stderr,
+                    "phase4: worker %u (pid %d): %s again without getting past the message it died on last time: "
+                    "%s is a poison message; giving up, no dump written\n",
+                    w, pid, how, why);
             l->lost = true;
             return false;
         }
+        fprintf(stderr, "phase4: worker %u (pid %d): %s; %s (--recover)\n", w, pid, how, why);
         if (restart(l, w) == STEP_ABORT)
             return false;
         /* STEP_DEAD: it died again during its replay; dead[w] is set again. */
@@ -536,15 +555,18 @@ static int run_loop(struct main4 *l)
          * misses overlap (phase 1 does the same for its machines). */
         struct msg ms[CHECK_EVERY]; /* batch <= CHECK_EVERY: the rate pacer's burst */
         uint64_t n = 0;
-        while (n < batch && source_next(l->src, &ms[n]))
+        uint32_t lines[CHECK_EVERY]; /* --recover of a stream: each message's trace line */
+        bool want_lines = o->recover && l->src->is_stream;
+        while (n < batch && source_next(l->src, &ms[n])) {
+            lines[n] = want_lines ? recover_source_line(l->src) : 0;
             n++;
+        }
         more = n == batch;
         for (uint64_t i = 0; i < n; i++) {
             enum step st;
-            while ((st = route(l, &ms[i], source_id_index(l->src, &ms[i]))) != STEP_OK)
+            while ((st = route_new(l, &ms[i], source_id_index(l->src, &ms[i]), lines[i])) != STEP_OK)
                 if (st == STEP_ABORT || !recover_dead(l))
                     return -1;
-            l->routed++;
             /* A query waits for at most QUERY_CHECK_EVERY messages. */
             if (o->queries > 0 && i % QUERY_CHECK_EVERY == QUERY_CHECK_EVERY - 1)
                 run_queries(l, now_ns());
@@ -574,7 +596,7 @@ static void teardown(struct main4 *l)
     free(l->prod);
     free(l->end_put);
     free(l->dead);
-    free(l->restarts);
+    recover_free(&l->rec);
 }
 
 int phase4_run(const struct options *o, const struct phase4_config *cfg, struct source *src, struct hist *queries,

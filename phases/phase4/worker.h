@@ -10,6 +10,8 @@
 #include "ring.h"
 #include "statetab.h"
 
+struct recover_area;
+
 /* What every process of a run knows about the shared segment. Built by the
  * main process before the fork, so a worker inherits it (and the mapping) as
  * it is: the pointers are valid in every process. */
@@ -18,6 +20,7 @@ struct phase4_shared {
     struct statetab tab; /* one slot per known id */
     uint32_t nworkers;
     uint64_t work_ns;
+    struct recover_area **recover; /* --recover: one checkpoint area per worker (recover.h), else NULL */
 };
 
 /* pool_body_fn: worker `index` consumes rings[index] until the END record,

@@ -254,7 +254,10 @@ int worker_run(const struct worker_setup *s, struct pool_slot *slot)
     w.out.cap = CTL_OUT_CAP;
     w.out.data = malloc(CTL_OUT_CAP);
     int rc = -ENOMEM;
-    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 || inq_init(&w.msgs, MSG_INQ_CAP) < 0 ||
+    /* shard_recover_from(): under --recover, the machines of the last
+     * checkpoint when this worker replaces a dead one. */
+    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 ||
+        shard_recover_from(&w.shard, s->recover) < 0 || inq_init(&w.msgs, MSG_INQ_CAP) < 0 ||
         inq_init(&w.ctl, CTL_INQ_CAP) < 0) {
         log_error("worker %u: out of memory at start", s->index);
         w.status = WORKER_EXIT_NOMEM;

@@ -120,7 +120,7 @@ Test(phase3, json_reports_per_worker_messages_that_add_up)
     proc_result_free(&r);
 }
 
-Test(phase3, help_exits_0_recover_and_bad_flags_exit_2)
+Test(phase3, help_and_recover_exit_0_and_bad_flags_exit_2)
 {
     char *help[] = {PHASE3, "--help", NULL};
     char *recover[] = {PHASE3, "--recover", "--messages", "10", NULL};
@@ -130,8 +130,7 @@ Test(phase3, help_exits_0_recover_and_bad_flags_exit_2)
     conf_run(help, NULL, 0, &r);
     cr_expect(strstr(r.out, "--pipe-size"));
     proc_result_free(&r);
-    conf_run(recover, NULL, 2, &r);
-    cr_expect(strstr(r.err, "not implemented"), "%s", r.err);
+    conf_run(recover, NULL, 0, &r);
     proc_result_free(&r);
     conf_run(bad_query, NULL, 2, &r);
     proc_result_free(&r);
