@@ -8,6 +8,7 @@
 #include "dump.h"
 #include "log.h"
 #include "pin.h"
+#include "timeline.h"
 
 int run_begin(const struct cli_program *p, int argc, char **argv, struct options *o, struct source *s)
 {
@@ -26,7 +27,28 @@ int run_begin(const struct cli_program *p, int argc, char **argv, struct options
     if (pin_self(o->pin, PIN_MAIN) < 0)
         log_warn("--pin: cannot set CPU affinity; running unpinned");
     int status = run_open_source(p->name, o, s);
-    return status == EXIT_OK ? RUN_GO : status;
+    if (status != EXIT_OK)
+        return status;
+    /* Before any fork: the workers inherit the buffer. A slot per worker and
+     * three more per worker for --recover's restarts. */
+    char err[512];
+    if (o->timeline && timeline_start(o->timeline, 1 + 4 * o->workers, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: --timeline: %s\n", p->name, err);
+        source_free(s);
+        return EXIT_OUTPUT_FAILED;
+    }
+    return RUN_GO;
+}
+
+int run_end(const char *program, int status)
+{
+    char err[512];
+    if (timeline_finish(err, sizeof err) < 0) {
+        fprintf(stderr, "%s: cannot write the timeline: %s\n", program, err);
+        if (status == EXIT_OK)
+            status = EXIT_OUTPUT_FAILED;
+    }
+    return status;
 }
 
 int run_open_source(const char *program, const struct options *o, struct source *s)

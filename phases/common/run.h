@@ -10,7 +10,7 @@
 #include "source.h"
 #include "summary.h"
 
-#define EXIT_OUTPUT_FAILED 1 /* the dump or summary could not be written */
+#define EXIT_OUTPUT_FAILED 1 /* the dump, summary or timeline could not be written */
 #define RUN_GO (-1)          /* run_begin: not an exit status, go on with the run */
 
 /* The preamble of every phase's main(): parses the common flags and p's
@@ -21,6 +21,13 @@
  * nothing left open: EXIT_OK after --help, EXIT_USAGE after a bad flag or a
  * bad trace, its reason already on stderr. */
 int run_begin(const struct cli_program *p, int argc, char **argv, struct options *o, struct source *s);
+
+/* The last step of every phase's main(), on every path after run_begin():
+ * writes --timeline if asked (every worker must have been reaped). Returns
+ * status, or EXIT_OUTPUT_FAILED when the run was fine but the timeline could
+ * not be written; a failed run keeps its own status, and its timeline, the
+ * record of how it failed, is still written. */
+int run_end(const char *program, int status);
 
 /* EXIT_OK, or EXIT_USAGE after printing "FILE:LINE: reason" (bad trace) or
  * the reason the generator cannot start. */

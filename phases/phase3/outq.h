@@ -35,6 +35,8 @@ struct outq {
     uint64_t stream_seq;
     uint32_t stream_off, stream_left; /* payload still to generate */
     uint64_t pushed;                  /* messages accepted */
+    uint32_t tl_worker;               /* --timeline: whose pipe this is */
+    uint64_t tl_full_since;           /* --timeline: when a write last found the pipe full */
 };
 
 int outq_init(struct outq *q, int fd);

@@ -39,6 +39,7 @@
 #include "pool.h"
 #include "querytab.h"
 #include "rng.h"
+#include "tl_loop.h"
 
 #define PROGRAM "phase3"
 /* Messages routed per loop turn, about 100-300 us of work: it bounds how
@@ -87,6 +88,7 @@ struct phase3 {
     uv_poll_t qtimer_poll;
     int qtimer_fd;
     uv_signal_t sigint, sigterm, sigusr1;
+    struct tl_loop turns; /* --timeline: the loop's turns */
 
     enum stage stage;
     int exit_status; /* EXIT_OK until something decides otherwise */
