@@ -13,6 +13,7 @@
 #include "tl_buf.h"
 
 bool tl_on;
+uint32_t tl_worker;
 
 static struct tl_buf *buf;     /* the mapping, inherited by every fork */
 static struct tl_slot *mine;   /* this process's slot */
@@ -43,6 +44,7 @@ static void claim(uint32_t index)
     mine = &buf->slots[s];
     mine->pid = (int32_t)getpid();
     mine->index = index;
+    tl_worker = index == TL_MAIN_INDEX ? 0 : index;
     /* Release: pid and index are set before the slot counts as used. */
     atomic_store_explicit(&mine->used, 1, memory_order_release);
     recs = tl_slot_recs(buf, s);

@@ -55,7 +55,7 @@ enum tl_what {
     TL_FUTEX_WAKE,    /* i: woke the other side of ring b (a = wake-ups) */
     TL_QUEUE_DEPTH,   /* C: messages or bytes waiting for worker b (a) */
     TL_SIGNAL,        /* i: signal a reached the loop */
-    TL_WORKER_DIED,   /* i: worker b (pid a) ended; dur holds its wait status */
+    TL_WORKER_DIED,   /* i: worker b (pid a) ended, orderly or not; dur holds its wait status */
     TL_RESTART,       /* i: worker b restarted as pid a */
     TL_DRAIN,         /* i: the source is done; what is queued drains (a = messages routed) */
     TL_QUERY,         /* s/t/f: one query's flow, id a */
@@ -73,7 +73,8 @@ struct tl_rec {
     uint8_t lane; /* 0: the process's own thread; k: synthetic lane k (TL_PIPE_FULL) */
 };
 
-extern bool tl_on; /* set by timeline_start() and inherited by every fork */
+extern bool tl_on;        /* set by timeline_start() and inherited by every fork */
+extern uint32_t tl_worker; /* this process's worker index (0 in the main process) */
 
 /* Main process, before any fork: maps the buffer for `processes` slots
  * (main + workers + restarts) and takes slot 0 as "main". 0, or -1 with the

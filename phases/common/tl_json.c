@@ -44,7 +44,7 @@ static const struct what_info info[TL_WHAT_COUNT] = {
     [TL_FUTEX_WAKE] = {"futex wake", "ring", "wakeups", "ring"},
     [TL_QUEUE_DEPTH] = {"queue depth", "queue", NULL, NULL},
     [TL_SIGNAL] = {"signal", "lifecycle", "signal", NULL},
-    [TL_WORKER_DIED] = {"worker died", "lifecycle", "pid", "worker"},
+    [TL_WORKER_DIED] = {"worker ended", "lifecycle", "pid", "worker"},
     [TL_RESTART] = {"worker restarted", "lifecycle", "pid", "worker"},
     [TL_DRAIN] = {"drain", "lifecycle", "messages_routed", NULL},
     [TL_QUERY] = {"query", "query", NULL, NULL},
@@ -102,8 +102,11 @@ static void put_event(FILE *f, int32_t pid, const struct tl_rec *r)
         snprintf(name, sizeof name, "queue depth, worker %u", r->b);
     else if (r->what == TL_SIGNAL)
         snprintf(name, sizeof name, "SIG%s", sigabbrev_np((int)r->a) ? sigabbrev_np((int)r->a) : "?");
-    else if (r->what == TL_WORKER_DIED || r->what == TL_RESTART)
-        snprintf(name, sizeof name, "worker %u %s", r->b, r->what == TL_RESTART ? "restarted" : "died");
+    else if (r->what == TL_RESTART)
+        snprintf(name, sizeof name, "worker %u restarted", r->b);
+    else if (r->what == TL_WORKER_DIED) /* an orderly end is no death */
+        snprintf(name, sizeof name, "worker %u %s", r->b,
+                 WIFEXITED((int)r->dur) && WEXITSTATUS((int)r->dur) == 0 ? "exited" : "died");
     else
         snprintf(name, sizeof name, "%s", w->name);
     long long tid = r->lane ? TL_LANE_TID_BASE + (long long)r->lane : pid;

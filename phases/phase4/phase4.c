@@ -41,6 +41,7 @@
 #include "run.h"
 #include "shm.h"
 #include "statetab.h"
+#include "timeline.h"
 #include "worker.h"
 
 #define CHECK_EVERY 256      /* messages between checkpoints, and per publication of every ring */
@@ -58,11 +59,11 @@
 #define DEFAULT_RING (4u << 20)
 #define AUTO_RING_MAX (64u << 20)
 
-static volatile sig_atomic_t stop_signals, status_requested;
+static volatile sig_atomic_t stop_signals, status_requested, stop_signo;
 
 static void on_stop(int sig)
 {
-    (void)sig;
+    stop_signo = sig; /* for the timeline, recorded when the loop sees it */
     /* First: drain and dump. Second: the loop kills the workers and exits
      * 130 (SPEC §8); the loop never blocks longer than a slice, so it sees
      * this within milliseconds. */
@@ -131,6 +132,7 @@ enum step {
 static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatus, void *arg)
 {
     (void)p;
+    tl_died(index, (int)pid, wstatus);
     /* The pool hands the body and this callback the same arg: the shared
      * view inside struct main4. */
     struct main4 *l = (struct main4 *)((char *)arg - offsetof(struct main4, sh));
@@ -258,6 +260,7 @@ static void fill_status(const struct main4 *l, struct worker_stats *w)
 static void run_queries(struct main4 *l, uint64_t now)
 {
     uint64_t due = pacer_due(&l->query_pace, now);
+    uint64_t tq = due ? tl_now() : 0;
     for (uint64_t i = 0; i < due; i++) {
         uint64_t intended = pacer_next_due(&l->query_pace);
         pacer_take(&l->query_pace, 1);
@@ -284,6 +287,15 @@ static void run_queries(struct main4 *l, uint64_t now)
             l->not_found++;
         hist_record(l->queries, now_ns() - intended);
     }
+    if (due)
+        tl_span(TL_QUERIES, tq, due, 0);
+}
+
+/* --timeline: every ring's fill, once per poll of the workers. */
+static void timeline_fill(struct main4 *l)
+{
+    for (uint32_t i = 0; tl_on && i < l->o->workers; i++)
+        tl_counter(TL_QUEUE_DEPTH, ring_fill(&l->prod[i]), i);
 }
 
 static void flush_all(struct main4 *l);
@@ -298,11 +310,14 @@ static bool checkpoint(struct main4 *l, uint64_t now)
         /* A ring that gets few records (a cold worker under Zipf) wakes its
          * worker here at the latest: records wait at most POLL_NS. */
         flush_all(l);
+        timeline_fill(l);
     }
     if (l->o->queries > 0)
         run_queries(l, now);
     bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
     if (status_requested || timed_status) {
+        if (status_requested)
+            tl_instant(TL_SIGNAL, SIGUSR1, 0);
         status_requested = 0;
         if (timed_status)
             l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
@@ -322,10 +337,9 @@ static bool checkpoint(struct main4 *l, uint64_t now)
 /* Backpressure: ring w is full. Publish every ring (a worker cannot free
  * what it cannot see, and the others must not wait for us while we wait),
  * sleep one slice on ring w's futex, look around. */
-static enum step wait_room(struct main4 *l, uint32_t w)
+static enum step wait_room_slice(struct main4 *l, uint32_t w)
 {
-    flush_all(l);
-    /* Queries are answered here, not by a worker: do not sleep past the next
+    flush_all(l);    /* Queries are answered here, not by a worker: do not sleep past the next
      * one that is due (its latency counts from its due time). */
     uint64_t timeout = (uint64_t)WAIT_SLICE_MS * 1000000u;
     if (l->o->queries > 0) {
@@ -333,16 +347,27 @@ static enum step wait_room(struct main4 *l, uint32_t w)
         timeout = due <= now ? 0 : due - now < timeout ? due - now : timeout;
     }
     if (timeout > 0) {
-        uint64_t sleeps = l->prod[w].sleeps;
+        uint64_t sleeps = l->prod[w].sleeps, t0 = tl_now();
         ring_wait_room_ns(&l->prod[w], timeout);
-        if (l->prod[w].sleeps != sleeps)
+        if (l->prod[w].sleeps != sleeps) {
+            tl_span(TL_FUTEX_SLEEP, t0, 1, w); /* the spin before it included */
             log_debug(
                 "ring %u full: slept on it until worker %u freed a quarter or %llu us passed (%llu bytes unread now)",
                 w, w, (unsigned long long)(timeout / 1000), (unsigned long long)ring_fill(&l->prod[w]));
+        }
     }
     if (!checkpoint(l, now_ns()))
         return STEP_ABORT;
     return l->dead[w] ? STEP_DEAD : STEP_OK;
+}
+
+/* The same, as one span of the timeline. */
+static enum step wait_room(struct main4 *l, uint32_t w)
+{
+    uint64_t t0 = tl_now();
+    enum step st = wait_room_slice(l, w);
+    tl_span(TL_RING_FULL, t0, 0, w);
+    return st;
 }
 
 /* Writes m into its worker's ring, in fragments of at most frag_max bytes;
@@ -374,16 +399,24 @@ static enum step route(struct main4 *l, const struct msg *m, uint32_t slot)
 /* In full flow: publish, wake a worker only for a quarter ring of work. */
 static void publish_all(struct main4 *l)
 {
-    for (uint32_t i = 0; i < l->o->workers; i++)
+    for (uint32_t i = 0; i < l->o->workers; i++) {
+        uint64_t woken = l->prod[i].wakeups;
         ring_publish_lazy(&l->prod[i]);
+        if (l->prod[i].wakeups != woken)
+            tl_instant(TL_FUTEX_WAKE, l->prod[i].wakeups - woken, i);
+    }
 }
 
 /* Before the main process stops producing for a while: every worker sees
  * (and is woken for) everything written so far. */
 static void flush_all(struct main4 *l)
 {
-    for (uint32_t i = 0; i < l->o->workers; i++)
+    for (uint32_t i = 0; i < l->o->workers; i++) {
+        uint64_t woken = l->prod[i].wakeups;
         ring_publish(&l->prod[i]);
+        if (l->prod[i].wakeups != woken)
+            tl_instant(TL_FUTEX_WAKE, l->prod[i].wakeups - woken, i);
+    }
 }
 
 /* ---- --recover (SPEC §8) ----
@@ -463,6 +496,7 @@ static enum step restart(struct main4 *l, uint32_t w)
         fprintf(stderr, "phase4: cannot restart worker %u: %s\n", w, strerror(-rc));
         return STEP_ABORT;
     }
+    tl_instant(TL_RESTART, (uint64_t)l->pool.w[w].pid, w);
     log_info("worker %u: restarted as pid %d; replaying the first %llu messages", w, (int)l->pool.w[w].pid,
              (unsigned long long)l->routed);
     enum step st = replay(l, w);
@@ -498,6 +532,7 @@ static bool recover_dead(struct main4 *l)
 static bool drain(struct main4 *l)
 {
     l->draining = true;
+    tl_instant(TL_DRAIN, l->routed, 0);
     for (uint32_t i = 0; i < l->o->workers; i++) {
         enum step st;
         while (!l->end_put[i] && (st = put_end(l, i)) != STEP_OK)
@@ -578,7 +613,10 @@ static int run_loop(struct main4 *l)
                 run_queries(l, now_ns());
         }
         publish_all(l);
+        tl_span(TL_ROUTE_BATCH, now, n, 0);
     }
+    if (stop_signals)
+        tl_instant(TL_SIGNAL, (uint64_t)stop_signo, 0);
     return 0;
 }
 
