@@ -17,7 +17,8 @@ uint32_t tl_worker;
 
 static struct tl_buf *buf;     /* the mapping, inherited by every fork */
 static struct tl_slot *mine;   /* this process's slot */
-static struct tl_rec *recs;    /* its records */
+static struct tl_rec *recs;    /* its bulk records */
+static struct tl_rec *rare;    /* its rare ones (tl_buf.h) */
 static uint64_t mask;          /* cap - 1 */
 static const char *out_path;   /* main process only */
 
@@ -48,6 +49,7 @@ static void claim(uint32_t index)
     /* Release: pid and index are set before the slot counts as used. */
     atomic_store_explicit(&mine->used, 1, memory_order_release);
     recs = tl_slot_recs(buf, s);
+    rare = tl_slot_rare(buf, s);
     mask = buf->cap - 1;
 }
 
@@ -55,7 +57,8 @@ int timeline_start(const char *path, uint32_t processes, char *err, size_t err_l
 {
     uint32_t nslots = processes + TL_SPARE_SLOTS;
     uint32_t cap = slot_cap(nslots);
-    size_t bytes = sizeof *buf + (size_t)nslots * (sizeof(struct tl_slot) + (size_t)cap * sizeof(struct tl_rec));
+    size_t bytes = sizeof *buf + (size_t)nslots * (sizeof(struct tl_slot) +
+                                                   ((size_t)cap + TL_RARE_RECORDS) * sizeof(struct tl_rec));
     /* Shared and anonymous, made before any fork: every worker writes into
      * the pages the main process reads, and nothing is left in /dev/shm. The
      * kernel gives zero pages, and only the ones written cost memory. */
@@ -82,13 +85,15 @@ void timeline_enter_worker(uint32_t index)
 
 void tl__put(uint8_t ph, enum tl_what what, uint64_t ts, uint64_t dur, uint64_t a, uint32_t b, uint8_t lane)
 {
-    uint64_t n = atomic_load_explicit(&mine->count, memory_order_relaxed);
-    recs[n & mask] = (struct tl_rec){.ts = ts, .dur = dur, .a = a, .b = b, .what = (uint16_t)what, .ph = ph,
-                                     .lane = lane};
+    bool r = tl_is_rare(what);
+    _Atomic uint64_t *count = r ? &mine->rare : &mine->count;
+    uint64_t n = atomic_load_explicit(count, memory_order_relaxed);
+    struct tl_rec *at = r ? &rare[n & (TL_RARE_RECORDS - 1)] : &recs[n & mask];
+    *at = (struct tl_rec){.ts = ts, .dur = dur, .a = a, .b = b, .what = (uint16_t)what, .ph = ph, .lane = lane};
     /* Release: the record is whole before the count covers it. The reader
      * runs after waitpid(), which orders it anyway; this keeps a live
      * process's slot readable too. */
-    atomic_store_explicit(&mine->count, n + 1, memory_order_release);
+    atomic_store_explicit(count, n + 1, memory_order_release);
 }
 
 int timeline_finish(char *err, size_t err_len)

@@ -2,7 +2,12 @@
  * that use it: timeline.c (claiming slots, recording) and tl_json.c
  * (reading every slot at the end). Not a public interface.
  *
- *   [struct tl_buf][nslots x struct tl_slot][nslots x cap x struct tl_rec]
+ *   [struct tl_buf][nslots x struct tl_slot][nslots x (cap + TL_RARE_RECORDS) x struct tl_rec]
+ *
+ * A slot keeps two rings: the bulk of its records (batches, waits, counters,
+ * wake-ups) in cap records, and the rare ones (signals, deaths, restarts,
+ * the drain) in TL_RARE_RECORDS of their own, so that a flood of the first
+ * kind never pushes out the moments a reader looks for first.
  *
  * A slot's count is written by its own process only and read by the main
  * process after that process has been reaped. */
@@ -10,14 +15,17 @@
 #define MSGROUTE_TL_BUF_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "timeline.h"
 
 #define TL_MAIN_INDEX UINT32_MAX /* tl_slot.index of the main process */
+#define TL_RARE_RECORDS 1024u    /* per slot, a power of two */
 
 struct tl_slot {
-    _Atomic uint64_t count; /* records ever written; the last cap of them are kept */
+    _Atomic uint64_t count; /* bulk records ever written; the last cap of them are kept */
+    _Atomic uint64_t rare;  /* rare records ever written; the last TL_RARE_RECORDS are kept */
     int32_t pid;
     uint32_t index;     /* worker index, or TL_MAIN_INDEX */
     _Atomic uint32_t used;
@@ -34,7 +42,18 @@ struct tl_buf {
 static inline struct tl_rec *tl_slot_recs(struct tl_buf *b, uint32_t slot)
 {
     struct tl_rec *first = (struct tl_rec *)(b->slots + b->nslots);
-    return first + (size_t)slot * b->cap;
+    return first + (size_t)slot * (b->cap + TL_RARE_RECORDS);
+}
+
+/* The rare ring of a slot, just after its bulk records. */
+static inline struct tl_rec *tl_slot_rare(struct tl_buf *b, uint32_t slot)
+{
+    return tl_slot_recs(b, slot) + b->cap;
+}
+
+static inline bool tl_is_rare(enum tl_what what)
+{
+    return what == TL_SIGNAL || what == TL_WORKER_DIED || what == TL_RESTART || what == TL_DRAIN;
 }
 
 /* tl_json.c: writes buf as trace-event JSON to path. 0, or -1 with err. */

@@ -144,43 +144,45 @@ static void slot_name(struct tl_buf *b, uint32_t s, char *name, size_t len)
         snprintf(name, len, "worker %u", sl->index);
 }
 
-/* The records slot s kept, oldest first: the last cap - 1 of them, since the
- * oldest one may have been half overwritten when its process was killed. */
-static void slot_range(struct tl_buf *b, uint32_t s, uint64_t *from, uint64_t *to, uint64_t *dropped)
+/* The records a ring of cap kept, oldest first, of n written: the last
+ * cap - 1, since the oldest one may have been half overwritten when its
+ * process was killed. */
+static void ring_range(uint64_t n, uint64_t cap, uint64_t *from, uint64_t *dropped)
 {
-    uint64_t n = atomic_load_explicit(&b->slots[s].count, memory_order_acquire);
-    uint64_t keep = n < b->cap ? n : b->cap - 1;
+    uint64_t keep = n < cap ? n : cap - 1;
     *from = n - keep;
-    *to = n;
     *dropped = n - keep;
 }
 
-static uint64_t put_slot(FILE *f, struct tl_buf *b, uint32_t s, struct flow_pt **flows, size_t *nflows, size_t *fcap)
+/* Appends flow point r (of pid) to *flows. False when out of memory: the
+ * flow is then left out whole, as if its point had been dropped. */
+static bool keep_flow(const struct tl_rec *r, int32_t pid, struct flow_pt **flows, size_t *nflows, size_t *fcap)
 {
-    const struct tl_slot *sl = &b->slots[s];
-    char name[64];
-    slot_name(b, s, name, sizeof name);
-    put_meta(f, "process_name", sl->pid, sl->pid, "name", name, 0);
-    put_meta(f, "process_sort_index", sl->pid, sl->pid, "sort_index", NULL, (long)s);
-    put_meta(f, "thread_name", sl->pid, sl->pid, "name", name, 0);
-    uint64_t from, to, dropped;
-    slot_range(b, s, &from, &to, &dropped);
-    const struct tl_rec *recs = tl_slot_recs(b, s);
-    bool lane_named[256] = {false};
-    for (uint64_t i = from; i < to; i++) {
-        const struct tl_rec *r = &recs[i & (b->cap - 1)];
+    if (*nflows == *fcap) {
+        size_t nc = *fcap ? *fcap * 2 : 1024;
+        struct flow_pt *nf = realloc(*flows, nc * sizeof *nf);
+        if (!nf)
+            return false;
+        *flows = nf;
+        *fcap = nc;
+    }
+    (*flows)[(*nflows)++] = (struct flow_pt){*r, pid};
+    return true;
+}
+
+/* The events of one ring of slot sl (cap records, n written); returns how
+ * many it dropped. lane_named: which lanes have their thread_name. */
+static uint64_t put_ring(FILE *f, const struct tl_slot *sl, const struct tl_rec *recs, uint64_t cap, uint64_t n,
+                         bool *lane_named, struct flow_pt **flows, size_t *nflows, size_t *fcap)
+{
+    uint64_t from, dropped;
+    ring_range(n, cap, &from, &dropped);
+    for (uint64_t i = from; i < n; i++) {
+        const struct tl_rec *r = &recs[i & (cap - 1)];
         if (r->what >= TL_WHAT_COUNT)
             continue;
         if (r->ph == 's' || r->ph == 't' || r->ph == 'f') {
-            if (*nflows == *fcap) {
-                size_t nc = *fcap ? *fcap * 2 : 1024;
-                struct flow_pt *nf = realloc(*flows, nc * sizeof *nf);
-                if (!nf)
-                    continue; /* a flow without its points is left out whole */
-                *flows = nf;
-                *fcap = nc;
-            }
-            (*flows)[(*nflows)++] = (struct flow_pt){*r, sl->pid};
+            keep_flow(r, sl->pid, flows, nflows, fcap);
             continue;
         }
         if (r->lane && !lane_named[r->lane]) {
@@ -191,6 +193,22 @@ static uint64_t put_slot(FILE *f, struct tl_buf *b, uint32_t s, struct flow_pt *
         }
         put_event(f, sl->pid, r);
     }
+    return dropped;
+}
+
+static uint64_t put_slot(FILE *f, struct tl_buf *b, uint32_t s, struct flow_pt **flows, size_t *nflows, size_t *fcap)
+{
+    const struct tl_slot *sl = &b->slots[s];
+    char name[64];
+    slot_name(b, s, name, sizeof name);
+    put_meta(f, "process_name", sl->pid, sl->pid, "name", name, 0);
+    put_meta(f, "process_sort_index", sl->pid, sl->pid, "sort_index", NULL, (long)s);
+    put_meta(f, "thread_name", sl->pid, sl->pid, "name", name, 0);
+    bool lane_named[256] = {false};
+    uint64_t n = atomic_load_explicit(&sl->count, memory_order_acquire);
+    uint64_t nr = atomic_load_explicit(&sl->rare, memory_order_acquire);
+    uint64_t dropped = put_ring(f, sl, tl_slot_recs(b, s), b->cap, n, lane_named, flows, nflows, fcap);
+    dropped += put_ring(f, sl, tl_slot_rare(b, s), TL_RARE_RECORDS, nr, lane_named, flows, nflows, fcap);
     if (dropped) {
         char label[64];
         snprintf(label, sizeof label, "%llu oldest events dropped", (unsigned long long)dropped);
