@@ -7,6 +7,8 @@
 #   make phaseN      build phase N and run it once on a small workload
 #   make msgen       build the trace generator
 #   make memcheck    valgrind on short runs of every phase
+#   make faults      SPEC §8 under attack: kill -9, SIGSTOP, signal floods,
+#                    hostile dump targets (tests/faults/README.md)
 
 # Which lesson files to build (SPEC §7): the reference solutions/ by default
 # in the instructor's tree, where IMPL=labs builds the starter code into
@@ -45,7 +47,7 @@ DEMO_FLAGS ?= --messages 2000000 --ids 10000 --queries 1000
 all: build
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # $(call install_missing,PACKAGES): apt-get install whichever of PACKAGES
 # are missing (with sudo when not root), saying which; fails with a clear
@@ -101,6 +103,10 @@ demo: build
 
 memcheck: build
 	@bench/memcheck $(BUILD)/bin
+
+.PHONY: faults
+faults: build
+	@/usr/bin/python3 tests/faults/faults.py $(BUILD)/bin $(FAULTS_FLAGS)
 
 clean:
 	rm -rf build build-sanitize build-fuzz

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "signals.h"
 #include "tl_buf.h"
 
 struct what_info {
@@ -272,14 +273,39 @@ static int write_all(FILE *f, struct tl_buf *b)
     return ferror(f) ? -1 : 0;
 }
 
+static const char *final_path;
+
+/* Renames tmp into place (keep) or removes it, and forgets its name, with
+ * the signals held. 0, or -1 with errno. */
+static int forget_temp(const char *tmp, bool keep)
+{
+    sigset_t held;
+    signals_hold(&held);
+    int rc = keep ? rename(tmp, final_path) : unlink(tmp);
+    int saved = errno;
+    signals_set_temp_file(NULL);
+    signals_release(&held);
+    errno = saved;
+    return rc;
+}
+
 int tl_json_write(struct tl_buf *b, const char *path, char *err, size_t err_len)
 {
+    final_path = path;
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
         snprintf(err, err_len, "%s: path too long", path);
         return -1;
     }
+    /* As the dump does (dump.c): the temporary file is made and named to
+     * signals.h with the signals held, so a second stop request at any
+     * instant finds none or removes it. */
+    sigset_t held;
+    signals_hold(&held);
     int fd = mkstemp(tmp);
+    if (fd >= 0)
+        signals_set_temp_file(tmp);
+    signals_release(&held);
     if (fd < 0) {
         snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
         return -1;
@@ -291,7 +317,7 @@ int tl_json_write(struct tl_buf *b, const char *path, char *err, size_t err_len)
     if (!f) {
         snprintf(err, err_len, "%s: %s", tmp, strerror(errno));
         close(fd);
-        unlink(tmp);
+        forget_temp(tmp, false);
         return -1;
     }
     int rc = write_all(f, b);
@@ -300,11 +326,11 @@ int tl_json_write(struct tl_buf *b, const char *path, char *err, size_t err_len)
         rc = -1, e = errno;
     if (fclose(f) != 0 && rc == 0)
         rc = -1, e = errno;
-    if (rc == 0 && rename(tmp, path) != 0)
+    if (rc == 0 && forget_temp(tmp, true) != 0)
         rc = -1, e = errno;
     if (rc < 0) {
         snprintf(err, err_len, "%s: %s", path, strerror(e));
-        unlink(tmp);
+        forget_temp(tmp, false);
     }
     return rc;
 }
