@@ -57,6 +57,15 @@ struct flow_pt {
     int32_t pid;
 };
 
+static bool first_event; /* no comma before the array's first element */
+
+/* Opens one event: the separator, then "{". */
+static void open_event(FILE *f)
+{
+    fputs(first_event ? "\n{" : ",\n{", f);
+    first_event = false;
+}
+
 static void put_ts(FILE *f, const char *key, uint64_t ns)
 {
     fprintf(f, ",\"%s\":%llu.%03llu", key, (unsigned long long)(ns / 1000), (unsigned long long)(ns % 1000));
@@ -64,7 +73,8 @@ static void put_ts(FILE *f, const char *key, uint64_t ns)
 
 static void put_meta(FILE *f, const char *what, int32_t pid, int64_t tid, const char *key, const char *name, long num)
 {
-    fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%lld,\"args\":{\"%s\":", what, pid,
+    open_event(f);
+    fprintf(f, "\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%lld,\"args\":{\"%s\":", what, pid,
             (long long)tid, key);
     if (name)
         fprintf(f, "\"%s\"}}", name);
@@ -111,7 +121,8 @@ static void put_event(FILE *f, int32_t pid, const struct tl_rec *r)
     else
         snprintf(name, sizeof name, "%s", w->name);
     long long tid = r->lane ? TL_LANE_TID_BASE + (long long)r->lane : pid;
-    fprintf(f, ",\n{\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%lld", r->ph, name, w->cat, pid,
+    open_event(f);
+    fprintf(f, "\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%lld", r->ph, name, w->cat, pid,
             tid);
     put_ts(f, "ts", r->ts);
     if (r->ph == 'X')
@@ -127,13 +138,15 @@ static void put_event(FILE *f, int32_t pid, const struct tl_rec *r)
 }
 
 /* The name of slot s: "main", "worker 2", or "worker 2, restart 1" for the
- * second process that served index 2. */
-static void slot_name(struct tl_buf *b, uint32_t s, char *name, size_t len)
+ * second process that served index 2; and where its track goes: main
+ * first, then the workers by index, each restart after the process it
+ * replaced (slots are claimed in whatever order the workers start). */
+static long slot_name(struct tl_buf *b, uint32_t s, char *name, size_t len)
 {
     const struct tl_slot *sl = &b->slots[s];
     if (sl->index == TL_MAIN_INDEX) {
         snprintf(name, len, "main");
-        return;
+        return 0;
     }
     unsigned before = 0;
     for (uint32_t k = 0; k < s; k++)
@@ -143,6 +156,7 @@ static void slot_name(struct tl_buf *b, uint32_t s, char *name, size_t len)
         snprintf(name, len, "worker %u, restart %u", sl->index, before);
     else
         snprintf(name, len, "worker %u", sl->index);
+    return 1 + (long)sl->index * 1024 + before;
 }
 
 /* The records a ring of cap kept, oldest first, of n written: the last
@@ -201,9 +215,9 @@ static uint64_t put_slot(FILE *f, struct tl_buf *b, uint32_t s, struct flow_pt *
 {
     const struct tl_slot *sl = &b->slots[s];
     char name[64];
-    slot_name(b, s, name, sizeof name);
+    long order = slot_name(b, s, name, sizeof name);
     put_meta(f, "process_name", sl->pid, sl->pid, "name", name, 0);
-    put_meta(f, "process_sort_index", sl->pid, sl->pid, "sort_index", NULL, (long)s);
+    put_meta(f, "process_sort_index", sl->pid, sl->pid, "sort_index", NULL, order);
     put_meta(f, "thread_name", sl->pid, sl->pid, "name", name, 0);
     bool lane_named[256] = {false};
     uint64_t n = atomic_load_explicit(&sl->count, memory_order_acquire);
@@ -250,9 +264,8 @@ static uint64_t put_flows(FILE *f, struct flow_pt *fl, size_t n)
 
 static int write_all(FILE *f, struct tl_buf *b)
 {
-    fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n"
-          "{\"ph\":\"M\",\"name\":\"clock\",\"pid\":0,\"tid\":0,\"args\":{\"name\":\"CLOCK_MONOTONIC\"}}",
-          f);
+    fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[", f);
+    first_event = true;
     struct flow_pt *flows = NULL;
     size_t nflows = 0, fcap = 0;
     uint64_t dropped = 0;
