@@ -102,7 +102,10 @@ int timeline_finish(char *err, size_t err_len)
         return 0;
     tl_on = false;
     int rc = tl_json_write(buf, out_path, err, err_len);
-    munmap(buf, buf->bytes);
+    if (munmap(buf, buf->bytes) < 0 && rc == 0) {
+        snprintf(err, err_len, "munmap: %s", strerror(errno));
+        rc = -1;
+    }
     buf = NULL;
     mine = NULL;
     return rc;

@@ -72,6 +72,7 @@ struct tl_rec {
     uint8_t ph;   /* the trace-event phase: 'X', 'i', 'C', 's', 't', 'f' */
     uint8_t lane; /* 0: the process's own thread; k: synthetic lane k (TL_PIPE_FULL) */
 };
+_Static_assert(sizeof(struct tl_rec) == 32, "a record is 32 bytes: TL_SLOT_RECORDS and the README count on it");
 
 extern bool tl_on;        /* set by timeline_start() and inherited by every fork */
 extern uint32_t tl_worker; /* this process's worker index (0 in the main process) */
