@@ -15,12 +15,12 @@
 bool tl_on;
 uint32_t tl_worker;
 
-static struct tl_buf *buf;     /* the mapping, inherited by every fork */
-static struct tl_slot *mine;   /* this process's slot */
-static struct tl_rec *recs;    /* its bulk records */
-static struct tl_rec *rare;    /* its rare ones (tl_buf.h) */
-static uint64_t mask;          /* cap - 1 */
-static const char *out_path;   /* main process only */
+static struct tl_buf *buf;   /* the mapping, inherited by every fork */
+static struct tl_slot *mine; /* this process's slot */
+static struct tl_rec *recs;  /* its bulk records */
+static struct tl_rec *rare;  /* its rare ones (tl_buf.h) */
+static uint64_t mask;        /* cap - 1 */
+static const char *out_path; /* main process only */
 
 /* Records per slot: TL_SLOT_RECORDS, or less so that every slot fits in
  * TL_BUFFER_BYTES, but never under 4096 (a run of many workers then maps
@@ -57,8 +57,8 @@ int timeline_start(const char *path, uint32_t processes, char *err, size_t err_l
 {
     uint32_t nslots = processes + TL_SPARE_SLOTS;
     uint32_t cap = slot_cap(nslots);
-    size_t bytes = sizeof *buf + (size_t)nslots * (sizeof(struct tl_slot) +
-                                                   ((size_t)cap + TL_RARE_RECORDS) * sizeof(struct tl_rec));
+    size_t bytes = sizeof *buf +
+                   (size_t)nslots * (sizeof(struct tl_slot) + ((size_t)cap + TL_RARE_RECORDS) * sizeof(struct tl_rec));
     /* Shared and anonymous, made before any fork: every worker writes into
      * the pages the main process reads, and nothing is left in /dev/shm. The
      * kernel gives zero pages, and only the ones written cost memory. */

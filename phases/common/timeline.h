@@ -31,34 +31,34 @@
 
 #include "clock.h"
 
-#define TL_SLOT_RECORDS (1u << 17)          /* per process: 4 MiB of 32-byte records */
-#define TL_BUFFER_BYTES (512ull << 20)      /* the whole shared buffer, every slot */
-#define TL_SPARE_SLOTS 16u                  /* restarted workers beyond 3 per worker */
-#define TL_LANE_TID_BASE 5000000            /* above Linux's pid_max: never a real tid */
+#define TL_SLOT_RECORDS (1u << 17)     /* per process: 4 MiB of 32-byte records */
+#define TL_BUFFER_BYTES (512ull << 20) /* the whole shared buffer, every slot */
+#define TL_SPARE_SLOTS 16u             /* restarted workers beyond 3 per worker */
+#define TL_LANE_TID_BASE 5000000       /* above Linux's pid_max: never a real tid */
 
 /* What a record says. The name, category and argument names of each are in
- * timeline.c's table; the phases use the ones of their lesson. */
+ * tl_json.c's table; the phases use the ones of their lesson. */
 enum tl_what {
-    TL_ROUTE_BATCH,   /* X: the router routed a batch (a = messages) */
-    TL_SOURCE_BATCH,  /* X: the source pushed a batch into the queue (a = messages) */
-    TL_APPLY_BATCH,   /* X: a worker applied a batch (a = messages) */
-    TL_LOOP_POLL,     /* X: the libuv loop waited for I/O (its callbacks included) */
-    TL_LOOP_TURN,     /* X: timers and idle callbacks of one loop turn (a = messages routed) */
-    TL_PIPE_WRITE,    /* X: write()s into worker b's message pipe (a = bytes) */
-    TL_PIPE_FULL,     /* X, lane b+1: worker b's pipe was full until it drained (a = bytes still queued) */
-    TL_PIPE_READ,     /* X: read messages from the pipe and applied them (a = frames) */
-    TL_REQUESTS,      /* X: read queries from the request pipe and answered them (a = frames) */
-    TL_REPLIES,       /* X: read worker b's replies (a = frames) */
-    TL_QUERIES,       /* X: issued the queries that were due (a = queries) */
-    TL_RING_FULL,     /* X: ring b was full: published, waited, looked around */
-    TL_FUTEX_SLEEP,   /* X: slept on ring b's futex (a = 1 producer, 0 consumer) */
-    TL_FUTEX_WAKE,    /* i: woke the other side of ring b (a = wake-ups) */
-    TL_QUEUE_DEPTH,   /* C: messages or bytes waiting for worker b (a) */
-    TL_SIGNAL,        /* i: signal a reached the loop */
-    TL_WORKER_DIED,   /* i: worker b (pid a) ended, orderly or not; dur holds its wait status */
-    TL_RESTART,       /* i: worker b restarted as pid a */
-    TL_DRAIN,         /* i: the source is done; what is queued drains (a = messages routed) */
-    TL_QUERY,         /* s/t/f: one query's flow, id a */
+    TL_ROUTE_BATCH,  /* X: the router routed a batch (a = messages) */
+    TL_SOURCE_BATCH, /* X: the source pushed a batch into the queue (a = messages) */
+    TL_APPLY_BATCH,  /* X: a worker applied a batch (a = messages) */
+    TL_LOOP_POLL,    /* X: the libuv loop waited for I/O (its callbacks included) */
+    TL_LOOP_TURN,    /* X: timers and idle callbacks of one loop turn (a = messages routed) */
+    TL_PIPE_WRITE,   /* X: write()s into worker b's message pipe (a = bytes) */
+    TL_PIPE_FULL,    /* X, lane b+1: worker b's pipe was full until it drained (a = bytes still queued) */
+    TL_PIPE_READ,    /* X: read messages from the pipe and applied them (a = frames) */
+    TL_REQUESTS,     /* X: read queries from the request pipe and answered them (a = frames) */
+    TL_REPLIES,      /* X: read worker b's replies (a = frames) */
+    TL_QUERIES,      /* X: issued the queries that were due (a = queries) */
+    TL_RING_FULL,    /* X: ring b was full: published, waited, looked around */
+    TL_FUTEX_SLEEP,  /* X: slept on ring b's futex (a = 1 producer, 0 consumer) */
+    TL_FUTEX_WAKE,   /* i: woke the other side of ring b (a = wake-ups) */
+    TL_QUEUE_DEPTH,  /* C: messages or bytes waiting for worker b (a) */
+    TL_SIGNAL,       /* i: signal a reached the loop */
+    TL_WORKER_DIED,  /* i: worker b (pid a) ended, orderly or not; dur holds its wait status */
+    TL_RESTART,      /* i: worker b restarted as pid a */
+    TL_DRAIN,        /* i: the source is done; what is queued drains (a = messages routed) */
+    TL_QUERY,        /* s/t/f: one query's flow, id a */
     TL_WHAT_COUNT
 };
 
@@ -74,7 +74,7 @@ struct tl_rec {
 };
 _Static_assert(sizeof(struct tl_rec) == 32, "a record is 32 bytes: TL_SLOT_RECORDS and the README count on it");
 
-extern bool tl_on;        /* set by timeline_start() and inherited by every fork */
+extern bool tl_on;         /* set by timeline_start() and inherited by every fork */
 extern uint32_t tl_worker; /* this process's worker index (0 in the main process) */
 
 /* Main process, before any fork: maps the buffer for `processes` slots

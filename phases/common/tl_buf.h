@@ -27,7 +27,7 @@ struct tl_slot {
     _Atomic uint64_t count; /* bulk records ever written; the last cap of them are kept */
     _Atomic uint64_t rare;  /* rare records ever written; the last TL_RARE_RECORDS are kept */
     int32_t pid;
-    uint32_t index;     /* worker index, or TL_MAIN_INDEX */
+    uint32_t index; /* worker index, or TL_MAIN_INDEX */
     _Atomic uint32_t used;
 } __attribute__((aligned(64))); /* one writer per cache line */
 

@@ -74,8 +74,8 @@ static void put_ts(FILE *f, const char *key, uint64_t ns)
 static void put_meta(FILE *f, const char *what, int32_t pid, int64_t tid, const char *key, const char *name, long num)
 {
     open_event(f);
-    fprintf(f, "\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%lld,\"args\":{\"%s\":", what, pid,
-            (long long)tid, key);
+    fprintf(f, "\"ph\":\"M\",\"name\":\"%s\",\"pid\":%d,\"tid\":%lld,\"args\":{\"%s\":", what, pid, (long long)tid,
+            key);
     if (name)
         fprintf(f, "\"%s\"}}", name);
     else
@@ -122,8 +122,7 @@ static void put_event(FILE *f, int32_t pid, const struct tl_rec *r)
         snprintf(name, sizeof name, "%s", w->name);
     long long tid = r->lane ? TL_LANE_TID_BASE + (long long)r->lane : pid;
     open_event(f);
-    fprintf(f, "\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%lld", r->ph, name, w->cat, pid,
-            tid);
+    fprintf(f, "\"ph\":\"%c\",\"name\":\"%s\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%lld", r->ph, name, w->cat, pid, tid);
     put_ts(f, "ts", r->ts);
     if (r->ph == 'X')
         put_ts(f, "dur", r->dur);

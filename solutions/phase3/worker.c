@@ -14,9 +14,9 @@
 #include "fnv.h"
 #include "inq.h"
 #include "log.h"
-#include "timeline.h"
 #include "shard.h"
 #include "summary.h"
+#include "timeline.h"
 
 #define MSG_INQ_CAP (256u * 1024u)
 #define CTL_INQ_CAP (16u * 1024u)
