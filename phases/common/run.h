@@ -10,7 +10,7 @@
 #include "source.h"
 #include "summary.h"
 
-#define RUN_GO (-1)          /* run_begin: not an exit status, go on with the run */
+#define RUN_GO (-1) /* run_begin: not an exit status, go on with the run */
 
 /* The preamble of every phase's main(): parses the common flags and p's
  * extras into o, reads MSGROUTE_LOG, pins the calling (main) process for

@@ -106,101 +106,109 @@ static void expect_no_temp_files(const char *dir)
     cr_expect(!has_temp_file(dir), "a temporary file was left in %s", dir);
 }
 
+/* A fresh folder with the paths of a run's stderr and dump in it. */
+struct scratch {
+    char *dir;
+    char err[600], dump[600];
+};
+
+static struct scratch scratch_open(void)
+{
+    struct scratch sc = {.dir = temp_dir()};
+    snprintf(sc.err, sizeof sc.err, "%s/err", sc.dir);
+    snprintf(sc.dump, sizeof sc.dump, "%s/d.csv", sc.dir);
+    return sc;
+}
+
+static void scratch_close(struct scratch *sc)
+{
+    remove_dir(sc->dir);
+}
+
 Test(lifecycle, a_status_request_every_millisecond_never_ends_a_run_in_any_phase)
 {
-    char *dir = temp_dir();
-    char err[600], dump[600];
-    snprintf(err, sizeof err, "%s/err", dir);
-    snprintf(dump, sizeof dump, "%s/d.csv", dir);
-    const char *args[] = {"--messages", "200000", "--ids", "100000", "--dump", dump, NULL};
+    struct scratch sc = scratch_open();
+    const char *args[] = {"--messages", "200000", "--ids", "100000", "--dump", sc.dump, NULL};
     for (int k = 0; k < nphases; k++)
         for (int run = 0; run < 4; run++) {
             char *argv[HOSTILE_MAX_ARGS];
             phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
-            int st = flood_until_exit(spawn(argv, err), argv[0], SIGUSR1, 10 * run);
+            int st = flood_until_exit(spawn(argv, sc.err), argv[0], SIGUSR1, 10 * run);
             cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d run %d: %s %d under SIGUSR1 every ms",
                       phases[k].n, run, WIFSIGNALED(st) ? "killed by signal" : "exit",
                       WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-            expect_no_temp_files(dir);
+            expect_no_temp_files(sc.dir);
         }
-    remove_dir(dir);
+    scratch_close(&sc);
 }
 
 Test(lifecycle, a_stop_request_every_millisecond_ends_every_phase_by_its_rules_never_by_the_signal)
 {
-    char *dir = temp_dir();
-    char err[600], dump[600];
-    snprintf(err, sizeof err, "%s/err", dir);
-    snprintf(dump, sizeof dump, "%s/d.csv", dir);
-    const char *args[] = {"--messages", "200000", "--ids", "100000", "--dump", dump, NULL};
+    struct scratch sc = scratch_open();
+    const char *args[] = {"--messages", "200000", "--ids", "100000", "--dump", sc.dump, NULL};
     for (int k = 0; k < nphases; k++)
         for (int run = 0; run < 4; run++) {
             char *argv[HOSTILE_MAX_ARGS];
             phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
-            unlink(dump);
-            int st = flood_until_exit(spawn(argv, err), argv[0], run % 2 ? SIGTERM : SIGINT, 3 * run);
+            unlink(sc.dump);
+            int st = flood_until_exit(spawn(argv, sc.err), argv[0], run % 2 ? SIGTERM : SIGINT, 3 * run);
             cr_expect(WIFEXITED(st), "phase%d run %d: killed by signal %d", phases[k].n, run,
                       WIFSIGNALED(st) ? WTERMSIG(st) : 0);
             int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
             cr_expect(code == 0 || code == 130, "phase%d run %d: exit %d (want 0 after one, 130 after two)",
                       phases[k].n, run, code);
-            cr_expect(code != 130 || access(dump, F_OK) < 0, "phase%d: exit 130 but a dump was written", phases[k].n);
-            expect_no_temp_files(dir);
+            cr_expect(code != 130 || access(sc.dump, F_OK) < 0, "phase%d: exit 130 but a dump was written",
+                      phases[k].n);
+            expect_no_temp_files(sc.dir);
         }
-    remove_dir(dir);
+    scratch_close(&sc);
 }
 
 Test(lifecycle, a_stop_request_while_the_ids_are_built_drains_an_empty_run_and_dumps_it)
 {
-    char *dir = temp_dir();
-    char err[600], dump[600];
-    snprintf(err, sizeof err, "%s/err", dir);
-    snprintf(dump, sizeof dump, "%s/d.csv", dir);
+    struct scratch sc = scratch_open();
     /* Millions of ids take a good part of a second to intern: the stop
      * lands in the start-up. */
-    const char *args[] = {"--messages", "1000", "--ids", "4000000", "--dump", dump, NULL};
+    const char *args[] = {"--messages", "1000", "--ids", "4000000", "--dump", sc.dump, NULL};
     for (int k = 0; k < nphases; k++) {
         char *argv[HOSTILE_MAX_ARGS];
         phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
-        unlink(dump);
-        pid_t pid = spawn(argv, err);
+        unlink(sc.dump);
+        pid_t pid = spawn(argv, sc.err);
         proc_wait_started(pid, argv[0], DEADLINE_MS);
         proc_sleep_ms(20);
         kill(pid, SIGINT);
         int st;
         waitpid(pid, &st, 0);
-        char *text = read_file(err, NULL);
+        char *text = read_file(sc.err, NULL);
         cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d: status %#x: %s", phases[k].n, st, text);
         if (text && strstr(text, "during start-up")) {
             size_t len = 0;
-            char *csv = read_file(dump, &len);
+            char *csv = read_file(sc.dump, &len);
             cr_expect(csv && strchr(csv, '\n') == csv + len - 1, "phase%d: the dump of an empty run is its header",
                       phases[k].n);
             free(csv);
         }
         free(text);
     }
-    remove_dir(dir);
+    scratch_close(&sc);
 }
 
 Test(lifecycle, a_second_stop_request_while_the_dump_is_written_leaves_no_temporary_file)
 {
-    char *dir = temp_dir();
-    char err[600], dump[600];
-    snprintf(err, sizeof err, "%s/err", dir);
-    snprintf(dump, sizeof dump, "%s/d.csv", dir);
-    const char *args[] = {"--messages", "400000", "--ids", "400000", "--dump", dump, NULL};
+    struct scratch sc = scratch_open();
+    const char *args[] = {"--messages", "400000", "--ids", "400000", "--dump", sc.dump, NULL};
     for (int k = 0; k < nphases; k++) {
         char *argv[HOSTILE_MAX_ARGS];
         phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
-        unlink(dump);
-        pid_t pid = spawn(argv, err);
+        unlink(sc.dump);
+        pid_t pid = spawn(argv, sc.err);
         proc_wait_started(pid, argv[0], DEADLINE_MS);
         /* Wait for the temporary file, then ask twice. */
         long long deadline = proc_now_ms() + DEADLINE_MS;
         int st = 0;
         bool ended = false;
-        while (!ended && !has_temp_file(dir) && proc_now_ms() < deadline)
+        while (!ended && !has_temp_file(sc.dir) && proc_now_ms() < deadline)
             ended = waitpid(pid, &st, WNOHANG) == pid;
         if (!ended) {
             kill(pid, SIGINT);
@@ -210,10 +218,10 @@ Test(lifecycle, a_second_stop_request_while_the_dump_is_written_leaves_no_tempor
         cr_expect(WIFEXITED(st), "phase%d: killed by signal %d", phases[k].n, WIFSIGNALED(st) ? WTERMSIG(st) : 0);
         int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         cr_expect(code == 130 || code == 0, "phase%d: exit %d", phases[k].n, code);
-        cr_expect(code != 130 || access(dump, F_OK) < 0, "phase%d: exit 130 but a dump was written", phases[k].n);
-        expect_no_temp_files(dir);
+        cr_expect(code != 130 || access(sc.dump, F_OK) < 0, "phase%d: exit 130 but a dump was written", phases[k].n);
+        expect_no_temp_files(sc.dir);
     }
-    remove_dir(dir);
+    scratch_close(&sc);
 }
 
 /* Runs ph on a small generated workload with dump_to as --dump and the
@@ -356,8 +364,8 @@ Test(lifecycle, closed_stdin_stdout_or_stderr_never_crash_a_run)
         for (int fd = 0; fd <= 2; fd++) {
             unlink(dump);
             int st = run_with_closed(&phases[k], fd, dump);
-            cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d with fd %d closed: status %#x", phases[k].n,
-                      fd, st);
+            cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d with fd %d closed: status %#x", phases[k].n, fd,
+                      st);
             cr_expect_eq(access(dump, F_OK), 0, "phase%d with fd %d closed: no dump", phases[k].n, fd);
         }
     remove_dir(dir);
