@@ -55,6 +55,7 @@ enum tl_what {
     TL_FUTEX_WAKE,   /* i: woke the other side of ring b (a = wake-ups) */
     TL_QUEUE_DEPTH,  /* C: messages or bytes waiting for worker b (a) */
     TL_SIGNAL,       /* i: signal a reached the loop */
+    TL_STOP,         /* i: a stop request (SIGINT or SIGTERM) seen by a loop that polls for it (a = messages routed) */
     TL_WORKER_DIED,  /* i: worker b (pid a) ended, orderly or not; dur holds its wait status */
     TL_RESTART,      /* i: worker b restarted as pid a */
     TL_DRAIN,        /* i: the source is done; what is queued drains (a = messages routed) */

@@ -53,7 +53,7 @@ static inline struct tl_rec *tl_slot_rare(struct tl_buf *b, uint32_t slot)
 
 static inline bool tl_is_rare(enum tl_what what)
 {
-    return what == TL_SIGNAL || what == TL_WORKER_DIED || what == TL_RESTART || what == TL_DRAIN;
+    return what == TL_SIGNAL || what == TL_STOP || what == TL_WORKER_DIED || what == TL_RESTART || what == TL_DRAIN;
 }
 
 /* tl_json.c: writes buf as trace-event JSON to path. 0, or -1 with err. */

@@ -45,6 +45,7 @@ static const struct what_info info[TL_WHAT_COUNT] = {
     [TL_FUTEX_WAKE] = {"futex wake", "ring", "wakeups", "ring"},
     [TL_QUEUE_DEPTH] = {"queue depth", "queue", NULL, NULL},
     [TL_SIGNAL] = {"signal", "lifecycle", "signal", NULL},
+    [TL_STOP] = {"stop requested", "lifecycle", "messages_routed", NULL},
     [TL_WORKER_DIED] = {"worker ended", "lifecycle", "pid", "worker"},
     [TL_RESTART] = {"worker restarted", "lifecycle", "pid", "worker"},
     [TL_DRAIN] = {"drain", "lifecycle", "messages_routed", NULL},

@@ -586,6 +586,8 @@ static int run_loop(struct main4 *l)
         publish_all(l);
         tl_span(TL_ROUTE_BATCH, now, n, 0);
     }
+    if (signals_stops())
+        tl_instant(TL_STOP, l->routed, 0);
     return 0;
 }
 

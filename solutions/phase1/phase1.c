@@ -290,8 +290,10 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
     uint64_t end = now_ns();
     if (tl_on)
         timeline_batch(&l, end);
-    if (stop_requested)
+    if (stop_requested) {
+        tl_instant(TL_STOP, src->emitted, 0);
         tl_instant(TL_DRAIN, src->emitted, 0);
+    }
     /* From here to the end of main(), the dump included, the common
      * handlers keep SPEC §8's promise. */
     signals_resume(stop_requested ? 1 : 0);

@@ -5,9 +5,10 @@ process of the run (a real pid) has a named track with events, spans on one
 thread nest, every query's flow starts in the main process, steps through
 the worker that answers and ends back in the main process, a run with
 --workers 3 shows four processes, and a worker killed with SIGKILL under
---recover keeps its track up to its death while its restart gets a new one.
-Also: --timeline changes no dump, and a timeline that cannot be written
-fails the run with exit 1.
+--recover keeps its track up to its death while its restart gets a new one,
+a first SIGINT and the drain are marked, and a full buffer drops its oldest
+events and says how many. Also: --timeline changes no dump, and a timeline
+that cannot be written fails the run with exit 1.
 
 Run by CTest with /usr/bin/python3; every program runs in a session of its
 own, killed at the end whatever happens, in a temporary folder removed at
@@ -244,6 +245,26 @@ def kill_and_recover(phase, tmp, extra):
           and first >= t_death, "%r %r %r" % (newpid, names, first))
 
 
+def test_stop_is_marked(tmp):
+    """A first SIGINT: the signal (or, in phase 4, which polls for it, the
+    stop request) and the drain are instants of the main process."""
+    for ph, mark in ((2, "SIGINT"), (3, "SIGINT"), (4, "stop requested")):
+        p = subprocess.Popen([os.path.join(BIN, "phase%d" % ph), "--messages", "100000000", "--rate", "100000",
+                              "--timeline", "s.json"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True, text=True)
+        started.append(p)
+        time.sleep(1.0)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        if not check("phase%d: a first SIGINT drains, exit 0" % ph, p.returncode == 0, err):
+            continue
+        ev = load(os.path.join(tmp, "s.json"))["traceEvents"]
+        check("phase%d: the stop (%s) and the drain are instants" % (ph, mark),
+              has(ev, "i", mark) and has(ev, "i", "drain"),
+              repr([e["name"] for e in ev if e["ph"] == "i" and "wake" not in e["name"]]))
+        os.unlink(os.path.join(tmp, "s.json"))
+
+
 def test_dump_unchanged(tmp):
     base = ["--workers", "2", "--messages", "50000", "--ids", "500"]
     for ph in (3, 4):
@@ -277,6 +298,7 @@ def main():
             test_phase4(tmp)
             kill_and_recover(4, tmp, [])
             test_phase3_recover(tmp)
+            test_stop_is_marked(tmp)
             test_dump_unchanged(tmp)
             test_unwritable(tmp)
             left = [f for f in os.listdir(tmp) if f not in ("t.json", "k.json")]
