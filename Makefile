@@ -33,10 +33,11 @@ BUILD := build-sanitize
 CMAKE_FLAGS += -DMSGROUTE_SANITIZE=ON
 endif
 
-# Debian packages the build, the tests and the benchmarks need.
+# Debian packages the build, the tests and the benchmarks need
+# (chromium-headless-shell: the test that renders a results page).
 DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev \
                libcriterion-dev libhdf5-dev hdf5-tools gnuplot-nox python3 python3-h5py \
-               python3-msgpack valgrind
+               python3-msgpack valgrind chromium-headless-shell
 
 # The small workload `make phaseN` runs.
 DEMO_FLAGS ?= --messages 2000000 --ids 10000 --queries 1000
@@ -66,9 +67,10 @@ define install_missing
 	fi
 endef
 
-# Installs missing Debian packages once per build folder.
+# Installs missing Debian packages once per build folder, and again when
+# this Makefile (and so perhaps the list) changed.
 deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok:
+$(BUILD)/.deps-ok: Makefile
 	$(call install_missing,$(DEB_PACKAGES))
 	@mkdir -p $(BUILD) && touch $@
 
@@ -117,7 +119,13 @@ clean:
 #   make bench FULL=1        the long version (more messages, repetitions)
 #   make bench-smoke         tiny workloads, under a minute (what CI runs)
 #   make plots RESULTS=dir   re-render a results folder's graphs, no measuring
-.PHONY: bench bench-smoke plots
+#   make bench-verify RESULTS=dir
+#                            check every file of a results folder against its
+#                            manifest.json; names each changed/missing/added one
+#   make bench-compare A=dir B=dir [GRAPH=dir]
+#                            medians, change and significance per configuration
+#                            both runs measured; GRAPH= also draws a bar chart
+.PHONY: bench bench-smoke plots bench-verify bench-compare
 BENCH_MODE = $(if $(FULL),full,quick)
 
 bench: build
@@ -129,6 +137,14 @@ bench-smoke: build
 plots:
 	@if [ -z "$(RESULTS)" ]; then echo "usage: make plots RESULTS=results/<run>" >&2; exit 2; fi
 	@/usr/bin/python3 bench/run --plots-only $(RESULTS)
+
+bench-verify:
+	@if [ -z "$(RESULTS)" ]; then echo "usage: make bench-verify RESULTS=results/<run>" >&2; exit 2; fi
+	@/usr/bin/python3 bench/verify $(RESULTS)
+
+bench-compare:
+	@if [ -z "$(A)" ] || [ -z "$(B)" ]; then echo "usage: make bench-compare A=results/<run> B=results/<run> [GRAPH=dir]" >&2; exit 2; fi
+	@/usr/bin/python3 bench/compare $(A) $(B) $(if $(GRAPH),--graph $(GRAPH))
 # ---- end of benchmarks -------------------------------------------------------
 
 # ---- labs, solutions and grading (labs/README.md, tests/grading/README.md) --

@@ -32,6 +32,11 @@ int run_end(const char *program, int status);
  * the reason the generator cannot start. */
 int run_open_source(const char *program, const struct options *o, struct source *s);
 
+/* After the run, before the dump: EXIT_OK, or EXIT_USAGE after printing
+ * "FILE:LINE: reason" when a streamed trace turned out malformed while it
+ * was routed (the run drained, but a malformed trace gets no dump). */
+int run_check_source(const struct source *s);
+
 /* Writes --dump if asked. EXIT_OK or EXIT_OUTPUT_FAILED. */
 int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n);
 

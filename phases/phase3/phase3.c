@@ -285,6 +285,7 @@ static int setup_loop(struct phase3 *p)
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)
         return rc;
+    signals_stops_interrupt_reads();
     /* From here libuv delivers the signals; a stop counted before (while
      * the trace loaded or the workers started) is handed over now. */
     if (signals_stops() > 0)

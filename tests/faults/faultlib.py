@@ -140,6 +140,28 @@ class Context:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def wait_started(pid, program, within_s=30):
+    """Waits until pid runs program and catches SIGUSR1: its start-up has
+    installed its handlers. A signal sent earlier meets the default action
+    of a process that is not the program yet (the fork before exec, the
+    dynamic loader), which no program can prevent."""
+    want = os.path.realpath(program)
+    usr1 = 1 << (signal.SIGUSR1 - 1)
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            exe = os.readlink(f"/proc/{pid}/exe")
+            with open(f"/proc/{pid}/status") as f:
+                caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
+            if exe == want and caught & usr1:
+                return True
+        except (OSError, StopIteration):
+            if not os.path.exists(f"/proc/{pid}"):
+                return False
+        time.sleep(0.001)
+    return False
+
+
 def children_of(pid):
     """The live children of pid (its workers)."""
     try:

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 
-from faultlib import (Run, children_of, dump_diff, group_alive, rss_kb, shm_names, wait_gone, write_trace)
+from faultlib import children_of, dump_diff, rss_kb, shm_names, wait_gone, wait_started, write_trace
 
 FAULTS = []
 
@@ -233,6 +233,7 @@ def a_second_stop_request_during_the_dump_leaves_no_temporary_file(ctx, tally):
             dump = os.path.join(d, "d.csv")
             args = ["--messages", "600000", "--ids", "600000"] + (["--workers", "2"] if phase >= 3 else [])
             run = ctx.start(phase, args + ["--dump", dump])
+            wait_started(run.pid, ctx.bin(phase))
             while run.poll() is None and not any(".tmp" in f for f in os.listdir(d)):
                 time.sleep(0.0005)
             for _ in range(2):
@@ -270,6 +271,7 @@ def flood(ctx, phase, sig, runs, delay_ms):
     for k in range(runs):
         args = ["--messages", "300000", "--ids", "100000"] + (["--workers", "2"] if phase >= 3 else [])
         run = ctx.start(phase, args)
+        wait_started(run.pid, ctx.bin(phase))
         time.sleep(delay_ms * (k % 5) / 1000)
         while run.poll() is None:
             try:
@@ -291,6 +293,44 @@ def signal_floods_never_kill_a_run(ctx, tally):
             deaths = flood(ctx, phase, sig, runs, 4)
             tally.record(f"phase{phase} {sig.name} every ms until the end, {runs} runs: none died",
                          not deaths, f"statuses {deaths}")
+
+
+@fault
+def an_endless_trace_on_stdin_is_routed_in_bounded_memory(ctx, tally):
+    for phase in all_phases(ctx):
+        feeder = subprocess.Popen(["yes", "1 a START"], stdout=subprocess.PIPE)
+        d = ctx.workdir()
+        dump = os.path.join(d, "d.csv")
+        args = [ctx.bin(phase), "--trace", "-", "--dump", dump] + (["--workers", "2"] if phase >= 3 else [])
+        with open(os.path.join(d, "err"), "wb") as err:
+            p = subprocess.Popen(args, stdin=feeder.stdout, stdout=subprocess.DEVNULL, stderr=err)
+        feeder.stdout.close()
+        time.sleep(1.0)
+        before = rss_kb(p.pid)
+        time.sleep(2.0)
+        after = rss_kb(p.pid)
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=60)
+        feeder.kill()
+        feeder.wait()
+        with open(dump) if os.path.exists(dump) else open(os.devnull) as f:
+            routed = next((int(r.split(",")[2]) for r in f if r.startswith("a,")), 0)
+        tally.record(f"phase{phase} endless stdin: {routed} messages routed, memory {before} -> {after} KiB",
+                     rc == 0 and routed > 0 and after - before < 4096, f"exit {rc}")
+
+
+@fault
+def a_malformed_line_late_on_stdin_ends_the_run_with_exit_2_and_no_dump(ctx, tally):
+    d = ctx.workdir()
+    trace = os.path.join(d, "late.trace")
+    write_trace(trace, [f"{i} id-{i % 500} DATA 8" for i in range(1, 300001)] + ["300001 id-1 EXPLODE"])
+    for phase in all_phases(ctx):
+        args = ["--workers", "2"] if phase >= 3 else []
+        run = ctx.start(phase, args, trace, from_stdin=True)
+        res = run.finish(timeout=60)
+        tally.record(f"phase{phase} malformed line 300001 on stdin: exit 2, <stdin>:300001, no dump",
+                     res.status == 2 and "<stdin>:300001: " in res.err and not os.path.exists(run.dump),
+                     f"exit {res.status}: {res.err_tail()}")
 
 
 @fault

@@ -377,3 +377,128 @@ Test(lifecycle, a_line_that_never_ends_is_rejected_once_it_passes_the_limit)
     struct hostile_expect exp = {.status = 2, .err = "/dev/zero:1: line longer than 4096 bytes"};
     hostile_run_all(args, NULL, &exp);
 }
+
+/* A trace on a pipe is routed as it arrives; a malformed line deep in it
+ * still ends the run with exit 2, "<stdin>:LINE: reason" and no dump. */
+Test(lifecycle, a_malformed_line_late_in_a_streamed_trace_ends_the_run_with_exit_2_and_no_dump)
+{
+    struct scratch sc = scratch_open();
+    char trace[600];
+    snprintf(trace, sizeof trace, "%s/late.trace", sc.dir);
+    FILE *f = fopen(trace, "w");
+    cr_assert(f);
+    for (int i = 1; i <= 100000; i++)
+        fprintf(f, "%d id-%d DATA 8\n", i, i % 500);
+    fputs("100001 id-1 EXPLODE\n", f);
+    fclose(f);
+    for (int k = 0; k < nphases; k++) {
+        char cmd[2000];
+        snprintf(cmd, sizeof cmd, "cat '%s' | '%s' %s --trace - --dump '%s' >/dev/null 2>'%s'", trace, phases[k].path,
+                 phases[k].has_workers ? "--workers 2" : "", sc.dump, sc.err);
+        unlink(sc.dump);
+        int st = system(cmd);
+        char *err = read_file(sc.err, NULL);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "phase%d: status %#x: %s", phases[k].n, st, err);
+        cr_expect(err && strstr(err, "<stdin>:100001: "), "phase%d: %s", phases[k].n, err);
+        cr_expect_neq(access(sc.dump, F_OK), 0, "phase%d wrote a dump of a malformed trace", phases[k].n);
+        free(err);
+    }
+    scratch_close(&sc);
+}
+
+/* Starts argv with stdin from a pipe that feed_cmd (a shell command)
+ * writes; *feeder is the shell running it. */
+static pid_t spawn_fed_by(char *const argv[], const char *feed_cmd, const char *err_path, pid_t *feeder)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    *feeder = fork();
+    cr_assert_geq(*feeder, 0);
+    if (*feeder == 0) {
+        if (dup2(fds[1], 1) < 0)
+            _exit(126);
+        close(fds[0]);
+        execl("/bin/sh", "sh", "-c", feed_cmd, (char *)NULL);
+        _exit(127);
+    }
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (null < 0 || err < 0 || dup2(fds[0], 0) < 0 || dup2(null, 1) < 0 || dup2(err, 2) < 0)
+            _exit(126);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[0]);
+    close(fds[1]);
+    return pid;
+}
+
+/* A trace on a pipe that never ends: routing starts at once and memory
+ * stays flat; a stop request drains and dumps. */
+Test(lifecycle, an_endless_streamed_trace_is_routed_in_bounded_memory_until_stopped)
+{
+    struct scratch sc = scratch_open();
+    const char *args[] = {"--trace", "-", "--dump", sc.dump, NULL};
+    for (int k = 0; k < nphases; k++) {
+        char *argv[HOSTILE_MAX_ARGS];
+        phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
+        pid_t feeder;
+        pid_t pid = spawn_fed_by(argv, "exec yes '1 a START'", sc.err, &feeder);
+        cr_assert_eq(proc_wait_started(pid, argv[0], DEADLINE_MS), 0, "phase%d never started", phases[k].n);
+        /* The first second touches what is sized once (the rings, the
+         * tables); after it, nothing more may grow. */
+        proc_sleep_ms(1000);
+        long before = proc_rss_kb(pid);
+        proc_sleep_ms(1000);
+        long after = proc_rss_kb(pid);
+        kill(pid, SIGINT);
+        int st;
+        waitpid(pid, &st, 0);
+        kill(feeder, SIGKILL);
+        waitpid(feeder, NULL, 0);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d: status %#x", phases[k].n, st);
+        cr_expect_lt(after - before, 4096, "phase%d grew from %ld to %ld KiB in 1 s of an endless stream", phases[k].n,
+                     before, after);
+        char *csv = read_file(sc.dump, NULL);
+        cr_expect(csv && strstr(csv, "\na,RUNNING,"), "phase%d: no dump of machine a", phases[k].n);
+        free(csv);
+    }
+    scratch_close(&sc);
+}
+
+/* A stream that has gone quiet (its writer alive, no data) blocks the read
+ * of its next line: a stop request must still end that read, and the run
+ * drains and dumps what it had. */
+Test(lifecycle, a_stop_request_ends_a_run_waiting_for_a_quiet_stream)
+{
+    struct scratch sc = scratch_open();
+    const char *args[] = {"--trace", "-", "--dump", sc.dump, NULL};
+    for (int k = 0; k < nphases; k++) {
+        char *argv[HOSTILE_MAX_ARGS];
+        phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
+        pid_t feeder;
+        pid_t pid = spawn_fed_by(argv, "echo '1 a START'; exec sleep 60", sc.err, &feeder);
+        cr_assert_eq(proc_wait_started(pid, argv[0], DEADLINE_MS), 0, "phase%d never started", phases[k].n);
+        proc_sleep_ms(300);
+        kill(pid, SIGINT);
+        long long sent = proc_now_ms();
+        int st = 0;
+        while (waitpid(pid, &st, WNOHANG) == 0 && proc_now_ms() - sent < 10000)
+            proc_sleep_ms(5);
+        long long took = proc_now_ms() - sent;
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, WNOHANG);
+        kill(feeder, SIGKILL);
+        waitpid(feeder, NULL, 0);
+        cr_expect_lt(took, 5000, "phase%d still waited for its input %lld ms after SIGINT", phases[k].n, took);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "phase%d: status %#x", phases[k].n, st);
+        char *csv = read_file(sc.dump, NULL);
+        cr_expect(csv && strstr(csv, "\na,RUNNING,1,"), "phase%d: no dump of the one message", phases[k].n);
+        free(csv);
+    }
+    scratch_close(&sc);
+}
