@@ -22,6 +22,7 @@
 #include "shard.h"
 #include "signals.h"
 #include "summary.h"
+#include "timeline.h"
 
 #define CHECK_EVERY 64
 #define PROGRESS_NS 500000000ull
@@ -66,6 +67,7 @@ struct loop {
     bool progress;
     uint8_t *payload; /* scratch, as large as the largest payload so far */
     uint32_t payload_cap;
+    uint64_t tl_since, tl_handled; /* --timeline: the batch under way */
 };
 
 /* Payloads are written on the source side and verified by the machine, as
@@ -105,12 +107,29 @@ static void run_queries(struct loop *l, uint64_t now)
     (void)now;
 }
 
+/* --timeline: checkpoints cut the run into batches, so the time from one
+ * checkpoint to the next that routed messages is one batch (with the
+ * checkpoint before it). A stretch that routed nothing, a --rate sleep, is
+ * no batch. */
+static void timeline_batch(struct loop *l, uint64_t now)
+{
+    uint64_t n = l->shard->handled - l->tl_handled;
+    if (n && l->tl_since)
+        tl_span_at(TL_ROUTE_BATCH, l->tl_since, now, n, 0);
+    l->tl_since = now;
+    l->tl_handled = l->shard->handled;
+}
+
 static void checkpoint(struct loop *l, uint64_t now)
 {
+    if (tl_on)
+        timeline_batch(l, now);
     if (l->o->queries > 0)
         run_queries(l, now);
     bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
     if (status_requested || timed_status) {
+        if (status_requested)
+            tl_instant(TL_SIGNAL, SIGUSR1, 0);
         status_requested = 0;
         if (timed_status)
             l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
@@ -183,6 +202,12 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
 
     int rc = route_all(&l);
     uint64_t end = now_ns();
+    if (tl_on)
+        timeline_batch(&l, end);
+    if (stop_requested) {
+        tl_instant(TL_STOP, src->emitted, 0);
+        tl_instant(TL_DRAIN, src->emitted, 0);
+    }
     /* From here to the end of main(), the dump included, the common
      * handlers keep SPEC §8's promise. */
     signals_resume(stop_requested ? 1 : 0);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "shard.h"
 #include "summary.h"
+#include "timeline.h"
 
 #define MSG_INQ_CAP (256u * 1024u)
 #define CTL_INQ_CAP (16u * 1024u)
@@ -153,6 +154,9 @@ int worker_run(const struct worker_setup *s, struct pool_slot *slot)
         w.status = WORKER_EXIT_NOMEM;
         goto out;
     }
+    /* --timeline: each read of a pipe and the frames handled after it. */
+    inq_timeline(&w.msgs, TL_PIPE_READ, s->index);
+    inq_timeline(&w.ctl, TL_REQUESTS, s->index);
     if ((rc = uv_loop_init(&w.loop)) < 0) {
         log_error("worker %u: uv_loop_init: %s", s->index, uv_strerror(rc));
         w.status = WORKER_EXIT_IO;

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "lab.h"
+#include "timeline.h"
 
 /* Iterations a side polls before it sleeps. A futex sleep and wake-up costs
  * a few microseconds (tens across the virtual CPUs of a VM), while at full
@@ -363,5 +364,8 @@ void ring_wait_data(struct ring_consumer *c, int timeout_ms)
             return;
         cpu_relax();
     }
+    uint64_t t0 = tl_now(), sleeps = c->sleeps;
     sleep_unless(&c->r->consumer_sleep, no_data, c, (uint64_t)timeout_ms * 1000000u, &c->sleeps);
+    if (c->sleeps != sleeps) /* --timeline: only a real sleep is a span */
+        tl_span(TL_FUTEX_SLEEP, t0, 0, tl_worker);
 }

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "shard.h"
 #include "summary.h"
+#include "timeline.h"
 
 #define BATCH 128                  /* records between two releases of ring space */
 #define WAIT_MS 100                /* longest sleep: a bound, the producer wakes us */
@@ -128,7 +129,9 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
      * ring_wait_data() (at most WAIT_MS). A broken record, or an END that cuts
      * a fragmented payload short, ends the worker with
      * PHASE4_WORKER_CORRUPT; an error of handle() ends it with that error.
-     * Leave through out: in every case. */
+     * Leave through out: in every case. For --timeline, record each batch
+     * with tl_span_at(TL_APPLY_BATCH, ...) and the wake-ups your release
+     * issued with tl_instant(TL_FUTEX_WAKE, ...) (timeline.h). */
     lab_not_written("phase4_worker()");
     (void)handle;
     rc = PHASE4_WORKER_TODO;

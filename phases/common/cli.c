@@ -25,6 +25,7 @@ enum {
     OPT_RECOVER,
     OPT_STATUS_EVERY,
     OPT_DUMP,
+    OPT_TIMELINE,
     OPT_JSON,
     OPT_HELP,
     OPT_EXTRA /* extras are OPT_EXTRA + i */
@@ -53,6 +54,8 @@ static const struct flag flags[] = {
     {"recover", NULL, "restart a dead worker and rebuild its machines", OPT_RECOVER, false, true},
     {"status-every", "S", "print the status table to stderr every S seconds", OPT_STATUS_EVERY, false, false},
     {"dump", "FILE", "write the final state as CSV ('-' for stdout)", OPT_DUMP, false, false},
+    {"timeline", "FILE", "write a Chrome trace-event JSON timeline of every process (Perfetto UI, speedscope)",
+     OPT_TIMELINE, false, false},
     {"json", NULL, "print a JSON summary as the last line of stdout", OPT_JSON, false, false},
     {"help", NULL, "show this help and exit", OPT_HELP, true, false},
 };
@@ -207,6 +210,7 @@ static const char *apply(const struct cli_program *p, struct options *o, int id,
     case OPT_RECOVER: o->recover = true; return NULL;
     case OPT_STATUS_EVERY: return cli_parse_double(arg, 0.001, 86400, &o->status_every) ? NULL : "want seconds > 0";
     case OPT_DUMP: o->dump = arg; return NULL;
+    case OPT_TIMELINE: return *arg ? (o->timeline = arg, NULL) : "want a file name";
     case OPT_JSON: o->json = true; return NULL;
     }
     (void)p;

@@ -30,6 +30,7 @@ struct options {
     bool recover;
     double status_every; /* seconds, 0 = never */
     const char *dump;    /* NULL: no dump */
+    const char *timeline; /* NULL: no timeline (timeline.h) */
     bool json;
 };
 

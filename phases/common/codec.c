@@ -9,6 +9,7 @@
 #include <msgpack.h>
 
 #include "fnv.h"
+#include "timeline.h"
 
 const char *codec_strerror(int rc)
 {
@@ -101,7 +102,13 @@ int codec_put_query(struct codec_buf *b, uint64_t corr, const char *id, size_t i
     msgpack_pack_uint64(&pk, corr);
     msgpack_pack_str(&pk, id_len);
     msgpack_pack_str_body(&pk, id, id_len);
-    return frame_end(b, &s, 0);
+    int rc = frame_end(b, &s, 0);
+    /* --timeline: a query's flow starts where its frame is made; the inq of
+     * the worker that reads it, and of the main process that reads its
+     * answer, carry it on (phases/phase3/inq.c). */
+    if (rc == 0)
+        tl_flow('s', TL_QUERY, corr);
+    return rc;
 }
 
 static void pack_record(msgpack_packer *pk, const struct machine *m)

@@ -11,7 +11,7 @@
 
 enum exit_status {
     EXIT_OK = 0,
-    EXIT_OUTPUT_FAILED = 1, /* the dump or the --json summary could not be written */
+    EXIT_OUTPUT_FAILED = 1, /* the dump, the --json summary or the --timeline could not be written */
     EXIT_USAGE = 2,         /* a bad flag or malformed input (FILE:LINE: reason) */
     EXIT_WORKER_LOST = 3,   /* a worker died and was not recovered */
     EXIT_SETUP_FAILED = 4,  /* the run could not be set up: pipes, processes, shared memory, a loop */

@@ -16,6 +16,7 @@
 #include "exits.h"
 #include "log.h"
 #include "pin.h"
+#include "timeline.h"
 
 int pool_init(struct pool *p, uint32_t n, enum pin_mode pin, pool_body_fn body, pool_keep_fn keep, pool_exit_fn on_exit,
               void *arg)
@@ -75,6 +76,8 @@ static void child_main(struct pool *p, uint32_t index, pid_t parent)
      * race where the parent died before prctl ran. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
         _exit(EXIT_SETUP_FAILED);
+    /* --timeline: a fresh track (slot) per process, a restart included. */
+    timeline_enter_worker(index);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "pin.h"
 #include "signals.h"
+#include "timeline.h"
 
 /* A program started with stdin, stdout or stderr closed would be handed
  * those numbers by its first open(), pipe() or epoll_create(): its messages
@@ -51,9 +52,30 @@ int run_begin(const struct cli_program *p, int argc, char **argv, struct options
     if (pin_self(o->pin, PIN_MAIN) < 0)
         log_warn("--pin: cannot set CPU affinity; running unpinned");
     int status = run_open_source(p->name, o, s);
-    if (status == EXIT_OK && signals_stops() > 0)
+    if (status != EXIT_OK)
+        return status;
+    if (signals_stops() > 0)
         log_warn("stopped during start-up: nothing will be routed; draining an empty run");
-    return status == EXIT_OK ? RUN_GO : status;
+    /* Before any fork: the workers inherit the buffer. A slot per worker and
+     * three more per worker for --recover's restarts. */
+    char err[512];
+    if (o->timeline && timeline_start(o->timeline, 1 + 4 * o->workers, err, sizeof err) < 0) {
+        fprintf(stderr, "%s: --timeline: %s\n", p->name, err);
+        source_free(s);
+        return EXIT_SETUP_FAILED;
+    }
+    return RUN_GO;
+}
+
+int run_end(const char *program, int status)
+{
+    char err[512];
+    if (timeline_finish(err, sizeof err) < 0) {
+        fprintf(stderr, "%s: cannot write the timeline: %s\n", program, err);
+        if (status == EXIT_OK)
+            status = EXIT_OUTPUT_FAILED;
+    }
+    return status;
 }
 
 int run_open_source(const char *program, const struct options *o, struct source *s)

@@ -21,6 +21,13 @@
  * bad trace, its reason already on stderr. */
 int run_begin(const struct cli_program *p, int argc, char **argv, struct options *o, struct source *s);
 
+/* The last step of every phase's main(), on every path after run_begin():
+ * writes --timeline if asked (every worker must have been reaped). Returns
+ * status, or EXIT_OUTPUT_FAILED when the run was fine but the timeline could
+ * not be written; a failed run keeps its own status, and its timeline, the
+ * record of how it failed, is still written. */
+int run_end(const char *program, int status);
+
 /* EXIT_OK, or EXIT_USAGE after printing "FILE:LINE: reason" (bad trace) or
  * the reason the generator cannot start. */
 int run_open_source(const char *program, const struct options *o, struct source *s);

@@ -44,5 +44,5 @@ int main(int argc, char **argv)
 out:
     shard_free(&shard);
     source_free(&src);
-    return status;
+    return run_end(program.name, status);
 }

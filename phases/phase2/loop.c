@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "signals.h"
+#include "timeline.h"
 
 #define PROGRESS_MS 500
 
@@ -65,8 +66,15 @@ static void on_progress(uv_timer_t *t)
 
 static void on_usr1(uv_signal_t *h, int signum)
 {
-    (void)signum;
+    tl_instant(TL_SIGNAL, (uint64_t)signum, 0);
     print_status(h->data);
+}
+
+/* SIGINT and SIGTERM are stream.c's; the timeline marks them here. */
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    tl_instant(TL_SIGNAL, (uint64_t)signum, 0);
+    stream_on_stop_signal(h, signum);
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -103,6 +111,7 @@ static void on_wrap_up(uv_idle_t *h)
 void loop_wrap_up_soon(struct loop *l)
 {
     l->end_ns = now_ns();
+    tl_instant(TL_DRAIN, l->q.tail, 0);
     uv_idle_start(&l->wrap_up, on_wrap_up);
 }
 
@@ -167,12 +176,14 @@ static int setup(struct loop *l)
     if (rc < 0)
         return UV_ENOMEM;
 
-    if ((rc = start_signal(l, &l->sig_int, stream_on_stop_signal, SIGINT)) < 0 ||
-        (rc = start_signal(l, &l->sig_term, stream_on_stop_signal, SIGTERM)) < 0 ||
+    if ((rc = start_signal(l, &l->sig_int, on_stop_signal, SIGINT)) < 0 ||
+        (rc = start_signal(l, &l->sig_term, on_stop_signal, SIGTERM)) < 0 ||
         (rc = start_signal(l, &l->sig_usr1, on_usr1, SIGUSR1)) < 0)
         return rc;
     signals_stops_interrupt_reads();
     if ((rc = uv_idle_init(&l->uv, &l->route)) < 0 || (rc = uv_idle_init(&l->uv, &l->wrap_up)) < 0)
+        return rc;
+    if ((rc = tl_loop_watch(&l->turns, &l->uv, &l->shard->handled)) < 0)
         return rc;
     l->route.data = l;
     l->wrap_up.data = l;

@@ -28,6 +28,7 @@
 #include "qclient.h"
 #include "query.h"
 #include "queue.h"
+#include "tl_loop.h"
 
 struct loop {
     uv_loop_t uv;
@@ -46,6 +47,7 @@ struct loop {
     struct query_server qs;
     struct qclient qc;
     bool has_qs, has_qc;
+    struct tl_loop turns; /* --timeline: the loop's turns */
 
     struct hist *queries;
     struct pacer rate;   /* --rate's token bucket, on uv_now() in ns */

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "p3.h"
 #include "run.h"
+#include "timeline.h"
 
 static void on_req_writable(uv_poll_t *h, int status, int events);
 static void send_collect(struct phase3 *p, struct wk *w);
@@ -64,6 +65,7 @@ static void start_run(struct phase3 *p)
 static void after_drain(struct phase3 *p)
 {
     p->end_ns = now_ns();
+    tl_instant(TL_DRAIN, p->routed, 0);
     log_debug("all workers drained");
     if (p->c->nfinal == 0) {
         control_collect(p);

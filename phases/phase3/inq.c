@@ -6,10 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "timeline.h"
+
 int inq_init(struct inq *q, size_t cap)
 {
-    q->head = q->tail = 0;
-    q->cap = cap;
+    *q = (struct inq){.cap = cap};
     q->buf = malloc(cap);
     return q->buf ? 0 : -ENOMEM;
 }
@@ -42,6 +43,10 @@ ssize_t inq_read(struct inq *q, int fd)
         room = INQ_READ_CHUNK;
     if (room == 0)
         return -ENOBUFS; /* cannot happen: inq_next grows for a whole frame */
+    if (q->tl_what) {
+        q->tl_t0 = tl_now();
+        q->tl_frames = 0;
+    }
     ssize_t n;
     do
         n = read(fd, q->buf + q->tail, room);
@@ -52,10 +57,29 @@ ssize_t inq_read(struct inq *q, int fd)
     return n;
 }
 
+/* The timeline's view of one frame handed out, and of the end of a read's
+ * frames: the span began in inq_read(). */
+static void timeline_frame(struct inq *q, const struct codec_frame *f, int rc)
+{
+    if (rc != CODEC_OK) {
+        if (q->tl_t0)
+            tl_span(q->tl_what, q->tl_t0, q->tl_frames, q->tl_b);
+        q->tl_t0 = 0;
+        return;
+    }
+    q->tl_frames++;
+    if (f->type == CODEC_QUERY)
+        tl_flow('t', TL_QUERY, f->u.query.corr);
+    else if (f->type == CODEC_ANSWER)
+        tl_flow('f', TL_QUERY, f->u.answer.corr);
+}
+
 int inq_next(struct inq *q, struct codec_frame *f)
 {
     size_t used;
     int rc = codec_decode_frame(q->buf + q->head, q->tail - q->head, f, &used);
+    if (tl_on && q->tl_what)
+        timeline_frame(q, f, rc);
     if (rc == CODEC_OK) {
         q->head += used;
         return CODEC_OK;

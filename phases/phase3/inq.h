@@ -23,9 +23,22 @@
 struct inq {
     uint8_t *buf;
     size_t head, tail, cap; /* bytes [head, tail) are unread */
+    /* --timeline: one span per read and the frames handed out after it */
+    uint16_t tl_what; /* TL_PIPE_READ, TL_REQUESTS or TL_REPLIES; 0: none */
+    uint32_t tl_b, tl_frames;
+    uint64_t tl_t0;
 };
 
 int inq_init(struct inq *q, size_t cap);
+
+/* Records each read and the frames taken after it as one span `what` (enum
+ * tl_what, argument b) on the timeline, and the QUERY and ANSWER frames
+ * handed out as points of their query's flow. */
+static inline void inq_timeline(struct inq *q, uint16_t what, uint32_t b)
+{
+    q->tl_what = what;
+    q->tl_b = b;
+}
 void inq_free(struct inq *q);
 
 /* One read() from fd into the buffer: bytes read (> 0), 0 at end of file,

@@ -69,5 +69,5 @@ int main(int argc, char **argv)
     }
     p3_result_free(&r);
     source_free(&src);
-    return status;
+    return run_end(program.name, status);
 }

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "codec.h"
 #include "payload.h"
 #include "recover.h"
+#include "timeline.h"
 
 int outq_init(struct outq *q, int fd)
 {
@@ -91,7 +93,27 @@ int outq_push_again(struct outq *q, const struct msg *m)
     return 0;
 }
 
-int outq_flush(struct outq *q)
+/* --timeline: one flush is one span; the time from a write that found the
+ * pipe full to the next write that got bytes in is a wait on the pipe's
+ * lane; and the bytes waiting for the worker (in its pipe, FIONREAD, and
+ * here) are its queue depth. */
+static void timeline_flush(struct outq *q, uint64_t t0, uint64_t bytes, int rc)
+{
+    if (bytes && q->tl_full_since) {
+        tl_lane_span(TL_PIPE_FULL, q->tl_full_since, outq_buffered(q), q->tl_worker, (uint8_t)(q->tl_worker % 255 + 1));
+        q->tl_full_since = 0;
+    }
+    if (rc == -EAGAIN && !q->tl_full_since)
+        q->tl_full_since = now_ns();
+    if (bytes == 0 && rc == 0)
+        return; /* nothing was written: no span */
+    tl_span(TL_PIPE_WRITE, t0, bytes, q->tl_worker);
+    int in_pipe;
+    if (ioctl(q->fd, FIONREAD, &in_pipe) == 0)
+        tl_counter(TL_QUEUE_DEPTH, (uint64_t)in_pipe + outq_buffered(q), q->tl_worker);
+}
+
+static int flush(struct outq *q, uint64_t *bytes)
 {
     for (;;) {
         stream_more(q);
@@ -103,8 +125,18 @@ int outq_flush(struct outq *q)
                 continue;
             return -errno; /* EAGAIN: the pipe is full; the caller waits */
         }
+        *bytes += (uint64_t)n;
         q->head += (size_t)n;
         if (q->head == q->tail)
             q->head = q->tail = 0;
     }
+}
+
+int outq_flush(struct outq *q)
+{
+    uint64_t t0 = tl_now(), bytes = 0;
+    int rc = flush(q, &bytes);
+    if (tl_on)
+        timeline_flush(q, t0, bytes, rc);
+    return rc;
 }

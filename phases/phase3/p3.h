@@ -42,6 +42,7 @@
 #include "querytab.h"
 #include "recover.h"
 #include "rng.h"
+#include "tl_loop.h"
 
 #define PROGRAM "phase3"
 /* Messages routed per loop turn, about 100-300 us of work: it bounds how
@@ -92,6 +93,7 @@ struct phase3 {
     uv_poll_t qtimer_poll;
     int qtimer_fd;
     uv_signal_t sigint, sigterm, sigusr1;
+    struct tl_loop turns; /* --timeline: the loop's turns */
 
     enum stage stage;
     int exit_status; /* EXIT_OK until something decides otherwise */

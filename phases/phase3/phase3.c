@@ -24,6 +24,7 @@
 #include "p3.h"
 #include "run.h"
 #include "signals.h"
+#include "timeline.h"
 #include "work.h"
 #include "worker.h"
 
@@ -95,6 +96,7 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
             uv_stop(&p->loop);
         return;
     }
+    tl_died(i, pid, wstatus);
     if (p->exit_status != EXIT_OK)
         return; /* already ending: these are the workers we killed */
     if (p->o->recover) {
@@ -153,6 +155,7 @@ static void on_status_timer(uv_timer_t *h)
 static void on_signal(uv_signal_t *h, int sig)
 {
     struct phase3 *p = h->loop->data;
+    tl_instant(TL_SIGNAL, (uint64_t)sig, 0);
     if (sig == SIGUSR1) {
         print_status(p);
         return;
@@ -278,6 +281,8 @@ static int setup_ipc(struct phase3 *p)
             return rc;
         if (outq_init(&w->out, w->msg_fd) < 0 || inq_init(&w->ctl_in, CTL_INQ_CAP) < 0)
             return -ENOMEM;
+        w->out.tl_worker = i;
+        inq_timeline(&w->ctl_in, TL_REPLIES, i);
         w->ctl_out.cap = CTL_OUT_CAP;
         w->ctl_out.data = malloc(CTL_OUT_CAP);
         if (!w->ctl_out.data)
@@ -333,6 +338,8 @@ static int setup_loop(struct phase3 *p)
     if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, query_on_timer)) < 0)
         return rc;
     uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
+    if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->routed)) < 0)
+        return rc;
     if (p->o->status_every > 0) {
         uint64_t ms = (uint64_t)(p->o->status_every * 1000.0);
         uv_timer_start(&p->status_timer, on_status_timer, ms ? ms : 1, ms ? ms : 1);

@@ -79,5 +79,5 @@ int main(int argc, char **argv)
     free(res.service);
     source_free(&src);
     free(queries);
-    return status;
+    return run_end(program.name, status);
 }

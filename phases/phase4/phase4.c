@@ -45,6 +45,7 @@
 #include "signals.h"
 #include "statetab.h"
 #include "work.h"
+#include "timeline.h"
 #include "worker.h"
 
 #define CHECK_EVERY 256      /* messages between checkpoints, and per publication of every ring */
@@ -105,6 +106,7 @@ enum step {
 static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatus, void *arg)
 {
     (void)p;
+    tl_died(index, (int)pid, wstatus);
     /* The pool hands the body and this callback the same arg: the shared
      * view inside struct main4. */
     struct main4 *l = (struct main4 *)((char *)arg - offsetof(struct main4, sh));
@@ -242,6 +244,7 @@ static void fill_status(const struct main4 *l, struct worker_stats *w)
 static void run_queries(struct main4 *l, uint64_t now)
 {
     uint64_t due = pacer_due(&l->query_pace, now);
+    uint64_t tq = due ? tl_now() : 0;
     for (uint64_t i = 0; i < due; i++) {
         uint64_t intended = pacer_next_due(&l->query_pace);
         pacer_take(&l->query_pace, 1);
@@ -268,6 +271,15 @@ static void run_queries(struct main4 *l, uint64_t now)
             l->not_found++;
         hist_record(l->queries, now_ns() - intended);
     }
+    if (due)
+        tl_span(TL_QUERIES, tq, due, 0);
+}
+
+/* --timeline: every ring's fill, once per poll of the workers. */
+static void timeline_fill(struct main4 *l)
+{
+    for (uint32_t i = 0; tl_on && i < l->o->workers; i++)
+        tl_counter(TL_QUEUE_DEPTH, ring_fill(&l->prod[i]), i);
 }
 
 static void flush_all(struct main4 *l);
@@ -287,11 +299,15 @@ static bool checkpoint(struct main4 *l, uint64_t now)
         /* A ring that gets few records (a cold worker under Zipf) wakes its
          * worker here at the latest: records wait at most POLL_NS. */
         flush_all(l);
+        timeline_fill(l);
     }
     if (l->o->queries > 0)
         run_queries(l, now);
     bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
-    if (signals_take_status() || timed_status) {
+    bool status = signals_take_status();
+    if (status)
+        tl_instant(TL_SIGNAL, SIGUSR1, 0);
+    if (status || timed_status) {
         if (timed_status)
             l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
         struct worker_stats w[CLI_MAX_WORKERS];
@@ -310,7 +326,7 @@ static bool checkpoint(struct main4 *l, uint64_t now)
 /* Backpressure: ring w is full. Publish every ring (a worker cannot free
  * what it cannot see, and the others must not wait for us while we wait),
  * sleep one slice on ring w's futex, look around. */
-static enum step wait_room(struct main4 *l, uint32_t w)
+static enum step wait_room_slice(struct main4 *l, uint32_t w)
 {
     flush_all(l);
     /* Queries are answered here, not by a worker: do not sleep past the next
@@ -321,16 +337,27 @@ static enum step wait_room(struct main4 *l, uint32_t w)
         timeout = due <= now ? 0 : due - now < timeout ? due - now : timeout;
     }
     if (timeout > 0) {
-        uint64_t sleeps = l->prod[w].sleeps;
+        uint64_t sleeps = l->prod[w].sleeps, t0 = tl_now();
         ring_wait_room_ns(&l->prod[w], timeout);
-        if (l->prod[w].sleeps != sleeps)
+        if (l->prod[w].sleeps != sleeps) {
+            tl_span(TL_FUTEX_SLEEP, t0, 1, w); /* the spin before it included */
             log_debug(
                 "ring %u full: slept on it until worker %u freed a quarter or %llu us passed (%llu bytes unread now)",
                 w, w, (unsigned long long)(timeout / 1000), (unsigned long long)ring_fill(&l->prod[w]));
+        }
     }
     if (!checkpoint(l, now_ns()))
         return STEP_ABORT;
     return l->dead[w] ? STEP_DEAD : STEP_OK;
+}
+
+/* The same, as one span of the timeline. */
+static enum step wait_room(struct main4 *l, uint32_t w)
+{
+    uint64_t t0 = tl_now();
+    enum step st = wait_room_slice(l, w);
+    tl_span(TL_RING_FULL, t0, 0, w);
+    return st;
 }
 
 /* Writes m into ring w (its worker's), in fragments of at most frag_max
@@ -361,16 +388,24 @@ static enum step route(struct main4 *l, const struct msg *m, uint32_t slot, uint
 /* In full flow: publish, wake a worker only for a quarter ring of work. */
 static void publish_all(struct main4 *l)
 {
-    for (uint32_t i = 0; i < l->o->workers; i++)
+    for (uint32_t i = 0; i < l->o->workers; i++) {
+        uint64_t woken = l->prod[i].wakeups;
         ring_publish_lazy(&l->prod[i]);
+        if (l->prod[i].wakeups != woken)
+            tl_instant(TL_FUTEX_WAKE, l->prod[i].wakeups - woken, i);
+    }
 }
 
 /* Before the main process stops producing for a while: every worker sees
  * (and is woken for) everything written so far. */
 static void flush_all(struct main4 *l)
 {
-    for (uint32_t i = 0; i < l->o->workers; i++)
+    for (uint32_t i = 0; i < l->o->workers; i++) {
+        uint64_t woken = l->prod[i].wakeups;
         ring_publish(&l->prod[i]);
+        if (l->prod[i].wakeups != woken)
+            tl_instant(TL_FUTEX_WAKE, l->prod[i].wakeups - woken, i);
+    }
 }
 
 /* ---- --recover (SPEC §8, recover.h) ----
@@ -437,6 +472,7 @@ static enum step restart(struct main4 *l, uint32_t w)
         fprintf(stderr, "phase4: cannot restart worker %u: %s\n", w, strerror(-rc));
         return STEP_ABORT;
     }
+    tl_instant(TL_RESTART, (uint64_t)l->pool.w[w].pid, w);
     uint64_t t0 = now_ns(), n = 0;
     enum step st = STEP_OK;
     struct msg m;
@@ -486,6 +522,7 @@ static bool recover_dead(struct main4 *l)
 static bool drain(struct main4 *l)
 {
     l->draining = true;
+    tl_instant(TL_DRAIN, l->routed, 0);
     for (uint32_t i = 0; i < l->o->workers; i++) {
         enum step st;
         while (!l->end_put[i] && (st = put_end(l, i)) != STEP_OK)
@@ -572,7 +609,10 @@ static int run_loop(struct main4 *l)
                 run_queries(l, now_ns());
         }
         publish_all(l);
+        tl_span(TL_ROUTE_BATCH, now, n, 0);
     }
+    if (signals_stops())
+        tl_instant(TL_STOP, l->routed, 0);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "payload.h"
+#include "timeline.h"
 
 static void on_route(uv_idle_t *h);
 static void on_produce_timer(uv_timer_t *t);
@@ -160,14 +161,24 @@ static void source_turn(struct loop *l)
     /* END LAB */
 }
 
+/* --timeline: one turn of the source is one span, even when the full queue
+ * took nothing (that is what backpressure looks like), then the depth. */
+static void timed_source_turn(struct loop *l)
+{
+    uint64_t t0 = tl_now(), pushed = l->q.tail;
+    source_turn(l);
+    tl_span(TL_SOURCE_BATCH, t0, l->q.tail - pushed, 0);
+    tl_counter(TL_QUEUE_DEPTH, queue_depth(&l->q), 0);
+}
+
 void stream_on_produce_idle(uv_idle_t *h)
 {
-    source_turn(h->data);
+    timed_source_turn(h->data);
 }
 
 static void on_produce_timer(uv_timer_t *t)
 {
-    source_turn(t->data);
+    timed_source_turn(t->data);
 }
 
 /* One turn of the router: one batch out of the queue into the machines. */
@@ -179,9 +190,12 @@ static void on_route(uv_idle_t *h)
      * batch with one queue_drop(). On an error from shard_deliver (out of
      * memory) log it and end the run as failed. When the queue is empty,
      * stop this handle (an idle handle left running spins the loop at
-     * 100 % CPU), and if the source is finished too, loop_wrap_up_soon(). */
+     * 100 % CPU), and if the source is finished too, loop_wrap_up_soon().
+     * For --timeline, record the batch with tl_span(TL_ROUTE_BATCH, ...)
+     * (timeline.h). */
     /* LAB STUB: loop_not_written(h->data, "on_route()"); */
     struct loop *l = h->data;
+    uint64_t t0 = tl_now();
     uint64_t n = queue_depth(&l->q);
     if (n > l->cfg->batch)
         n = l->cfg->batch;
@@ -203,6 +217,7 @@ static void on_route(uv_idle_t *h)
         }
     }
     queue_drop(&l->q, n);
+    tl_span(TL_ROUTE_BATCH, t0, n, 0);
     if (queue_depth(&l->q) == 0) {
         uv_idle_stop(h);
         if (l->source_done)

@@ -13,6 +13,7 @@
 #include "fnv.h"
 #include "log.h"
 #include "p3.h"
+#include "timeline.h"
 
 static void print_answer(struct phase3 *p, const struct qt_entry *e, const struct machine *m, const char *failure)
 {
@@ -148,7 +149,9 @@ void query_on_timer(uv_poll_t *h, int status, int events)
         log_warn("timerfd read: %s", strerror(errno));
     if (p->stage != ST_RUN)
         return;
+    uint64_t t0 = tl_now(), asked = p->qt.next_corr;
     issue_due_queries(p, now_ns());
+    tl_span(TL_QUERIES, t0, p->qt.next_corr - asked, 0);
     query_arm_timer(p);
 }
 
@@ -197,10 +200,12 @@ void query_on_sweep(uv_timer_t *h)
 void query_ask_final(struct phase3 *p)
 {
     p->final_left = (uint32_t)p->c->nfinal;
+    uint64_t t0 = tl_now();
     for (size_t k = 0; k < p->c->nfinal; k++) {
         const char *id = p->c->final_queries[k];
         size_t len = strlen(id);
         issue_query(p, id, len, fnv1a64(id, len), now_ns(), true);
     }
     flush_queries(p);
+    tl_span(TL_QUERIES, t0, p->c->nfinal, 0);
 }

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "shard.h"
 #include "summary.h"
+#include "timeline.h"
 
 #define BATCH 128                  /* records between two releases of ring space */
 #define WAIT_MS 100                /* longest sleep: a bound, the producer wakes us */
@@ -181,7 +182,9 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
      * ring_wait_data() (at most WAIT_MS). A broken record, or an END that cuts
      * a fragmented payload short, ends the worker with
      * PHASE4_WORKER_CORRUPT; an error of handle() ends it with that error.
-     * Leave through out: in every case. */
+     * Leave through out: in every case. For --timeline, record each batch
+     * with tl_span_at(TL_APPLY_BATCH, ...) and the wake-ups your release
+     * issued with tl_instant(TL_FUTEX_WAKE, ...) (timeline.h). */
     /* LAB STUB: lab_not_written("phase4_worker()"); */
     /* LAB STUB: (void)handle; */
     /* LAB STUB: rc = PHASE4_WORKER_TODO; */
@@ -218,11 +221,15 @@ int phase4_worker(struct pool *p, uint32_t index, void *arg)
         for (unsigned i = 0; i < n; i++)
             if ((rc = handle(&w, &vs[i])) != 0)
                 goto out;
+        uint64_t woken = w.ring.wakeups;
         ring_release(&w.ring);
         uint64_t t1 = now_ns();
+        if (w.ring.wakeups != woken)
+            tl_instant(TL_FUTEX_WAKE, w.ring.wakeups - woken, index);
         if (n) {
             batches++;
             busy += t1 - t0;
+            tl_span_at(TL_APPLY_BATCH, t0, t1, n, index);
             /* One writer per slot: relaxed stores, read at any time by the
              * main process for the status table. */
             atomic_store_explicit(&stats->handled, w.shard.handled, memory_order_relaxed);
