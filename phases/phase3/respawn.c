@@ -21,6 +21,7 @@
 #include "log.h"
 #include "p3.h"
 #include "run.h"
+#include "timeline.h"
 
 #define TICK_MS 1 /* how soon a source paused on a full log looks again */
 
@@ -137,6 +138,7 @@ static void respawn(struct phase3 *p, struct wk *w)
         return;
     }
     w->pid = (int)p->pool.w[w->index].pid;
+    tl_instant(TL_RESTART, (uint64_t)w->pid, w->index);
     int ends[] = {w->msg_rfd, w->req_rfd, w->rep_wfd};
     for (size_t k = 0; k < 3; k++)
         if (close(ends[k]) < 0)

@@ -44,8 +44,8 @@
 #include "shm.h"
 #include "signals.h"
 #include "statetab.h"
-#include "work.h"
 #include "timeline.h"
+#include "work.h"
 #include "worker.h"
 
 #define CHECK_EVERY 256      /* messages between checkpoints, and per publication of every ring */
@@ -522,7 +522,7 @@ static bool recover_dead(struct main4 *l)
 static bool drain(struct main4 *l)
 {
     l->draining = true;
-    tl_instant(TL_DRAIN, l->routed, 0);
+    tl_instant(TL_DRAIN, l->src->emitted, 0);
     for (uint32_t i = 0; i < l->o->workers; i++) {
         enum step st;
         while (!l->end_put[i] && (st = put_end(l, i)) != STEP_OK)
@@ -612,7 +612,7 @@ static int run_loop(struct main4 *l)
         tl_span(TL_ROUTE_BATCH, now, n, 0);
     }
     if (signals_stops())
-        tl_instant(TL_STOP, l->routed, 0);
+        tl_instant(TL_STOP, l->src->emitted, 0);
     return 0;
 }
 
