@@ -141,7 +141,9 @@ plots:
 #                              build/student/<name>-<hash of DIR>/, so several
 #                              students can be graded at once
 #   make handout               the student's tree: build/msgroute-handout.tar.gz
-.PHONY: labs labs-check check grade handout
+#   make gradescope [PHASE=N]  the autograder zip a course uploads to Gradescope:
+#                              build/gradescope-autograder.zip
+.PHONY: labs labs-check check grade handout gradescope
 # grade scores labs/ unless IMPL is given; its build folder follows IMPL.
 GRADE_IMPL  = $(if $(filter command line environment,$(origin IMPL)),$(IMPL),labs)
 # One build folder per student (named after the folder and a hash of its
@@ -169,6 +171,9 @@ grade: deps
 
 handout:
 	@python3 tests/grading/handout.py --out build/msgroute-handout.tar.gz
+
+gradescope:
+	@python3 tests/grading/gradescope/package.py --out build/gradescope-autograder.zip $(if $(PHASE),--phase $(PHASE))
 # ---- end of labs, solutions and grading --------------------------------------
 
 # ---- hardening (tests/fuzz, tests/hostile, tests/static) ---------------------
