@@ -265,7 +265,11 @@ static int setup_loop(struct phase3 *p)
         return rc;
     if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, query_on_timer)) < 0)
         return rc;
-    uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
+    /* Only a run that asks queries can have one pending: a run without
+     * them never needs the sweep (and a student's routing can be tried
+     * before the query TODOs are written). */
+    if (p->o->queries > 0 || p->c->nfinal > 0)
+        uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
     if (p->o->status_every > 0) {
         uint64_t ms = (uint64_t)(p->o->status_every * 1000.0);
         uv_timer_start(&p->status_timer, on_status_timer, ms ? ms : 1, ms ? ms : 1);
