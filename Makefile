@@ -36,8 +36,11 @@ DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq
                libcriterion-dev libhdf5-dev hdf5-tools gnuplot-nox python3 python3-h5py \
                python3-msgpack valgrind
 
-# The small workload `make phaseN` runs.
-DEMO_FLAGS ?= --messages 2000000 --ids 10000 --queries 1000
+# The small workload `make phaseN` runs, and its queries. Phase 3's queries
+# are the last TODOs of its handout, so its run asks none: `make phase3`
+# works as soon as its routing does.
+DEMO_FLAGS ?= --messages 2000000 --ids 10000
+DEMO_QUERIES ?= --queries 1000
 
 .PHONY: all deps configure build test demo msgen memcheck clean help \
         phase1 phase2 phase3 phase4 phase5
@@ -92,7 +95,7 @@ msgen: configure
 phase1 phase2 phase3 phase4 phase5: configure
 	@if [ ! -f phases/$@/CMakeLists.txt ]; then echo "$@ does not exist yet"; exit 2; fi
 	@cmake --build $(BUILD) -j $(JOBS) --target $@
-	$(BUILD)/bin/$@ $(DEMO_FLAGS) $(if $(filter phase1 phase2,$@),,--workers 2)
+	$(BUILD)/bin/$@ $(DEMO_FLAGS) $(if $(filter phase3,$@),,$(DEMO_QUERIES)) $(if $(filter phase1 phase2,$@),,--workers 2)
 
 # The main job until the benchmark harness exists: every built phase on the
 # same workload, then a table of the results.

@@ -359,8 +359,8 @@ def check_report(phases, binaries, results, broken, started):
     print(f"\n{passed} of {total} tests pass" + (f", {skipped} skipped" if skipped else "")
           + f" ({time.monotonic() - started:.0f} s).")
     if passed + skipped < total or broken:
-        print("Start with the first failing test: its name says what it checks, and "
-              + ", ".join(f"labs/phase{p}/README.md" for p in phases) + " says what to write.")
+        for p in phases:
+            print(next_todo(p, results))
         return 1
     print("Every test passes. Now run the handout's experiments and answer its questions.")
     return 0
@@ -405,6 +405,28 @@ def print_table(scored, cats, total, maxi):
     for (p, c), (got, mx) in sorted(cats.items(), key=lambda kv: (kv[0][0], CATEGORIES.index(kv[0][1]))):
         print(f"phase {p} {c:<13} {fmt(round(got, 2))} / {fmt(mx)}")
     print(f"total: {fmt(total)} / {fmt(maxi)}")
+
+
+def next_todo(phase, results):
+    """Where the student goes next: the first TODO, in the handout's order,
+    that a failing test waits for (the ladder's record says after which
+    step each test passes, tests/grading/ladder.py), with those tests."""
+    handout = f"labs/phase{phase}/README.md"
+    failing = {t for got in results.values() for t, (s, _) in got.items() if s not in ("PASSED", "SKIPPED")}
+    try:
+        import ladder
+        first, _ = ladder.load_record(phase)
+        names = dict(ladder.steps(phase))
+    except (OSError, ValueError):
+        first, names = {}, {}
+    waiting = sorted((first[t], t) for t in failing if first.get(t))
+    if not waiting or waiting[0][0] not in names:
+        return ("Start with the first failing test: its name says what it checks, and "
+                f"{handout} says what to write.")
+    k = waiting[0][0]
+    tests = [t for step, t in waiting if step == k]
+    return (f"Next: TODO {k} of {handout}, " + ", ".join(f"{n}()" for n in names[k])
+            + f". The tests that wait for it ({len(tests)}):\n" + "\n".join(f"  {t}" for t in tests))
 
 
 def grade_report(args, phases, rows, runs, broken, junit, started):

@@ -17,11 +17,13 @@ VISIBILITY = "visible"  # the student sees every test and its first failure line
 
 
 def first_line(msg):
-    """The first non-blank line of a failure message, for one-line displays."""
-    for line in (msg or "").splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
+    """The first non-blank line of a failure message, for one-line displays;
+    a line that ends in ':' introduces the program's own words (the tail of
+    its stderr), so their first line joins it."""
+    lines = [l.strip() for l in (msg or "").splitlines() if l.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else ""
 
 
 def gradescope(scored, seconds):
