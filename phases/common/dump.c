@@ -2,12 +2,17 @@
 #include "dump.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "signals.h"
 
 int dump_compare(const struct machine *x, const struct machine *y)
 {
@@ -39,13 +44,68 @@ static int write_rows(FILE *f, const struct machine *const *order, size_t n)
     return 0;
 }
 
-static int write_stdout(const struct machine *const *order, size_t n, char *err, size_t errlen)
+static int write_stream(FILE *f, const char *name, const struct machine *const *order, size_t n, char *err,
+                        size_t errlen)
 {
-    if (write_rows(stdout, order, n) < 0 || fflush(stdout) == EOF) {
-        snprintf(err, errlen, "<stdout>: %s", strerror(errno));
+    if (write_rows(f, order, n) < 0 || fflush(f) == EOF) {
+        snprintf(err, errlen, "%s: %s", name, strerror(errno));
         return -1;
     }
     return 0;
+}
+
+/* A FIFO, a terminal or a device is written in place: replacing it by a
+ * regular file would harm (--dump /dev/null as root) and lie to whoever
+ * reads the FIFO. There is nothing to make atomic about a stream anyway. */
+static int write_in_place(const char *path, const struct machine *const *order, size_t n, char *err,
+                          size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int rc = write_stream(f, path, order, n, err, errlen);
+    if (fclose(f) == EOF && rc == 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+/* mkstemp() and naming the file to signals.h happen with the signals held,
+ * and so do the rename and forgetting the name: a second stop request at
+ * any instant finds either no temporary file or one it knows to remove. */
+static int create_temp(char *tmp)
+{
+    sigset_t held;
+    signals_hold(&held);
+    int fd = mkstemp(tmp);
+    if (fd >= 0)
+        signals_set_temp_file(tmp);
+    int saved = errno;
+    signals_release(&held);
+    errno = saved;
+    return fd;
+}
+
+/* Renames tmp over path, or removes it when path is NULL,
+ * and forgets its name; a failed rename removes it too. */
+static int finish_temp(const char *tmp, const char *path)
+{
+    sigset_t held;
+    signals_hold(&held);
+    int rc = path ? rename(tmp, path) : 0;
+    int saved = errno;
+    if (!path || rc < 0)
+        unlink(tmp);
+    signals_set_temp_file(NULL);
+    signals_release(&held);
+    errno = saved;
+    return rc;
 }
 
 /* Temporary file beside the target, then rename(2): atomic on one filesystem. */
@@ -59,21 +119,21 @@ static int write_file(const char *path, const struct machine *const *order, size
     }
     snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
     FILE *f = NULL;
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        goto fail;
+    int fd = create_temp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
     /* mkstemp makes 0600; a dump is an ordinary result file. */
     if (fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w")))
         goto fail;
     fd = -1;
     if (write_rows(f, order, n) < 0 || fflush(f) == EOF || fsync(fileno(f)) < 0)
         goto fail;
-    if (fclose(f) == EOF) {
-        f = NULL;
-        goto fail;
-    }
+    int rc = fclose(f);
     f = NULL;
-    if (rename(tmp, path) < 0)
+    if (rc == EOF || finish_temp(tmp, path) < 0)
         goto fail;
     free(tmp);
     return 0;
@@ -83,9 +143,48 @@ fail:
         fclose(f);
     if (fd >= 0)
         close(fd);
-    unlink(tmp);
+    finish_temp(tmp, NULL);
     free(tmp);
     return -1;
+}
+
+/* Where the dump goes: "-" is stdout; an existing FIFO, terminal or device
+ * is written in place; a symbolic link is followed, so that the file it
+ * names is replaced, not the link. Returns the path to write (resolved is
+ * the caller's to free) or NULL with errno set. */
+static const char *resolve_target(const char *path, char **resolved, bool *in_place)
+{
+    struct stat st;
+    *resolved = NULL;
+    *in_place = false;
+    if (stat(path, &st) < 0)
+        return errno == ENOENT ? path : NULL; /* a new file (a dangling link's target is not followed) */
+    if (S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        *in_place = true;
+        return path;
+    }
+    *resolved = realpath(path, NULL);
+    return *resolved ? *resolved : NULL;
+}
+
+static int write_target(const char *path, const struct machine *const *order, size_t n, char *err, size_t errlen)
+{
+    if (strcmp(path, "-") == 0)
+        return write_stream(stdout, "<stdout>", order, n, err, errlen);
+    char *resolved;
+    bool in_place;
+    const char *target = resolve_target(path, &resolved, &in_place);
+    if (!target) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = in_place ? write_in_place(target, order, n, err, errlen) : write_file(target, order, n, err, errlen);
+    free(resolved);
+    return rc;
 }
 
 int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen)
@@ -101,7 +200,7 @@ int dump_write(const char *path, const struct machine *rows, size_t n, char *err
     for (size_t i = 0; i < n; i++)
         order[i] = &rows[i];
     qsort(order, n, sizeof *order, compare_ptr); /* NOLINT(bugprone-sizeof-expression) */
-    int rc = strcmp(path, "-") == 0 ? write_stdout(order, n, err, errlen) : write_file(path, order, n, err, errlen);
+    int rc = write_target(path, order, n, err, errlen);
     free(order);
     return rc;
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exits.h" /* the exit statuses every program shares */
+
 #define MSG_ID_MAX 63                         /* bytes in a worker_id, without NUL */
 #define MSG_PAYLOAD_MAX (16u * 1024u * 1024u) /* largest payload_len (16 MiB) */
 
@@ -19,13 +21,6 @@ enum event { EV_START, EV_PAUSE, EV_RESUME, EV_COMPLETE, EV_FAIL, EV_RESET, EV_S
 
 enum state { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_FAILED, ST_STOPPED, ST_COUNT };
 
-/* Exit statuses of every program (SPEC §7). Only main() returns them. */
-enum exit_status {
-    EXIT_OK = 0,
-    EXIT_USAGE = 2,       /* bad flag or malformed input */
-    EXIT_WORKER_LOST = 3, /* a worker died and was not recovered */
-    EXIT_INTERRUPTED = 130
-};
 
 struct msg {
     uint64_t seq;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "exits.h"
 #include "log.h"
 #include "pin.h"
 
@@ -73,7 +74,7 @@ static void child_main(struct pool *p, uint32_t index, pid_t parent)
      * workers blocked on pipes nobody writes. The getppid() check closes the
      * race where the parent died before prctl ran. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-        _exit(1);
+        _exit(EXIT_SETUP_FAILED);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -81,16 +82,16 @@ static void child_main(struct pool *p, uint32_t index, pid_t parent)
     sa.sa_handler = SIG_IGN;
     /* SIGUSR1 too: `pkill -USR1 phase3` reaches workers, and it is a status
      * request, not a kill. A worker whose signals are not as promised must
-     * not run at all: exit 1, which the main process reports. */
+     * not run at all: EXIT_SETUP_FAILED, which the main process reports. */
     int ignored[] = {SIGINT, SIGTERM, SIGPIPE, SIGUSR1};
     for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
         if (sigaction(ignored[i], &sa, NULL) < 0)
-            _exit(1);
+            _exit(EXIT_SETUP_FAILED);
     sa.sa_handler = SIG_DFL;
     sigset_t none;
     sigemptyset(&none);
     if (sigaction(SIGCHLD, &sa, NULL) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-        _exit(1);
+        _exit(EXIT_SETUP_FAILED);
 
     int keep[POOL_KEEP_MAX];
     size_t nkeep = p->keep ? p->keep(index, keep, p->arg) : 0;
@@ -275,7 +276,8 @@ void pool_describe_exit(int wstatus, char *buf, size_t len)
         else
             snprintf(buf, len, "killed by signal %d", sig);
     } else if (WIFEXITED(wstatus)) {
-        snprintf(buf, len, "exited with status %d", WEXITSTATUS(wstatus));
+        snprintf(buf, len, "exited with status %d (%s)", WEXITSTATUS(wstatus),
+                 exit_status_meaning(WEXITSTATUS(wstatus)));
     } else {
         snprintf(buf, len, "ended with wait status %#x", (unsigned)wstatus);
     }

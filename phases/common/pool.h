@@ -132,7 +132,8 @@ int pool_reap_all(struct pool *p, int timeout_ms);
 /* Number of workers alive (not yet reaped). */
 uint32_t pool_alive(const struct pool *p);
 
-/* "exited with status 3" or "killed by SIGKILL": the words of SPEC §8. */
+/* "exited with status 5 (out of memory)" or "killed by SIGKILL": the words
+ * of SPEC §8, with the meaning of the status from exits.h. */
 void pool_describe_exit(int wstatus, char *buf, size_t len);
 
 /* Worker side: its own slot. */

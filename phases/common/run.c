@@ -1,31 +1,58 @@
 /* run.c - starting a run, opening sources, writing dumps, reporting. */
 #include "run.h"
 
-#include <signal.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "log.h"
 #include "pin.h"
+#include "signals.h"
+
+/* A program started with stdin, stdout or stderr closed would be handed
+ * those numbers by its first open(), pipe() or epoll_create(): its messages
+ * would go down a pipe, and libuv asserts that no handle of its own is fd
+ * 0-2. Each closed one is held by /dev/null opened the other way round, so
+ * that its number stays taken and any use of it still fails (EBADF), as on
+ * a closed descriptor. */
+static int hold_stdio_numbers(void)
+{
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        int held = open("/dev/null", (fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) | O_NOCTTY);
+        if (held < 0)
+            return -errno;
+        if (held != fd) { /* a lower number was closed too and is held already */
+            close(held);
+            return -EBADF;
+        }
+    }
+    return 0;
+}
 
 int run_begin(const struct cli_program *p, int argc, char **argv, struct options *o, struct source *s)
 {
+    /* First of all: from here on no signal ends the run by its default
+     * action (signals.h), and fds 0-2 are taken. */
+    if (hold_stdio_numbers() < 0 || signals_install(p->name) < 0) {
+        fprintf(stderr, "%s: cannot set up signals and standard streams: %s\n", p->name, strerror(errno));
+        return EXIT_SETUP_FAILED;
+    }
     switch (cli_parse(p, argc, argv, o)) {
     case CLI_EXIT_OK: return EXIT_OK;
     case CLI_EXIT_USAGE: return EXIT_USAGE;
     case CLI_RUN: break;
     }
     log_init(argv[0]);
-    /* Until the phase installs its own handler, a status request (SIGUSR1)
-     * must not kill a run that is still loading a large trace or building
-     * its id table; there is no status to print yet, so it is ignored.
-     * SIGINT keeps its default here: dying by it gives the shell status 130,
-     * "interrupted", and nothing has been routed or written yet. */
-    signal(SIGUSR1, SIG_IGN);
     if (pin_self(o->pin, PIN_MAIN) < 0)
         log_warn("--pin: cannot set CPU affinity; running unpinned");
     int status = run_open_source(p->name, o, s);
+    if (status == EXIT_OK && signals_stops() > 0)
+        log_warn("stopped during start-up: nothing will be routed; draining an empty run");
     return status == EXIT_OK ? RUN_GO : status;
 }
 
@@ -59,16 +86,24 @@ int run_write_dump(const char *program, const struct options *o, const struct ma
     return EXIT_OK;
 }
 
-void run_report(const char *program, const struct options *o, const struct run_summary *s)
+int run_report(const char *program, const struct options *o, const struct run_summary *s)
 {
     /* With --json or a dump on stdout, stdout is for machines: the human
      * lines go to stderr. */
     bool stdout_taken = o->json || (o->dump && strcmp(o->dump, "-") == 0);
-    summary_print_text(stdout_taken ? stderr : stdout, program, s);
-    if (o->json) {
-        summary_print_json(stdout, s);
-        fflush(stdout);
+    FILE *human = stdout_taken ? stderr : stdout;
+    summary_print_text(human, program, s);
+    if (fflush(human) == EOF && !stdout_taken)
+        log_warn("cannot write the summary to stdout: %s", strerror(errno));
+    if (!o->json)
+        return EXIT_OK;
+    /* The JSON line is a result, as the dump is: losing it is a failure. */
+    summary_print_json(stdout, s);
+    if (ferror(stdout) || fflush(stdout) == EOF) {
+        fprintf(stderr, "%s: cannot write the --json summary: %s\n", program, strerror(errno));
+        return EXIT_OUTPUT_FAILED;
     }
+    return EXIT_OK;
 }
 
 int run_finish_shard(const char *program, const struct options *o, const struct shard *shard, struct run_summary *sum,
@@ -82,6 +117,5 @@ int run_finish_shard(const char *program, const struct options *o, const struct 
     summary_count_machines(sum, ms, n);
     sum->rss_kb_max = rss_peak_self_kb();
     self->rss_kb = sum->rss_kb_max;
-    run_report(program, o, sum);
-    return EXIT_OK;
+    return run_report(program, o, sum);
 }

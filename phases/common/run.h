@@ -10,7 +10,6 @@
 #include "source.h"
 #include "summary.h"
 
-#define EXIT_OUTPUT_FAILED 1 /* the dump or summary could not be written */
 #define RUN_GO (-1)          /* run_begin: not an exit status, go on with the run */
 
 /* The preamble of every phase's main(): parses the common flags and p's
@@ -30,8 +29,10 @@ int run_open_source(const char *program, const struct options *o, struct source 
 int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n);
 
 /* Prints the human summary to stderr (when --json is set) or stdout, and the
- * JSON line last on stdout when --json is set. */
-void run_report(const char *program, const struct options *o, const struct run_summary *s);
+ * JSON line last on stdout when --json is set. EXIT_OK, or
+ * EXIT_OUTPUT_FAILED when the JSON line could not be written (a human
+ * summary that cannot be written is only a warning). */
+int run_report(const char *program, const struct options *o, const struct run_summary *s);
 
 /* The end of a one-process run (phases 1 and 2): writes the shard's machines
  * as the dump, adds their counters and this process's peak RSS to sum and

@@ -24,17 +24,16 @@ int main(int argc, char **argv)
     if (shard_init(&shard, src.ids.count, o.work_ns) < 0) {
         fprintf(stderr, "phase1: out of memory\n");
         source_free(&src);
-        return EXIT_OUTPUT_FAILED;
+        return EXIT_NO_MEMORY;
     }
     struct hist queries; /* 58 KiB: fine on main's stack */
     hist_init(&queries);
 
     struct worker_stats self = {.index = 0, .alive = true};
     struct run_summary sum = {.phase = 1, .workers = 1, .queries = &queries, .per_worker = &self};
-    if (phase1_run(&o, &src, &shard, &queries, &sum) < 0) {
-        status = EXIT_OUTPUT_FAILED;
+    status = phase1_run(&o, &src, &shard, &queries, &sum);
+    if (status != EXIT_OK)
         goto out;
-    }
 
     self.pid = (int)getpid();
     self.handled = shard.handled;

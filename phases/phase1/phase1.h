@@ -10,7 +10,9 @@
 
 /* Routes every message of src into shard until the source ends or SIGINT /
  * SIGTERM asks to stop (a second one exits 130 at once). Fills messages,
- * seconds and query counters of out. Returns 0, or -1 when out of memory. */
+ * seconds and query counters of out. Returns EXIT_OK, or the exit status
+ * of what went wrong (exits.h): EXIT_SETUP_FAILED, EXIT_NO_MEMORY, or
+ * EXIT_NOT_WRITTEN when the starter's route_all() runs. */
 int phase1_run(const struct options *o, struct source *src, struct shard *shard, struct hist *queries,
                struct run_summary *out);
 

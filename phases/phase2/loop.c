@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "log.h"
 #include "loop.h"
+#include "signals.h"
 
 #define PROGRESS_MS 500
 
@@ -68,36 +69,6 @@ static void on_usr1(uv_signal_t *h, int signum)
     print_status(h->data);
 }
 
-/* After the loop. Closing the last signal handle gives each signal back its
- * default action, and the default of SIGINT, SIGTERM and SIGUSR1 is to
- * terminate: a Ctrl-C or a status request while main() writes the dump
- * would kill the run with no dump. So the rule of SPEC §8 is carried on
- * without the loop, as phase 1 does it: a stop request has nothing left to
- * stop (the source is done, the queue drained), but the second one exits
- * with 130 at once; a status request is ignored. */
-static volatile sig_atomic_t late_stops;
-
-static void on_late_stop(int sig)
-{
-    (void)sig;
-    if (++late_stops >= 2)
-        _exit(EXIT_INTERRUPTED); /* async-signal-safe; exit() is not */
-}
-
-static void guard_signals_after_loop(bool stop_requested)
-{
-    late_stops = stop_requested ? 1 : 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_late_stop;
-    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-        log_warn("sigaction: %s; a signal during the dump will end the run", strerror(errno));
-    sa.sa_handler = SIG_IGN;
-    if (sigaction(SIGUSR1, &sa, NULL) < 0)
-        log_warn("sigaction(SIGUSR1): %s", strerror(errno));
-}
-
 /* ---- lifecycle ------------------------------------------------------- */
 
 static void close_handle(uv_handle_t *h, void *arg)
@@ -105,6 +76,19 @@ static void close_handle(uv_handle_t *h, void *arg)
     (void)arg;
     if (!uv_is_closing(h))
         uv_close(h, NULL);
+}
+
+/* Closing the last libuv handle of a signal gives it back its default
+ * action, which terminates: the common handlers (signals.h) take over in
+ * the same instant, the signals held in between, so that a request while
+ * the handles close or the dump is written is still kept (SPEC §8). */
+static void close_every_handle(struct loop *l)
+{
+    sigset_t held;
+    signals_hold(&held);
+    uv_walk(&l->uv, close_handle, NULL);
+    signals_resume(l->stop_requested ? 1 : 0);
+    signals_release(&held);
 }
 
 static void on_wrap_up(uv_idle_t *h)
@@ -137,7 +121,7 @@ void loop_finish(struct loop *l)
         qclient_close(&l->qc);
     if (l->has_qs)
         query_server_close(&l->qs);
-    uv_walk(&l->uv, close_handle, NULL);
+    close_every_handle(l);
 }
 
 void loop_not_written(struct loop *l, const char *func)
@@ -146,6 +130,7 @@ void loop_not_written(struct loop *l, const char *func)
         return;
     log_error("%s is not written yet: see labs/phase2/README.md", func);
     l->failed = true;
+    l->failure = EXIT_NOT_WRITTEN;
     loop_finish(l);
 }
 
@@ -235,27 +220,27 @@ static int setup(struct loop *l)
     return uv_idle_start(&l->produce_idle, stream_on_produce_idle);
 }
 
-enum phase2_end phase2_run(const struct options *o, const struct phase2_config *c, struct source *src,
-                           struct shard *shard, struct hist *queries, struct run_summary *out,
-                           struct worker_stats *self)
+int phase2_run(const struct options *o, const struct phase2_config *c, struct source *src, struct shard *shard,
+               struct hist *queries, struct run_summary *out, struct worker_stats *self)
 {
     /* The loop struct holds the query pool (tens of KiB): heap, not stack. */
     struct loop *l = calloc(1, sizeof *l);
     if (!l) {
         log_error("out of memory");
-        return PHASE2_FAILED;
+        return EXIT_NO_MEMORY;
     }
     l->o = o;
     l->cfg = c;
     l->src = src;
     l->shard = shard;
     l->queries = queries;
+    l->failure = EXIT_NO_MEMORY;
 
     int rc = uv_loop_init(&l->uv);
     if (rc < 0) {
         log_error("uv_loop_init: %s", uv_strerror(rc));
         free(l);
-        return PHASE2_FAILED;
+        return EXIT_SETUP_FAILED;
     }
     if ((rc = uv_loop_configure(&l->uv, UV_METRICS_IDLE_TIME)) < 0)
         log_warn("uv_loop_configure(UV_METRICS_IDLE_TIME): %s; busy time will read as elapsed time", uv_strerror(rc));
@@ -266,10 +251,15 @@ enum phase2_end phase2_run(const struct options *o, const struct phase2_config *
     if (rc < 0) {
         log_error("cannot start the loop: %s", uv_strerror(rc));
         l->failed = true;
+        l->failure = rc == UV_ENOMEM ? EXIT_NO_MEMORY : EXIT_SETUP_FAILED;
         loop_finish(l);
     } else {
         log_debug("loop: running, batch %u, source on %s", c->batch,
                   o->rate > 0 ? "a timer (--rate)" : "an idle handle (full speed)");
+        /* libuv delivers the signals now; one counted before (while the
+         * trace loaded) is handed to the loop as if it came now. */
+        if (signals_stops() > 0)
+            stream_on_stop_signal(&l->sig_int, SIGINT);
         uv_run(&l->uv, UV_RUN_DEFAULT);
     }
     /* uv_run() returned early only after uv_stop() (a second signal): close
@@ -290,7 +280,6 @@ enum phase2_end phase2_run(const struct options *o, const struct phase2_config *
         abort();
     }
     log_debug("loop: closed cleanly (uv_loop_close returned 0, every handle closed)");
-    guard_signals_after_loop(l->stop_requested);
 
     if (l->stop_requested)
         log_warn("interrupted: routed %llu messages before the source stopped", (unsigned long long)shard->handled);
@@ -300,7 +289,7 @@ enum phase2_end phase2_run(const struct options *o, const struct phase2_config *
         out->query_not_found = l->qc.not_found;
         out->query_failed = l->qc.failed;
     }
-    enum phase2_end end = l->failed ? PHASE2_FAILED : l->interrupted ? PHASE2_INTERRUPTED : PHASE2_DRAINED;
+    int end = l->failed ? l->failure : l->interrupted ? EXIT_INTERRUPTED : EXIT_OK;
     queue_free(&l->q);
     free(l);
     return end;

@@ -55,7 +55,8 @@ struct loop {
     bool source_done;    /* the source ran out or was stopped: nothing more enters the queue */
     bool stop_requested; /* a first SIGINT/SIGTERM came: drain, dump, exit 0 */
     bool interrupted;    /* a second one came: end now, no dump, exit 130 */
-    bool failed;         /* an error was logged: no dump, exit 1 */
+    bool failed;         /* an error was logged: no dump, exit with failure */
+    int failure;         /* the exit status of that error (exits.h): out of memory unless said */
     bool closing;        /* loop_finish() ran: every handle is closing */
     uint64_t start_ns, end_ns, start_hr;
 };

@@ -46,18 +46,16 @@ int main(int argc, char **argv)
     if (shard_init(&shard, src.ids.count, o.work_ns) < 0) {
         fprintf(stderr, "phase2: out of memory\n");
         source_free(&src);
-        return EXIT_OUTPUT_FAILED;
+        return EXIT_NO_MEMORY;
     }
     struct hist queries; /* 58 KiB: fine on main's stack */
     hist_init(&queries);
 
     struct worker_stats self = {.index = 0, .alive = true};
     struct run_summary sum = {.phase = 2, .workers = 1, .queries = &queries, .per_worker = &self};
-    switch (phase2_run(&o, &config, &src, &shard, &queries, &sum, &self)) {
-    case PHASE2_DRAINED: break;
-    case PHASE2_INTERRUPTED: status = EXIT_INTERRUPTED; goto out; /* no dump: the state is incomplete */
-    case PHASE2_FAILED: status = EXIT_OUTPUT_FAILED; goto out;
-    }
+    status = phase2_run(&o, &config, &src, &shard, &queries, &sum, &self);
+    if (status != EXIT_OK)
+        goto out; /* no dump: the state is incomplete */
 
     status = run_finish_shard(program.name, &o, &shard, &sum, &self);
 out:

@@ -37,16 +37,14 @@ struct phase2_config {
     uint32_t batch;
 };
 
-enum phase2_end {
-    PHASE2_DRAINED,     /* the source ended or was stopped, and every queued message was applied */
-    PHASE2_INTERRUPTED, /* a second SIGINT/SIGTERM: stopped at once, the state is incomplete */
-    PHASE2_FAILED       /* out of memory; an error was logged */
-};
-
 /* Runs the loop until the source is drained or a signal ends it (SPEC §8).
  * Query latencies go into queries. Fills messages, seconds and the query
- * counters of out, and self with the loop's status row (worker 0). */
-enum phase2_end phase2_run(const struct options *o, const struct phase2_config *c, struct source *src,
+ * counters of out, and self with the loop's status row (worker 0).
+ * Returns EXIT_OK when every message taken was applied (the source ended or
+ * was stopped), EXIT_INTERRUPTED after a second stop request (the state is
+ * incomplete), or the exit status of a failure, already logged:
+ * EXIT_SETUP_FAILED, EXIT_NO_MEMORY or EXIT_NOT_WRITTEN. */
+int phase2_run(const struct options *o, const struct phase2_config *c, struct source *src,
                            struct shard *shard, struct hist *queries, struct run_summary *out,
                            struct worker_stats *self);
 

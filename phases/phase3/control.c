@@ -94,7 +94,7 @@ void control_collect(struct phase3 *p)
     p->records = malloc((total ? total : 1) * sizeof *p->records);
     if (!p->records) {
         fprintf(stderr, "%s: out of memory for %zu records\n", PROGRAM, total);
-        p->exit_status = EXIT_OUTPUT_FAILED;
+        p->exit_status = EXIT_NO_MEMORY;
         pool_signal_all(&p->pool, SIGKILL);
         uv_stop(&p->loop);
         return;

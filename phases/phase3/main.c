@@ -68,7 +68,7 @@ int main(int argc, char **argv)
         status = run_write_dump(program.name, &o, r.records, r.nrecords);
         if (status == EXIT_OK) {
             summary_count_machines(&r.sum, r.records, r.nrecords);
-            run_report(program.name, &o, &r.sum);
+            status = run_report(program.name, &o, &r.sum);
         }
     }
     p3_result_free(&r);

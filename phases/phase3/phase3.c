@@ -23,6 +23,7 @@
 #include "log.h"
 #include "p3.h"
 #include "run.h"
+#include "signals.h"
 #include "work.h"
 #include "worker.h"
 
@@ -42,7 +43,7 @@ void p3_not_written(struct phase3 *p, const char *func)
     if (p->exit_status != EXIT_OK)
         return;
     log_error("%s is not written yet: see labs/phase3/README.md", func);
-    p->exit_status = EXIT_OUTPUT_FAILED;
+    p->exit_status = EXIT_NOT_WRITTEN;
     pool_signal_all(&p->pool, SIGKILL);
     uv_stop(&p->loop);
 }
@@ -263,6 +264,10 @@ static int setup_loop(struct phase3 *p)
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)
         return rc;
+    /* From here libuv delivers the signals; a stop counted before (while
+     * the trace loaded or the workers started) is handed over now. */
+    if (signals_stops() > 0)
+        on_signal(&p->sigint, SIGINT);
     if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, query_on_timer)) < 0)
         return rc;
     /* Only a run that asks queries can have one pending: a run without
@@ -284,12 +289,25 @@ static void close_one(uv_handle_t *h, void *arg)
         uv_close(h, NULL);
 }
 
+/* Closing the last libuv handle of a signal gives it back its default
+ * action, which terminates: the common handlers (signals.h) take over in
+ * the same instant, the signals held in between, so that a request while
+ * the handles close or the dump is written is still kept (SPEC §8). */
+static void close_every_handle(struct phase3 *p)
+{
+    sigset_t held;
+    signals_hold(&held);
+    uv_walk(&p->loop, close_one, NULL);
+    signals_resume(p->interrupts > 0 ? 1 : 0);
+    signals_release(&held);
+}
+
 static void teardown(struct phase3 *p, bool loop_made)
 {
     if (loop_made) {
         /* The fds of poll handles closed here are closed below, after the
          * handles: libuv must stop watching an fd before it is closed. */
-        uv_walk(&p->loop, close_one, NULL);
+        close_every_handle(p);
         uv_run(&p->loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&p->loop) < 0)
             log_warn("the main loop still had open handles at exit");
@@ -322,7 +340,7 @@ static int take_result(struct phase3 *p, struct p3_result *r)
     r->per_worker = calloc(p->n, sizeof *r->per_worker);
     if (!r->per_worker) {
         fprintf(stderr, "%s: out of memory\n", PROGRAM);
-        return EXIT_OUTPUT_FAILED;
+        return EXIT_NO_MEMORY;
     }
     for (uint32_t i = 0; i < p->n; i++)
         r->per_worker[i] = (struct worker_stats){
@@ -359,16 +377,14 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
     struct phase3 *p = calloc(1, sizeof *p);
     if (!p) {
         fprintf(stderr, "%s: out of memory\n", PROGRAM);
-        return EXIT_OUTPUT_FAILED;
+        return EXIT_NO_MEMORY;
     }
     *p = (struct phase3){.o = o, .c = c, .src = src, .n = o->workers, .qtimer_fd = -1};
-    int status = EXIT_OUTPUT_FAILED;
+    int status = EXIT_SETUP_FAILED;
     bool loop_made = false;
     const char *step = "memory";
     int rc = -ENOMEM;
 
-    /* A closed pipe must be an EPIPE to handle, not a signal that kills us. */
-    signal(SIGPIPE, SIG_IGN);
     rng_seed(&p->qrng, o->gen.seed ^ 0x71755e57ull);
     p->w = calloc(p->n, sizeof *p->w);
     p->hist = malloc(sizeof *p->hist);
@@ -430,6 +446,8 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
 
 fail:
     fprintf(stderr, "%s: cannot set up the %s: %s\n", PROGRAM, step, strerror(-rc));
+    if (rc == -ENOMEM)
+        status = EXIT_NO_MEMORY;
     if (p->pool_started)
         pool_signal_all(&p->pool, SIGKILL);
 out:

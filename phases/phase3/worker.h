@@ -18,15 +18,17 @@
 
 #include <stdint.h>
 
+#include "exits.h"
 #include "pool.h"
 
-/* Exit statuses of a worker, reported by the main process as
- * "worker 1 (pid 4242): exited with status 4". */
+/* Exit statuses of a worker, from the one table of exits.h, reported by
+ * the main process as "worker 1 (pid 4242): exited with status 7 (a
+ * protocol violation)". */
 enum worker_exit {
-    WORKER_EXIT_OK = 0,
-    WORKER_EXIT_PROTOCOL = 4, /* a bad frame, or a pipe ended inside one */
-    WORKER_EXIT_IO = 5,       /* a read or write failed (the main process is gone) */
-    WORKER_EXIT_NOMEM = 6,
+    WORKER_EXIT_OK = EXIT_OK,
+    WORKER_EXIT_PROTOCOL = EXIT_PROTOCOL, /* a bad frame, or a pipe ended inside one */
+    WORKER_EXIT_IO = EXIT_PEER_GONE,      /* a read or write failed (the main process is gone) */
+    WORKER_EXIT_NOMEM = EXIT_NO_MEMORY,
 };
 
 struct worker_setup {

@@ -50,7 +50,7 @@ int main(int argc, char **argv)
     if (!queries) {
         fprintf(stderr, "phase4: out of memory\n");
         source_free(&src);
-        return EXIT_OUTPUT_FAILED;
+        return EXIT_NO_MEMORY;
     }
     hist_init(queries);
 
@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         if (status == EXIT_OK) {
             summary_count_machines(&sum, res.rows, res.nrows);
             sum.per_worker = res.workers;
-            run_report(program.name, &o, &sum);
+            status = run_report(program.name, &o, &sum);
             if (res.service && res.service->count)
                 fprintf(stderr,
                         "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, "

@@ -39,6 +39,7 @@
 #include "pool.h"
 #include "ring.h"
 #include "run.h"
+#include "signals.h"
 #include "shm.h"
 #include "statetab.h"
 #include "worker.h"
@@ -57,36 +58,6 @@
  * of 5 runs on this 2-vCPU VM with other jobs running). */
 #define DEFAULT_RING (4u << 20)
 #define AUTO_RING_MAX (64u << 20)
-
-static volatile sig_atomic_t stop_signals, status_requested;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    /* First: drain and dump. Second: the loop kills the workers and exits
-     * 130 (SPEC §8); the loop never blocks longer than a slice, so it sees
-     * this within milliseconds. */
-    stop_signals++;
-}
-
-static void on_status(int sig)
-{
-    (void)sig;
-    status_requested = 1;
-}
-
-static int install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = on_stop;
-    if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
-        return -errno;
-    sa.sa_handler = on_status;
-    sa.sa_flags = SA_RESTART;
-    return sigaction(SIGUSR1, &sa, NULL) < 0 ? -errno : 0;
-}
 
 struct main4 {
     const struct options *o;
@@ -229,10 +200,9 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
         fprintf(stderr, "phase4: cannot watch the workers: %s\n", uv_strerror(rc));
         return -1;
     }
-    if ((rc = install_signals()) < 0) {
-        fprintf(stderr, "phase4: sigaction: %s\n", strerror(-rc));
-        return -1;
-    }
+    /* The loop polls the common handlers' counts (signals.h) and handles a
+     * second stop request itself: it kills the workers and reaps them. */
+    signals_loop_handles_second(true);
     return 0;
 }
 
@@ -302,8 +272,7 @@ static bool checkpoint(struct main4 *l, uint64_t now)
     if (l->o->queries > 0)
         run_queries(l, now);
     bool timed_status = l->o->status_every > 0 && now >= l->next_status_ns;
-    if (status_requested || timed_status) {
-        status_requested = 0;
+    if (signals_take_status() || timed_status) {
         if (timed_status)
             l->next_status_ns = now + (uint64_t)(l->o->status_every * 1e9);
         struct worker_stats w[CLI_MAX_WORKERS];
@@ -316,7 +285,7 @@ static bool checkpoint(struct main4 *l, uint64_t now)
         fprintf(stderr, "\rphase4: %llu / %llu messages, %.2f M msgs/s   ", (unsigned long long)l->src->emitted,
                 (unsigned long long)l->src->total, s > 0 ? (double)l->src->emitted / s / 1e6 : 0.0);
     }
-    return !l->lost && stop_signals < 2;
+    return !l->lost && signals_stops() < 2;
 }
 
 /* Backpressure: ring w is full. Publish every ring (a worker cannot free
@@ -543,7 +512,7 @@ static int run_loop(struct main4 *l)
 {
     const struct options *o = l->o;
     bool more = true;
-    while (more && stop_signals == 0) {
+    while (more && signals_stops() == 0) {
         uint64_t now = now_ns();
         if (!checkpoint(l, now) || (l->ndead > 0 && !recover_dead(l)))
             return -1;
@@ -612,11 +581,11 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
     struct main4 l = {.o = o, .src = src, .queries = queries, .service = malloc(sizeof(struct hist))};
     if (!l.service) {
         fprintf(stderr, "phase4: out of memory\n");
-        return EXIT_OUTPUT_FAILED;
+        return EXIT_NO_MEMORY;
     }
     hist_init(l.service);
     res->service = l.service;
-    int status = EXIT_OUTPUT_FAILED;
+    int status = EXIT_SETUP_FAILED;
     if (setup(&l, cfg) < 0)
         goto out;
     l.progress = isatty(STDERR_FILENO);
@@ -633,7 +602,7 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
     pacer_init(&l.query_pace, o->queries, l.start_ns, 1000);
 
     bool ok = run_loop(&l) == 0;
-    if (ok && stop_signals)
+    if (ok && signals_stops())
         log_warn("interrupted: stopped the source after %llu messages; draining", (unsigned long long)src->emitted);
     ok = ok && drain(&l);
     uint64_t end = now_ns();
@@ -654,19 +623,24 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
     out->query_not_found = l.not_found;
     out->query_failed = l.failed;
 
-    if (stop_signals >= 2) {
+    if (signals_stops() >= 2) {
         fprintf(stderr, "phase4: interrupted twice: workers killed, no dump written\n");
         status = EXIT_INTERRUPTED;
     } else if (l.lost || !ok) {
         status = EXIT_WORKER_LOST;
     } else if (!res->workers || collect(&l, res) < 0) {
         fprintf(stderr, "phase4: out of memory collecting the final state\n");
-        status = EXIT_OUTPUT_FAILED;
+        status = EXIT_NO_MEMORY;
     } else {
         status = EXIT_OK;
     }
 out:
     teardown(&l);
+    /* From here to the end of main(), the dump included, a second stop
+     * request ends the process at once (and removes the dump's temporary
+     * file); after 130 there is nothing left to do anyway. */
+    if (status != EXIT_INTERRUPTED)
+        signals_loop_handles_second(false);
     long children = rss_peak_children_kb(), self = rss_peak_self_kb();
     out->rss_kb_max = children > self ? children : self;
     return status;

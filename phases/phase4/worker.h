@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "exits.h"
 #include "pool.h"
 #include "ring.h"
 #include "statetab.h"
@@ -20,14 +21,15 @@ struct phase4_shared {
 };
 
 /* pool_body_fn: worker `index` consumes rings[index] until the END record,
- * then returns 0. Returns 4 when the ring breaks its format (a bug or a
- * hostile producer: the run cannot trust this worker's state any more) and 5
- * when out of memory. */
+ * then returns 0. Returns PHASE4_WORKER_CORRUPT when the ring breaks its
+ * format (a bug or a hostile producer: the run cannot trust this worker's
+ * state any more) and PHASE4_WORKER_NOMEM when out of memory. */
 int phase4_worker(struct pool *p, uint32_t index, void *arg);
 
 #define PHASE4_WORKER_NICE 5 /* workers yield the CPU to the main process (worker.c says why) */
-#define PHASE4_WORKER_CORRUPT 4
-#define PHASE4_WORKER_NOMEM 5
-#define PHASE4_WORKER_TODO 6 /* the lab's starter: a function is not written yet (lab.h) */
+/* Its exit statuses, from the one table of exits.h. */
+#define PHASE4_WORKER_CORRUPT EXIT_PROTOCOL
+#define PHASE4_WORKER_NOMEM EXIT_NO_MEMORY
+#define PHASE4_WORKER_TODO EXIT_NOT_WRITTEN /* the lab's starter: a function is not written yet (lab.h) */
 
 #endif
