@@ -4,8 +4,8 @@ has part-way through the handout's TODO list (labgen.py --fill: the
 solution's regions filled up to step k, the rest the starter's stubs) and
 runs the phase's tests on each. Python 3 standard library only.
 
-    ladder.py --phase N --record [--work DIR]   run every step, write ladder/phaseN.tsv
-    ladder.py --phase N --check  [--work DIR]   check the recorded promises (the CTest test)
+    ladder.py --phase N --record [--work DIR] [--build DIR]   run every step, write ladder/phaseN.tsv
+    ladder.py --phase N --check  [--work DIR] [--build DIR]   check the recorded promises (the CTest test)
     ladder.py --phase N --steps                 print the steps read from the handout
 
 The steps are the rows of the TODO table of labs/phaseN/README.md (`| k |
@@ -31,6 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable
 LADDER = os.path.join(HERE, "ladder")
+BUILD = {}  # "dir": the build folder every step reuses (only lesson files change)
 
 
 def fail(msg):
@@ -80,7 +81,7 @@ def build_step(phase, funcs, work, k):
 def run_check(phase, impl, work):
     """{test: status} and the 'X of Y' line of grade.py --check on impl."""
     cmd = [PY, os.path.join(HERE, "grade.py"), "--check", "--phase", str(phase), "--impl", "labs",
-           "--impl-dir", impl, "--build", os.path.join(work, "build"), "--jobs", "2"]
+           "--impl-dir", impl, "--build", BUILD["dir"], "--jobs", "2"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     status = {}
     for line in r.stdout.splitlines():
@@ -147,7 +148,7 @@ def load_promises(phase):
 
 
 def build_targets(phase, impl, work):
-    build = os.path.join(work, "build")
+    build = BUILD["dir"]
     cfg = ["cmake", "-S", ROOT, "-B", build, "-DMSGROUTE_IMPL=labs", f"-DMSGROUTE_IMPL_DIR={impl}"]
     if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
         cfg.append("-DCMAKE_BUILD_TYPE=RelWithDebInfo")
@@ -230,12 +231,14 @@ def main():
     g.add_argument("--check", action="store_true")
     g.add_argument("--steps", action="store_true")
     ap.add_argument("--work", default="")
+    ap.add_argument("--build", default="", help="build folder to reuse (default: one in the temporary folder)")
     args = ap.parse_args()
     if args.steps:
         for k, names in steps(args.phase):
             print(f"{k}\t{', '.join(names)}")
         return 0
     work = tempfile.mkdtemp(prefix=f"msgroute-ladder{args.phase}-", dir=args.work or None)
+    BUILD["dir"] = os.path.abspath(args.build) if args.build else os.path.join(work, "build")
     try:
         (cmd_record if args.record else cmd_check)(args.phase, work)
     finally:

@@ -15,7 +15,10 @@ standard library only.
                 starter scores full marks on phase 3: no graded test of
                 phase 3 uses the student's other phases as its oracle
 
-Builds go under --work; every temporary folder is removed on the way out.
+Builds go to --work/student, the build folder test_grader.py's starter and
+partial cases use (the grader's tests run one at a time), so only the
+lesson files are recompiled; every temporary folder is removed on the way
+out.
 """
 import argparse
 import json
@@ -62,7 +65,7 @@ def case_reproducible(args):
     tmp = tempfile.mkdtemp(prefix="msgroute-repro-", dir=args.work)
     try:
         labgen("--partial", "on_msg_writable", tmp)
-        doc = grade(args, tmp, os.path.join(args.work, "repro"), 3, repeat=3)
+        doc = grade(args, tmp, os.path.join(args.work, "student"), 3, repeat=3)
         unstable = [f"{t['test']} ({t['unstable']})" for t in doc["tests"] if t.get("unstable")]
         if unstable:
             fail("results changed between three gradings of one tree: " + "; ".join(unstable))
@@ -86,11 +89,11 @@ def case_isolated(args):
         for f in os.listdir(sol):
             if f.endswith((".c", ".h")):
                 shutil.copy(os.path.join(sol, f), os.path.join(tmp, "phase3", f))
-        doc = grade(args, tmp, os.path.join(args.work, "isolated"), 3)
+        doc = grade(args, tmp, os.path.join(args.work, "student"), 3)
         lost = [t for t in doc["tests"] if t["points"] < t["max"]]
         if lost and all(t["category"] == "performance" for t in lost):
             print("performance points lost to noise? grading once more", flush=True)
-            doc = grade(args, tmp, os.path.join(args.work, "isolated"), 3)
+            doc = grade(args, tmp, os.path.join(args.work, "student"), 3)
             lost = [t for t in doc["tests"] if t["points"] < t["max"]]
         if lost:
             fail("a complete phase 3 beside the phase 1 starter lost: "
