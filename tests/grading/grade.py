@@ -408,9 +408,11 @@ def print_table(scored, cats, total, maxi):
 
 
 def next_todo(phase, results):
-    """Where the student goes next: the first TODO, in the handout's order,
-    that a failing test waits for (the ladder's record says after which
-    step each test passes, tests/grading/ladder.py), with those tests."""
+    """Where the student goes next, in the handout's order. The ladder's
+    record (tests/grading/ladder.py) says after which TODO each test first
+    passes: the student has reached the last step whose tests all pass, the
+    next TODO follows it, and the failing tests of the next step that has
+    any are what it (with the TODOs up to that step) makes pass."""
     handout = f"labs/phase{phase}/README.md"
     failing = {t for got in results.values() for t, (s, _) in got.items() if s not in ("PASSED", "SKIPPED")}
     try:
@@ -419,14 +421,17 @@ def next_todo(phase, results):
         names = dict(ladder.steps(phase))
     except (OSError, ValueError):
         first, names = {}, {}
-    waiting = sorted((first[t], t) for t in failing if first.get(t))
-    if not waiting or waiting[0][0] not in names:
+    marks = sorted(set(first.values()))
+    reached = max([m for m in marks if not any(first[t] <= m for t in failing if t in first)], default=0)
+    later = [m for m in marks if m > reached]
+    if not failing & first.keys() or not later or reached + 1 not in names:
         return ("Start with the first failing test: its name says what it checks, and "
                 f"{handout} says what to write.")
-    k = waiting[0][0]
-    tests = [t for step, t in waiting if step == k]
-    return (f"Next: TODO {k} of {handout}, " + ", ".join(f"{n}()" for n in names[k])
-            + f". The tests that wait for it ({len(tests)}):\n" + "\n".join(f"  {t}" for t in tests))
+    k, target = reached + 1, later[0]
+    tests = sorted(t for t in failing if first.get(t) == target)
+    head = f"Next: TODO {k} of {handout}, " + ", ".join(f"{n}()" for n in names[k])
+    head += (f"; TODOs {k} to {target} together make these pass" if target > k else "; it makes these pass")
+    return head + f" ({len(tests)}):\n" + "\n".join(f"  {t}" for t in tests)
 
 
 def grade_report(args, phases, rows, runs, broken, junit, started):

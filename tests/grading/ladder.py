@@ -91,6 +91,7 @@ def run_check(phase, impl, work):
     count = re.search(r"^(\d+) of (\d+) tests pass", r.stdout, re.M)
     if not status or not count:
         fail(f"grade.py --check gave no results:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
+    run_check.stdout = r.stdout  # the last run's report, for the next-TODO check
     return status, f"{count.group(1)} of {count.group(2)}"
 
 
@@ -209,6 +210,11 @@ def cmd_check(phase, work):
     if got != count:
         fail(f"the starter: {got} tests pass, the record says {count}: run ladder.py --phase {phase} --record")
     print(f"step 0 (the starter): {got} tests pass, as the handout says", flush=True)
+    first_names = ", ".join(f"{n}()" for n in todo[0][1])
+    if f"Next: TODO {todo[0][0]} of labs/phase{phase}/README.md, {first_names}" not in run_check.stdout:
+        fail(f"make check on the starter does not name TODO {todo[0][0]} ({first_names}) as the next:\n"
+             + run_check.stdout[-1500:])
+    print(f"step 0: make check names TODO {todo[0][0]}, {first_names}, as the next", flush=True)
     promises = load_promises(phase)
     filled = []
     for k, names in todo:
