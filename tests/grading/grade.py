@@ -193,8 +193,10 @@ def run_binary(path, outdir, env, deadline):
     results = {}
     for suite in report.get("test_suites", []):
         for t in suite.get("tests", []):
+            # Criterion gives a message of several lines (one that quotes a
+            # program's stderr) as several entries: they are one message.
             msgs = [m for m in t.get("messages", []) if m.strip()]
-            results[f"{suite['name']}/{t['name']}"] = (t.get("status", "ERRORED"), msgs[0] if msgs else "")
+            results[f"{suite['name']}/{t['name']}"] = (t.get("status", "ERRORED"), "\n".join(msgs))
     return results
 
 
