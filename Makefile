@@ -7,6 +7,8 @@
 #   make phaseN      build phase N and run it once on a small workload
 #   make msgen       build the trace generator
 #   make memcheck    valgrind on short runs of every phase
+#   make faults      SPEC §8 under attack: kill -9, SIGSTOP, signal floods,
+#                    hostile dump targets (tests/faults/README.md)
 
 # Which lesson files to build (SPEC §7): the reference solutions/ by default
 # in the instructor's tree, where IMPL=labs builds the starter code into
@@ -31,10 +33,11 @@ BUILD := build-sanitize
 CMAKE_FLAGS += -DMSGROUTE_SANITIZE=ON
 endif
 
-# Debian packages the build, the tests and the benchmarks need.
+# Debian packages the build, the tests and the benchmarks need
+# (chromium-headless-shell: the test that renders a results page).
 DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq3-dev \
                libcriterion-dev libhdf5-dev hdf5-tools gnuplot-nox python3 python3-h5py \
-               python3-msgpack valgrind
+               python3-msgpack valgrind chromium-headless-shell
 
 # The small workload `make phaseN` runs, and its queries. Phase 3's queries
 # are the last TODOs of its handout, so its run asks none: `make phase3`
@@ -48,7 +51,7 @@ DEMO_QUERIES ?= --queries 1000
 all: build
 
 help:
-	@sed -n '2,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
 
 # $(call install_missing,PACKAGES): apt-get install whichever of PACKAGES
 # are missing (with sudo when not root), saying which; fails with a clear
@@ -67,9 +70,10 @@ define install_missing
 	fi
 endef
 
-# Installs missing Debian packages once per build folder.
+# Installs missing Debian packages once per build folder, and again when
+# this Makefile (and so perhaps the list) changed.
 deps: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok:
+$(BUILD)/.deps-ok: Makefile
 	$(call install_missing,$(DEB_PACKAGES))
 	@mkdir -p $(BUILD) && touch $@
 
@@ -105,6 +109,10 @@ demo: build
 memcheck: build
 	@bench/memcheck $(BUILD)/bin
 
+.PHONY: faults
+faults: build
+	@/usr/bin/python3 tests/faults/faults.py $(BUILD)/bin $(FAULTS_FLAGS)
+
 clean:
 	rm -rf build build-sanitize build-fuzz
 
@@ -114,7 +122,13 @@ clean:
 #   make bench FULL=1        the long version (more messages, repetitions)
 #   make bench-smoke         tiny workloads, under a minute (what CI runs)
 #   make plots RESULTS=dir   re-render a results folder's graphs, no measuring
-.PHONY: bench bench-smoke plots
+#   make bench-verify RESULTS=dir
+#                            check every file of a results folder against its
+#                            manifest.json; names each changed/missing/added one
+#   make bench-compare A=dir B=dir [GRAPH=dir]
+#                            medians, change and significance per configuration
+#                            both runs measured; GRAPH= also draws a bar chart
+.PHONY: bench bench-smoke plots bench-verify bench-compare
 BENCH_MODE = $(if $(FULL),full,quick)
 
 bench: build
@@ -126,6 +140,14 @@ bench-smoke: build
 plots:
 	@if [ -z "$(RESULTS)" ]; then echo "usage: make plots RESULTS=results/<run>" >&2; exit 2; fi
 	@/usr/bin/python3 bench/run --plots-only $(RESULTS)
+
+bench-verify:
+	@if [ -z "$(RESULTS)" ]; then echo "usage: make bench-verify RESULTS=results/<run>" >&2; exit 2; fi
+	@/usr/bin/python3 bench/verify $(RESULTS)
+
+bench-compare:
+	@if [ -z "$(A)" ] || [ -z "$(B)" ]; then echo "usage: make bench-compare A=results/<run> B=results/<run> [GRAPH=dir]" >&2; exit 2; fi
+	@/usr/bin/python3 bench/compare $(A) $(B) $(if $(GRAPH),--graph $(GRAPH))
 # ---- end of benchmarks -------------------------------------------------------
 
 # ---- labs, solutions and grading (labs/README.md, tests/grading/README.md) --

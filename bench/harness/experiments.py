@@ -50,14 +50,14 @@ class Bench:
         c = self.cfg
         if self.given_up(exp, s.name):
             return []
-        warm_msgs = max(50, int(rate_guess * c["warm_s"]))
+        warm_msgs = max(c["min_msgs"] // 4, int(rate_guess * c["warm_s"]))
         try:
             w = s.run(flags + ["--messages", str(warm_msgs)], c["timeout"])
         except RunFailed as e:
             self.note_failure(exp, s.name, key, e)
             return []
         rate = w["msgs_per_s"] if w.get("msgs_per_s") else rate_guess
-        msgs = max(200, int(rate * target_s))
+        msgs = max(c["min_msgs"], int(rate * target_s))
         runs = []
         for rep in range(1, reps + 1):
             try:

@@ -63,3 +63,35 @@ def render(out_dir, log_fn=log):
         if os.path.exists(png):
             pngs.append(png)
     return pngs
+
+
+# Bar colours of the comparison: green better, red worse; pale when the
+# repetitions do not make the change significant.
+BAR_COLOURS = {(True, True): 0x2ca02c, (True, False): 0xb8e0b8, (False, True): 0xd62728, (False, False): 0xf2b8b8}
+
+
+def render_compare(rows, out_dir, title, log_fn=log):
+    """compare.csv (one bar per configuration) and compare.png/.svg drawn
+    from it by plots/compare.gp. Returns the PNG path or None."""
+    os.makedirs(out_dir, exist_ok=True)
+    data = os.path.join(out_dir, "compare.csv")
+    with open(data, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["label", "change_pct", "significant", "better", "colour"])
+        for r in rows:
+            if r["change"] != r["change"]:
+                continue  # NaN: A's median was 0
+            w.writerow(["%s | %s %s" % (r["metric"], r["series"], r["config"]), "%.4f" % (100 * r["change"]),
+                        int(r["significant"]), int(bool(r["better"])),
+                        BAR_COLOURS[(bool(r["better"]) or r["change"] == 0, r["significant"])]])
+    if not shutil.which("gnuplot"):
+        log_fn("gnuplot not found: no graph (install gnuplot-nox); the bars are in %s" % data)
+        return None
+    defs = ["plots='%s'" % PLOTS, "dir='%s'" % out_dir, "n=%d" % len(rows),
+            "heading='%s'" % title.replace("'", "")]
+    r = subprocess.run(["gnuplot", "-e", "; ".join(defs), os.path.join(PLOTS, "compare.gp")], capture_output=True,
+                       text=True, timeout=60)
+    if r.returncode != 0:
+        log_fn("gnuplot compare.gp failed: %s" % r.stderr.strip()[-500:])
+    png = os.path.join(out_dir, "compare.png")
+    return png if os.path.exists(png) else None

@@ -1,4 +1,6 @@
-"""summary.py - the table bench/run prints at the end, read back from the CSVs."""
+"""summary.py - the table bench/run prints at the end, read back from the
+CSVs. summary() gives its cells, which the terminal (summary_table) and
+index.html (report.py) both lay out, so the two always agree."""
 
 import csv
 import os
@@ -7,8 +9,31 @@ def fmt_rate(x):
     return "-" if x is None else ("%.2f M" % (x / 1e6) if x >= 1e6 else "%.0f k" % (x / 1e3))
 
 
+HEADER = ("series", "msgs/s w=0", "best w=0", "scale@10us", "ns/msg 1KiB", "codec %", "zipf1.2",
+          "q p99 50%", "q p99 idle", "RSS/worker")
+WIDTHS = (-8, 11, 11, 9, 12, 9, 9, 10, 9, 10)
+LEGEND = ("columns: msgs/s w=0 = one worker, no per-message work; best w=0 = best over worker counts; "
+          "scale@10us = best / one worker at --work-ns 10000;",
+          "  ns/msg 1KiB = end to end with 1 KiB payloads, one worker; codec % = (de)serialization share; "
+          "zipf1.2 = busiest worker's messages / mean;",
+          "  q p99 = query p99 at 50 % of max load and idle; RSS/worker = peak RSS of one worker process "
+          "(the whole process for phases 1, 2)")
+
+
+def row_text(cells):
+    return " ".join("%*s" % (w, c) for w, c in zip(WIDTHS, cells))
+
+
 def summary_table(out_dir):
     """The table `make bench` prints, read back from the CSVs."""
+    rows, extra = summary(out_dir)
+    hdr = row_text(HEADER)
+    return "\n".join([hdr, "-" * len(hdr)] + [row_text(r) for r in rows] + extra + list(LEGEND))
+
+
+def summary(out_dir):
+    """(rows, extra): one row of HEADER's cells per series, and the lines
+    on transports, codecs and the ping-pong floor."""
     def load(name):
         p = os.path.join(out_dir, name + ".csv")
         if not os.path.exists(p):
@@ -22,12 +47,7 @@ def summary_table(out_dir):
     for r in scal + lat + bal:
         if r["series"] not in names:
             names.append(r["series"])
-    lines = []
-    hdr = "%-8s %11s %11s %9s %12s %9s %9s %10s %9s %10s" % (
-        "series", "msgs/s w=0", "best w=0", "scale@10us", "ns/msg 1KiB", "codec %", "zipf1.2",
-        "q p99 50%", "q p99 idle", "RSS/worker")
-    lines.append(hdr)
-    lines.append("-" * len(hdr))
+    rows, lines = [], []
     for n in names:
         rs = [r for r in scal if r["series"] == n]
         w0 = [r for r in rs if r["work_ns"] == "0"]
@@ -48,7 +68,7 @@ def summary_table(out_dir):
         rkb = next((float(r["rss_kb_per_worker"]) for r in rw if r["workers"] == "2"), None)
         if rkb is None and rw:
             rkb = float(rw[0]["rss_kb_per_worker"])
-        lines.append("%-8s %11s %11s %9s %12s %9s %9s %10s %9s %10s" % (
+        rows.append((
             n, fmt_rate(one), fmt_rate(best), scale, "%.0f" % e2e if e2e else "-",
             "%.0f" % (100 * sh) if sh is not None else "-", "%.2f" % zb if zb else "-",
             "%.0f us" % l50 if l50 is not None else "-", "%.0f us" % l0 if l0 is not None else "-",
@@ -64,10 +84,4 @@ def summary_table(out_dir):
     for r in floor:
         lines.append("pipe ping-pong round trip, pin %-6s: p50 %.1f us, p99 %.1f us" % (
             r["pin"], float(r["rtt_p50_us"]), float(r["rtt_p99_us"])))
-    lines.append("columns: msgs/s w=0 = one worker, no per-message work; best w=0 = best over worker counts; "
-                 "scale@10us = best / one worker at --work-ns 10000;")
-    lines.append("  ns/msg 1KiB = end to end with 1 KiB payloads, one worker; codec % = (de)serialization share; "
-                 "zipf1.2 = busiest worker's messages / mean;")
-    lines.append("  q p99 = query p99 at 50 % of max load and idle; RSS/worker = peak RSS of one worker process "
-                 "(the whole process for phases 1, 2)")
-    return "\n".join(lines)
+    return rows, lines

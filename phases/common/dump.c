@@ -2,10 +2,10 @@
 #include "dump.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +57,7 @@ static int write_stream(FILE *f, const char *name, const struct machine *const *
 /* A FIFO, a terminal or a device is written in place: replacing it by a
  * regular file would harm (--dump /dev/null as root) and lie to whoever
  * reads the FIFO. There is nothing to make atomic about a stream anyway. */
-static int write_in_place(const char *path, const struct machine *const *order, size_t n, char *err,
-                          size_t errlen)
+static int write_in_place(const char *path, const struct machine *const *order, size_t n, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");

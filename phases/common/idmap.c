@@ -45,6 +45,13 @@ int idmap_init(struct idmap *m, uint32_t expected)
     return 0;
 }
 
+int idmap_init_fixed(struct idmap *m, uint32_t cap)
+{
+    int rc = idmap_init(m, cap);
+    m->fixed = true;
+    return rc;
+}
+
 void idmap_free(struct idmap *m)
 {
     free(m->keys);
@@ -63,6 +70,8 @@ uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash
     if (m->count >= IDMAP_MAX_IDS || len == 0 || len > MSG_ID_MAX)
         return IDMAP_NONE;
     if (m->count == m->keys_cap) {
+        if (m->fixed)
+            return IDMAP_NONE;
         uint32_t cap = m->keys_cap * 2;
         struct idkey *keys = realloc(m->keys, (size_t)cap * sizeof *keys);
         if (!keys)

@@ -11,6 +11,7 @@
 #ifndef MSGROUTE_IDMAP_H
 #define MSGROUTE_IDMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,9 +31,15 @@ struct idmap {
     struct idkey *keys; /* dense, count entries */
     uint32_t *slots;    /* probe array of index+1 (0 = empty), mask+1 entries */
     uint32_t count, keys_cap, mask;
+    bool fixed; /* keys never move: idmap_key() pointers stay valid (at most keys_cap ids) */
 };
 
 int idmap_init(struct idmap *m, uint32_t expected);
+
+/* A map whose keys never move, for ids handed out while more are interned:
+ * room for exactly cap ids, allocated once (the pages are touched only as
+ * ids arrive); idmap_intern() returns IDMAP_NONE past cap. */
+int idmap_init_fixed(struct idmap *m, uint32_t cap);
 void idmap_free(struct idmap *m);
 
 /* The slot of the probe array holding id, or the empty slot where it would

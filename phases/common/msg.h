@@ -21,7 +21,6 @@ enum event { EV_START, EV_PAUSE, EV_RESUME, EV_COMPLETE, EV_FAIL, EV_RESET, EV_S
 
 enum state { ST_IDLE, ST_RUNNING, ST_PAUSED, ST_FAILED, ST_STOPPED, ST_COUNT };
 
-
 struct msg {
     uint64_t seq;
     uint64_t id_hash; /* FNV-1a-64 of id: routing key and table hash */

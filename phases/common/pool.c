@@ -266,6 +266,28 @@ uint32_t pool_alive(const struct pool *p)
     return n;
 }
 
+int pool_wait_one(struct pool *p, uint32_t index, int timeout_ms, int *wstatus)
+{
+    struct pool_worker *w = &p->w[index];
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    while (w->alive) {
+        int st;
+        pid_t r = waitpid(w->pid, &st, WNOHANG);
+        if (r == w->pid) {
+            w->alive = false;
+            w->wstatus = st;
+        } else if (r < 0 && errno != EINTR) {
+            return -1;
+        } else if (now_ns() >= deadline) {
+            return -1;
+        } else {
+            sleep_until_ns(now_ns() + 1000000ull);
+        }
+    }
+    *wstatus = w->wstatus;
+    return 0;
+}
+
 void pool_describe_exit(int wstatus, char *buf, size_t len)
 {
     if (WIFSIGNALED(wstatus)) {

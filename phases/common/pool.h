@@ -132,6 +132,13 @@ int pool_reap_all(struct pool *p, int timeout_ms);
 /* Number of workers alive (not yet reaped). */
 uint32_t pool_alive(const struct pool *p);
 
+/* Waits up to timeout_ms for worker index to end, for a phase that saw a
+ * symptom (a pipe error) and wants to name the cause ("killed by
+ * SIGKILL"). 0 with its wait status in *wstatus (also when it was reaped
+ * already), or -1 when it is still running. It is reaped without on_exit:
+ * the caller is already dealing with it. */
+int pool_wait_one(struct pool *p, uint32_t index, int timeout_ms, int *wstatus);
+
 /* "exited with status 5 (out of memory)" or "killed by SIGKILL": the words
  * of SPEC §8, with the meaning of the status from exits.h. */
 void pool_describe_exit(int wstatus, char *buf, size_t len);

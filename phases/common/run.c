@@ -74,6 +74,15 @@ int run_open_source(const char *program, const struct options *o, struct source 
     return EXIT_OK;
 }
 
+int run_check_source(const struct source *s)
+{
+    const char *why = source_failed(s);
+    if (!why)
+        return EXIT_OK;
+    fprintf(stderr, "%s\n", why);
+    return EXIT_USAGE;
+}
+
 int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n)
 {
     if (!o->dump)

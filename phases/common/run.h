@@ -10,7 +10,7 @@
 #include "source.h"
 #include "summary.h"
 
-#define RUN_GO (-1)          /* run_begin: not an exit status, go on with the run */
+#define RUN_GO (-1) /* run_begin: not an exit status, go on with the run */
 
 /* The preamble of every phase's main(): parses the common flags and p's
  * extras into o, reads MSGROUTE_LOG, pins the calling (main) process for
@@ -24,6 +24,11 @@ int run_begin(const struct cli_program *p, int argc, char **argv, struct options
 /* EXIT_OK, or EXIT_USAGE after printing "FILE:LINE: reason" (bad trace) or
  * the reason the generator cannot start. */
 int run_open_source(const char *program, const struct options *o, struct source *s);
+
+/* After the run, before the dump: EXIT_OK, or EXIT_USAGE after printing
+ * "FILE:LINE: reason" when a streamed trace turned out malformed while it
+ * was routed (the run drained, but a malformed trace gets no dump). */
+int run_check_source(const struct source *s);
 
 /* Writes --dump if asked. EXIT_OK or EXIT_OUTPUT_FAILED. */
 int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n);

@@ -80,6 +80,18 @@ void signals_resume(unsigned n)
     signals_release(&held);
 }
 
+void signals_stops_interrupt_reads(void)
+{
+    static const int stops_by[] = {SIGINT, SIGTERM};
+    for (size_t i = 0; i < sizeof stops_by / sizeof stops_by[0]; i++) {
+        struct sigaction sa;
+        if (sigaction(stops_by[i], NULL, &sa) == 0) {
+            sa.sa_flags &= ~SA_RESTART;
+            sigaction(stops_by[i], &sa, NULL);
+        }
+    }
+}
+
 unsigned signals_stops(void)
 {
     return (unsigned)stops;

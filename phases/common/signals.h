@@ -38,6 +38,14 @@ int signals_install(const char *program);
  * the stop requests the phase has seen so far (0, 1 or more). */
 void signals_resume(unsigned stops);
 
+/* libuv installs its signal handlers with SA_RESTART, so a stop request
+ * would not interrupt a blocking read of a streamed trace that has no data
+ * yet, and the loop would never see it. Clears SA_RESTART from the handlers
+ * now installed for SIGINT and SIGTERM: a read they interrupt fails with
+ * EINTR, which the trace reader takes as the end of its input. Status
+ * requests keep SA_RESTART: they never end anything. */
+void signals_stops_interrupt_reads(void);
+
 /* Stop requests counted by this module's handlers. */
 unsigned signals_stops(void);
 

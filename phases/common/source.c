@@ -13,6 +13,7 @@
 
 #include "fnv.h"
 #include "signals.h"
+#include "trace_reader.h"
 
 /* Out of 256: the event mix of generated workloads. */
 static const struct {
@@ -25,7 +26,7 @@ static const struct {
 
 int source_track_ids(struct source *s)
 {
-    uint32_t n = s->ids.count;
+    uint32_t n = source_ids_capacity(s);
     s->seen = calloc(n ? n : 1, 1);
     s->seen_list = malloc((size_t)(n ? n : 1) * sizeof *s->seen_list);
     return s->seen && s->seen_list ? 0 : -ENOMEM;
@@ -98,10 +99,29 @@ static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_
     s->emitted++;
 }
 
+/* The next line of a streamed trace, its id interned as it comes. */
+static bool stream_next(struct source *s, struct msg *out)
+{
+    struct trace_line tl;
+    if (!source_stream_next(s, &tl))
+        return false;
+    uint32_t id = idmap_intern(&s->ids, tl.id, tl.id_len, fnv1a64(tl.id, tl.id_len), NULL);
+    if (id == IDMAP_NONE) {
+        source_stream_fail(s, s->ids.count >= SOURCE_STREAM_IDS_MAX
+                                  ? "more distinct worker_ids than a streamed trace may have (give it as a file)"
+                                  : "out of memory");
+        return false;
+    }
+    emit(s, out, tl.seq, id, (enum event)tl.event, tl.payload_len);
+    return true;
+}
+
 bool source_next(struct source *s, struct msg *out)
 {
     if (s->emitted >= s->total)
         return false;
+    if (s->is_stream)
+        return stream_next(s, out);
     if (s->is_trace) {
         const struct trace_rec *r = &s->recs[s->emitted];
         emit(s, out, r->seq, r->id, (enum event)r->event, r->payload_len);
@@ -130,6 +150,11 @@ void source_free(struct source *s)
     free(s->seen);
     free(s->seen_list);
     free(s->recs);
+    if (s->reader) {
+        trace_reader_close(s->reader);
+        free(s->reader);
+        s->reader = NULL;
+    }
     s->seen = NULL;
     s->seen_list = NULL;
     s->recs = NULL;

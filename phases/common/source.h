@@ -31,6 +31,8 @@ struct gen_config {
 };
 
 /* One message of a loaded trace: 24 bytes, the id by index into the idmap. */
+struct trace_reader;
+
 struct trace_rec {
     uint64_t seq;
     uint32_t id;
@@ -47,23 +49,49 @@ struct source {
     uint64_t total; /* messages this source will emit */
 
     bool is_trace;
+    bool is_stream; /* a trace from a pipe or FIFO, read as it is routed */
     /* generator */
     struct gen_config gen;
     struct rng rng;
     struct zipf zipf;
     uint8_t event_of_byte[256];
-    /* trace */
+    /* trace: a regular file, loaded and validated whole */
     struct trace_rec *recs;
+    /* trace: a stream (stdin, a FIFO), validated line by line as it is read */
+    struct trace_reader *reader;
+    char error[300]; /* "FILE:LINE: reason" once a streamed line is malformed */
 };
+
+/* The distinct ids a streamed trace may name. Its ids cannot be counted
+ * before the run, so the tables that are sized once (the source's own, phase
+ * 4's shared state table) are sized for this many; a stream that names more
+ * ends as malformed, telling to give the trace as a file. */
+#define SOURCE_STREAM_IDS_MAX (1u << 20)
 
 /* 0, or a negative errno (bad configuration: -EINVAL, no memory: -ENOMEM). */
 int source_init_generator(struct source *s, const struct gen_config *cfg);
 
-/* Loads and validates a whole trace ("-" is stdin) before any message is
- * handed out, so that a malformed trace is rejected before anything is
- * routed (SPEC §5). On failure returns -1 and writes "FILE:LINE: reason" to
- * err. Implemented in trace.c. */
+/* Opens a trace ("-" is stdin). A regular file is loaded and validated
+ * whole before any message is handed out, so that a malformed trace is
+ * rejected before anything is routed (SPEC §5). Anything else (a pipe, a
+ * FIFO: input that may never end and cannot be read twice) is streamed:
+ * each line is validated as it is read, in bounded memory, and a malformed
+ * one ends the source with source_failed() set, so the run drains and
+ * main() exits 2 with no dump. On failure to open or load returns -1 and
+ * writes "FILE:LINE: reason" to err. Implemented in source_trace.c. */
 int source_load_trace(struct source *s, const char *path, char *err, size_t errlen);
+
+/* "FILE:LINE: reason" when a streamed trace turned out malformed (or could
+ * not be read) after the run started; NULL otherwise. */
+const char *source_failed(const struct source *s);
+
+/* How many distinct ids the tables sized once must hold: every id of a
+ * generator or a loaded file, SOURCE_STREAM_IDS_MAX for a stream. */
+uint32_t source_ids_capacity(const struct source *s);
+
+/* The largest payload_len the source will hand out (MSG_PAYLOAD_MAX for a
+ * stream, which cannot know). */
+uint32_t source_payload_max(const struct source *s);
 
 /* The next message, or false at the end of the stream. */
 bool source_next(struct source *s, struct msg *out);
@@ -82,7 +110,15 @@ static inline uint32_t source_id_index(const struct source *s, const struct msg 
     return (uint32_t)(k - s->ids.keys);
 }
 
-/* Shared by the generator and the trace loader: grows seen[] with ids. */
+/* Shared by the generator and the trace loader: sizes seen[] for every id
+ * the source may hand out (source_ids_capacity()). */
 int source_track_ids(struct source *s);
+
+/* For source.c's stream: the next message line, or false at the end (then
+ * source_failed() tells whether it was an error); and ending the stream as
+ * malformed at its current line. */
+struct trace_line;
+bool source_stream_next(struct source *s, struct trace_line *tl);
+void source_stream_fail(struct source *s, const char *reason);
 
 #endif

@@ -1,19 +1,12 @@
-/* trace.c - reading and writing trace files (SPEC §5).
- *
- * The loader validates the whole file before it hands out one message: a
- * malformed line anywhere must leave no trace of the run (no message routed,
- * no dump). Lines are read through a fixed buffer, so a hostile file with a
- * 10 GB line costs 4 KiB, not 10 GB, and is reported as too long. */
+/* trace.c - one trace line parsed or written (SPEC §5). Reading lines is
+ * trace_reader.c's; loading or streaming a trace into a source is
+ * source_trace.c's. */
 #include "trace.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "fnv.h"
-#include "signals.h"
-#include "source.h"
 
 static bool is_blank(char c)
 {
@@ -126,118 +119,6 @@ enum trace_line_kind trace_parse_line(const char *line, size_t len, struct trace
     out->event = (uint8_t)e;
     out->payload_len = (uint32_t)plen;
     return TRACE_MESSAGE;
-}
-
-static int load_error(char *err, size_t errlen, const char *name, uint64_t line, const char *fmt, ...)
-{
-    char reason[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, sizeof reason, fmt, ap);
-    va_end(ap);
-    if (line)
-        snprintf(err, errlen, "%s:%llu: %s", name, (unsigned long long)line, reason);
-    else
-        snprintf(err, errlen, "%s: %s", name, reason);
-    return -1;
-}
-
-/* Appends one parsed message; grows the record array by doubling. */
-static int append(struct source *s, size_t *cap, const struct trace_line *tl)
-{
-    if (s->total == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4096;
-        struct trace_rec *r = realloc(s->recs, ncap * sizeof *r);
-        if (!r)
-            return -ENOMEM;
-        s->recs = r;
-        *cap = ncap;
-    }
-    uint32_t id = idmap_intern(&s->ids, tl->id, tl->id_len, fnv1a64(tl->id, tl->id_len), NULL);
-    if (id == IDMAP_NONE)
-        return s->ids.count >= IDMAP_MAX_IDS ? -E2BIG : -ENOMEM;
-    s->recs[s->total++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event};
-    return 0;
-}
-
-int source_load_trace(struct source *s, const char *path, char *err, size_t errlen)
-{
-    memset(s, 0, sizeof *s);
-    s->is_trace = true;
-    bool use_stdin = strcmp(path, "-") == 0;
-    const char *name = use_stdin ? "<stdin>" : path;
-    FILE *f = use_stdin ? stdin : fopen(path, "rb");
-    if (!f)
-        return load_error(err, errlen, name, 0, "cannot open: %s", strerror(errno));
-    if (idmap_init(&s->ids, 1024) < 0) {
-        load_error(err, errlen, name, 0, "out of memory");
-        goto fail;
-    }
-
-    char line[TRACE_LINE_MAX];
-    char reason[200];
-    size_t cap = 0, len = 0;
-    uint64_t lineno = 1;
-    for (;;) {
-        int c = getc_unlocked(f);
-        if (c != '\n' && c != EOF) {
-            /* Rejected the moment it passes the limit, not when it ends:
-             * a line that never ends (/dev/zero) must not hang the load. */
-            if (len == sizeof line) {
-                load_error(err, errlen, name, lineno, "line longer than %d bytes", TRACE_LINE_MAX);
-                goto fail;
-            }
-            line[len++] = (char)c;
-            continue;
-        }
-        if (c == EOF && ferror(f)) {
-            load_error(err, errlen, name, lineno, "read error: %s", strerror(errno));
-            goto fail;
-        }
-        if (c == EOF && len == 0)
-            break;
-        if (memchr(line, '\0', len)) {
-            load_error(err, errlen, name, lineno, "NUL byte in line");
-            goto fail;
-        }
-        struct trace_line tl;
-        switch (trace_parse_line(line, len, &tl, reason, sizeof reason)) {
-        case TRACE_BAD: load_error(err, errlen, name, lineno, "%s", reason); goto fail;
-        case TRACE_MESSAGE: {
-            int rc = append(s, &cap, &tl);
-            if (rc < 0) {
-                if (rc == -E2BIG)
-                    load_error(err, errlen, name, lineno, "more than %u distinct worker_ids", IDMAP_MAX_IDS);
-                else
-                    load_error(err, errlen, name, lineno, "out of memory");
-                goto fail;
-            }
-            break;
-        }
-        case TRACE_BLANK: break;
-        }
-        if (c == EOF)
-            break;
-        len = 0;
-        /* A stop request while a long trace loads: what was read is never
-         * routed (see source.c), so stop reading. */
-        if ((lineno++ & 0xfff) == 0 && signals_stops() > 0) {
-            s->total = 0;
-            break;
-        }
-    }
-    if (!use_stdin)
-        fclose(f);
-    if (source_track_ids(s) < 0) {
-        source_free(s);
-        return load_error(err, errlen, name, 0, "out of memory");
-    }
-    return 0;
-fail:
-    if (!use_stdin)
-        fclose(f);
-    source_free(s);
-    return -1;
 }
 
 int trace_write_msg(FILE *f, const struct msg *m)

@@ -32,6 +32,8 @@ int main(int argc, char **argv)
     struct worker_stats self = {.index = 0, .alive = true};
     struct run_summary sum = {.phase = 1, .workers = 1, .queries = &queries, .per_worker = &self};
     status = phase1_run(&o, &src, &shard, &queries, &sum);
+    if (status == EXIT_OK)
+        status = run_check_source(&src);
     if (status != EXIT_OK)
         goto out;
 

@@ -156,23 +156,12 @@ static int start_timer(struct loop *l, uv_timer_t *t, uv_timer_cb cb, uint64_t m
     return uv_timer_start(t, cb, ms, ms);
 }
 
-static uint32_t largest_payload(const struct source *s)
-{
-    if (!s->is_trace)
-        return s->gen.payload_max;
-    uint32_t max = 0;
-    for (uint64_t i = 0; i < s->total; i++)
-        if (s->recs[i].payload_len > max)
-            max = s->recs[i].payload_len;
-    return max;
-}
-
 /* Opens every handle of the run. 0 or a negative libuv error code; on error
  * the handles already open are closed by loop_finish(). */
 static int setup(struct loop *l)
 {
     const struct options *o = l->o;
-    uint32_t big = largest_payload(l->src);
+    uint32_t big = source_payload_max(l->src);
     uint64_t bytes = big == 0 ? 0 : big > PHASE2_QUEUE_PAYLOAD_BYTES ? big : PHASE2_QUEUE_PAYLOAD_BYTES;
     int rc = queue_init(&l->q, l->cfg->batch * PHASE2_QUEUE_BATCHES, bytes);
     if (rc < 0)
@@ -182,6 +171,7 @@ static int setup(struct loop *l)
         (rc = start_signal(l, &l->sig_term, stream_on_stop_signal, SIGTERM)) < 0 ||
         (rc = start_signal(l, &l->sig_usr1, on_usr1, SIGUSR1)) < 0)
         return rc;
+    signals_stops_interrupt_reads();
     if ((rc = uv_idle_init(&l->uv, &l->route)) < 0 || (rc = uv_idle_init(&l->uv, &l->wrap_up)) < 0)
         return rc;
     l->route.data = l;

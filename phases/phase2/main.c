@@ -54,6 +54,8 @@ int main(int argc, char **argv)
     struct worker_stats self = {.index = 0, .alive = true};
     struct run_summary sum = {.phase = 2, .workers = 1, .queries = &queries, .per_worker = &self};
     status = phase2_run(&o, &config, &src, &shard, &queries, &sum, &self);
+    if (status == EXIT_OK)
+        status = run_check_source(&src);
     if (status != EXIT_OK)
         goto out; /* no dump: the state is incomplete */
 

@@ -44,8 +44,7 @@ struct phase2_config {
  * was stopped), EXIT_INTERRUPTED after a second stop request (the state is
  * incomplete), or the exit status of a failure, already logged:
  * EXIT_SETUP_FAILED, EXIT_NO_MEMORY or EXIT_NOT_WRITTEN. */
-int phase2_run(const struct options *o, const struct phase2_config *c, struct source *src,
-                           struct shard *shard, struct hist *queries, struct run_summary *out,
-                           struct worker_stats *self);
+int phase2_run(const struct options *o, const struct phase2_config *c, struct source *src, struct shard *shard,
+               struct hist *queries, struct run_summary *out, struct worker_stats *self);
 
 #endif

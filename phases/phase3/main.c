@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 
     struct p3_result r;
     status = phase3_run(&o, &cfg, &src, &r);
+    if (status == EXIT_OK)
+        status = run_check_source(&src);
     if (status == EXIT_OK) {
         status = run_write_dump(program.name, &o, r.records, r.nrecords);
         if (status == EXIT_OK) {

@@ -28,14 +28,30 @@
 #include "worker.h"
 
 /* Ends the run with exit 3: SPEC §8, no dump when a worker is lost. */
+static void lose_worker(struct phase3 *p, uint32_t i, const char *how)
+{
+    fprintf(stderr, "%s: worker %u (pid %d): %s\n", PROGRAM, i, (int)p->pool.w[i].pid, how);
+    p->exit_status = EXIT_WORKER_LOST;
+    pool_signal_all(&p->pool, SIGKILL);
+    uv_stop(&p->loop);
+}
+
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what)
 {
     if (p->exit_status != EXIT_OK)
         return;
-    fprintf(stderr, "%s: worker %u (pid %d): %s\n", PROGRAM, i, (int)p->pool.w[i].pid, what);
-    p->exit_status = EXIT_WORKER_LOST;
-    pool_signal_all(&p->pool, SIGKILL);
-    uv_stop(&p->loop);
+    /* A pipe error is usually the symptom of a death whose SIGCHLD has not
+     * been handled yet: give it SPEC §8's 100 ms to show, and name the
+     * cause (its signal or exit status) before the symptom. */
+    int wstatus;
+    char how[64], both[160];
+    if (pool_wait_one(&p->pool, i, 100, &wstatus) < 0) {
+        lose_worker(p, i, what);
+        return;
+    }
+    pool_describe_exit(wstatus, how, sizeof how);
+    snprintf(both, sizeof both, "%s (%s)", how, what);
+    lose_worker(p, i, both);
 }
 
 void p3_not_written(struct phase3 *p, const char *func)
@@ -62,7 +78,7 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
         return; /* already ending: these are the workers we killed */
     char how[64];
     pool_describe_exit(wstatus, how, sizeof how);
-    p3_worker_failed(p, i, how);
+    lose_worker(p, i, how);
 }
 
 /* A worker's resident set now, in KiB, from /proc/PID/statm (its second
@@ -264,6 +280,7 @@ static int setup_loop(struct phase3 *p)
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)
         return rc;
+    signals_stops_interrupt_reads();
     /* From here libuv delivers the signals; a stop counted before (while
      * the trace loaded or the workers started) is handed over now. */
     if (signals_stops() > 0)

@@ -57,6 +57,8 @@ int main(int argc, char **argv)
     struct run_summary sum = {.phase = 4, .workers = o.workers, .queries = queries};
     struct phase4_result res;
     status = phase4_run(&o, &config, &src, queries, &sum, &res);
+    if (status == EXIT_OK)
+        status = run_check_source(&src);
     if (status == EXIT_OK) {
         status = run_write_dump(program.name, &o, res.rows, res.nrows);
         if (status == EXIT_OK) {

@@ -39,8 +39,8 @@
 #include "pool.h"
 #include "ring.h"
 #include "run.h"
-#include "signals.h"
 #include "shm.h"
+#include "signals.h"
 #include "statetab.h"
 #include "worker.h"
 
@@ -132,13 +132,9 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
 {
     if (cfg->ring_kib)
         return cfg->ring_kib * 1024u;
-    uint32_t maxp = src->gen.payload_max;
-    if (src->is_trace) {
-        maxp = 0;
-        for (uint64_t i = 0; i < src->total; i++)
-            if (src->recs[i].payload_len > maxp)
-                maxp = src->recs[i].payload_len;
-    }
+    /* A stream cannot know its largest payload: its rings keep the default
+     * size, and larger payloads cross in fragments. */
+    uint32_t maxp = src->is_stream ? 0 : source_payload_max(src);
     uint32_t size = DEFAULT_RING;
     while (size < AUTO_RING_MAX && ring_frag_max(size) < maxp + 256u)
         size *= 2;
@@ -151,7 +147,11 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->ring_size = choose_ring_size(cfg, l->src);
     l->frag_max = ring_frag_max(l->ring_size);
     l->publish_bytes = l->ring_size / 8;
-    uint32_t nslots = l->src->ids.count ? l->src->ids.count : 1;
+    /* One slot per id the source may name; a stream's are untouched pages
+     * of the segment until its ids arrive. */
+    uint32_t nslots = source_ids_capacity(l->src);
+    if (nslots == 0)
+        nslots = 1;
     size_t ring_len = (ring_bytes(l->ring_size) + 63) / 64 * 64;
     l->seg_len = ring_len * n + statetab_bytes(nslots);
 
@@ -494,7 +494,10 @@ static int collect(struct main4 *l, struct phase4_result *res)
     if (!res->rows)
         return -1;
     res->nrows = 0;
-    for (uint32_t i = 0; i < l->sh.tab.nslots; i++) {
+    /* Only the slots of ids the source has named: a stream's table is sized
+     * for more, and reading the rest would only fault in empty pages. */
+    uint32_t used = l->src->ids.count < l->sh.tab.nslots ? l->src->ids.count : l->sh.tab.nslots;
+    for (uint32_t i = 0; i < used; i++) {
         int rc = statetab_read(&l->sh.tab, i, &res->rows[res->nrows], 1);
         if (rc == STATETAB_OK)
             res->nrows++;

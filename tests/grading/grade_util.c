@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "json_top.h"
 #include "oracle.h"
 #include "proc.h"
 
@@ -105,18 +106,8 @@ void grade_expect_oracle_dump(const char *program, const struct gen_config *cfg,
 
 double grade_json_number(const char *out, const char *key)
 {
-    size_t len = strlen(out);
-    while (len > 0 && out[len - 1] == '\n')
-        len--;
-    const char *last = out + len;
-    while (last > out && last[-1] != '\n')
-        last--;
-    if (*last != '{')
-        return -1;
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(last, pat);
-    return p ? strtod(p + strlen(pat), NULL) : -1;
+    const char *p = json_top_value(json_top_last_object(out), key);
+    return p ? strtod(p, NULL) : -1;
 }
 
 double grade_now(void)

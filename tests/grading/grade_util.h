@@ -20,8 +20,8 @@
  * Returns 0, or -1 (out of memory, unwritable path). */
 int grade_oracle_dump(const struct gen_config *cfg, const char *path);
 
-/* The number after "key": in the last line of out (the JSON summary), or
- * -1 when the line or the key is missing. */
+/* The number of the top-level key in the last JSON line of out (the
+ * summary; json_top.h), or -1 when the line or the key is missing. */
 double grade_json_number(const char *out, const char *key);
 
 /* This test's temporary folder, made on first use. A suite removes it with

@@ -140,10 +140,11 @@ Test(cli, a_status_request_while_the_run_starts_up_is_ignored)
     struct hostile_phase ph[5];
     int n = hostile_phases(ph);
     for (int i = 0; i < n; i++) {
-        char *argv[] = {ph[i].path, "--ids", "1000000", "--messages", "2000000", NULL};
+        char *argv[] = {ph[i].path, "--ids", "1000000", "--messages", "1000", NULL};
         struct proc p;
         cr_assert_eq(proc_start(argv, &p), 0);
-        usleep(50000);
+        cr_expect_eq(proc_wait_started(p.pid, ph[i].path, HOSTILE_DEADLINE_MS), 0, "phase%d never started", ph[i].n);
+        usleep(20000);
         kill(p.pid, SIGUSR1);
         struct proc_result r;
         cr_assert_eq(proc_wait(&p, HOSTILE_DEADLINE_MS, &r), 0);

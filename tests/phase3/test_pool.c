@@ -96,7 +96,7 @@ Test(pool, every_worker_runs_its_body_and_its_exit_status_is_reported)
         char how[64];
         pool_describe_exit(s.wstatus[k], how, sizeof how);
         char want[64];
-        snprintf(want, sizeof want, "exited with status %u", s.index[k] + 10);
+        snprintf(want, sizeof want, "exited with status %u (an unknown status)", s.index[k] + 10);
         cr_expect_str_eq(how, want);
     }
     close_loop(&loop, &p);

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "json_top.h"
+
 char *conf_dir;
 
 /* The oracle of every comparison "the same dump as phase 1": the shared core
@@ -271,13 +273,12 @@ unsigned long long conf_sum_msgs(const char *dump_path)
     return sum;
 }
 
+/* The summary's own key, never one of its per_worker objects' (json_top.h). */
 static const char *json_value(const char *json, const char *key)
 {
-    char k[64];
-    snprintf(k, sizeof k, "\"%s\":", key);
-    const char *p = json ? strstr(json, k) : NULL;
+    const char *p = json ? json_top_value(json_top_last_object(json), key) : NULL;
     cr_assert_not_null(p, "JSON lacks %s: %s", key, json ? json : "(no output)");
-    return p + strlen(k);
+    return p;
 }
 
 unsigned long long conf_json_u64(const char *json, const char *key)

@@ -101,8 +101,8 @@ void conf_killed_worker_exits_3_while_blocked(const char *bin, char *const extra
 /* The sum of a dump's msgs column (the third); asserts the dump exists. */
 unsigned long long conf_sum_msgs(const char *dump_path);
 
-/* The number after "key": in json (the first occurrence); asserts it is
- * there. */
+/* The number of the top-level key in the last JSON line of json (a
+ * program's --json summary; json_top.h); asserts it is there. */
 unsigned long long conf_json_u64(const char *json, const char *key);
 double conf_json_num(const char *json, const char *key);
 

@@ -12,13 +12,14 @@
 int oracle_dump(struct source *src, const char *path, char *err, size_t errlen)
 {
     struct shard shard;
-    if (shard_init(&shard, src->ids.count, 0) < 0) {
+    if (shard_init(&shard, source_ids_capacity(src), 0) < 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    /* One buffer of the largest size a message may carry (SPEC §2), made
-     * once: simpler than growing it, and an oracle is not measured. */
-    uint8_t *buf = malloc(MSG_PAYLOAD_MAX);
+    /* One buffer of the largest payload the source hands out, made once:
+     * simpler than growing it, and an oracle is not measured. */
+    uint32_t cap = source_payload_max(src);
+    uint8_t *buf = malloc(cap ? cap : 1);
     int rc = -1;
     struct msg m;
     if (!buf) {
@@ -31,6 +32,10 @@ int oracle_dump(struct source *src, const char *path, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory at message %llu", (unsigned long long)m.seq);
             goto out;
         }
+    }
+    if (source_failed(src)) {
+        snprintf(err, errlen, "%s", source_failed(src));
+        goto out;
     }
     rc = dump_write(path, shard.table.machines, table_count(&shard.table), err, errlen);
 out:

@@ -379,6 +379,46 @@ long proc_rss_kb(pid_t pid)
     return kb;
 }
 
+/* The signals pid catches, from /proc/PID/status; 0 when it cannot be read. */
+static unsigned long long caught_signals(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    unsigned long long mask = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+            break;
+    fclose(f);
+    return mask;
+}
+
+/* True when pid has exec'd program (its /proc/PID/exe names it). */
+static bool runs_program(pid_t pid, const char *program)
+{
+    char path[64], exe[4096], want[4096];
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
+    ssize_t n = readlink(path, exe, sizeof exe - 1);
+    if (n < 0 || !realpath(program, want))
+        return false;
+    exe[n] = '\0';
+    return strcmp(exe, want) == 0;
+}
+
+int proc_wait_started(pid_t pid, const char *program, int timeout_ms)
+{
+    long long deadline = now_ms() + timeout_ms;
+    unsigned long long usr1 = 1ull << (SIGUSR1 - 1);
+    while (!(runs_program(pid, program) && (caught_signals(pid) & usr1))) {
+        if (now_ms() > deadline || kill(pid, 0) < 0)
+            return -1;
+        proc_sleep_ms(1);
+    }
+    return 0;
+}
+
 long long proc_now_ms(void)
 {
     return now_ms();

@@ -72,6 +72,13 @@ int proc_children(pid_t parent, pid_t *out, int max);
 /* Resident set of pid in KiB (VmRSS), or -1 once it is gone. */
 long proc_rss_kb(pid_t pid);
 
+/* Waits until pid runs program (it has exec'd) and catches SIGUSR1, that
+ * is until its start-up installed its handlers: a signal sent before that
+ * meets the default action of a process that is not the program yet (the
+ * test's own fork, or the dynamic loader), which no program can prevent.
+ * 0, or -1 at the deadline or when pid is gone. */
+int proc_wait_started(pid_t pid, const char *program, int timeout_ms);
+
 /* CLOCK_MONOTONIC in milliseconds, and a sleep that resumes after a signal. */
 long long proc_now_ms(void);
 void proc_sleep_ms(long ms);
