@@ -39,8 +39,11 @@ DEB_PACKAGES = build-essential cmake pkg-config libuv1-dev libmsgpack-dev libzmq
                libcriterion-dev libhdf5-dev hdf5-tools gnuplot-nox python3 python3-h5py \
                python3-msgpack valgrind chromium-headless-shell
 
-# The small workload `make phaseN` runs.
-DEMO_FLAGS ?= --messages 2000000 --ids 10000 --queries 1000
+# The small workload `make phaseN` runs, and its queries. Phase 3's queries
+# are the last TODOs of its handout, so its run asks none: `make phase3`
+# works as soon as its routing does.
+DEMO_FLAGS ?= --messages 2000000 --ids 10000
+DEMO_QUERIES ?= --queries 1000
 
 .PHONY: all deps configure build test demo msgen memcheck clean help \
         phase1 phase2 phase3 phase4 phase5
@@ -96,7 +99,7 @@ msgen: configure
 phase1 phase2 phase3 phase4 phase5: configure
 	@if [ ! -f phases/$@/CMakeLists.txt ]; then echo "$@ does not exist yet"; exit 2; fi
 	@cmake --build $(BUILD) -j $(JOBS) --target $@
-	$(BUILD)/bin/$@ $(DEMO_FLAGS) $(if $(filter phase1 phase2,$@),,--workers 2)
+	$(BUILD)/bin/$@ $(DEMO_FLAGS) $(if $(filter phase3,$@),,$(DEMO_QUERIES)) $(if $(filter phase1 phase2,$@),,--workers 2)
 
 # The main job until the benchmark harness exists: every built phase on the
 # same workload, then a table of the results.
@@ -152,18 +155,29 @@ bench-compare:
 #   make labs-check            fail if labs/ is stale (a CTest test runs it too)
 #   make check PHASE=N         the student's view: phase N's tests against this
 #                              tree's build (IMPL as for make phaseN)
-#   make grade [PHASE=N] [IMPL=solutions]
+#   make grade [PHASE=N] [IMPL=solutions] [OUT=DIR] [REPEAT=N]
 #                              score labs/ (default) or the reference: a table
-#                              ending "total: X / Y", grade.json, JUnit XML in
-#                              <build>/grade/junit/
+#                              ending "total: X / Y"; OUT/results.json
+#                              (Gradescope), OUT/junit.xml, OUT/grade.json
+#                              (OUT defaults to <build>/grade/report); REPEAT=N
+#                              grades N times and marks changed results UNSTABLE
 #   make grade STUDENT=DIR     score a student's tree (DIR/labs) unpacked
-#                              anywhere; it builds into build/student/
+#                              anywhere; it builds into a folder of its own,
+#                              build/student/<name>-<hash of DIR>/, so several
+#                              students can be graded at once
 #   make handout               the student's tree: build/msgroute-handout.tar.gz
-.PHONY: labs labs-check check grade handout
+#   make gradescope [PHASE=N]  the autograder zip a course uploads to Gradescope:
+#                              build/gradescope-autograder.zip
+.PHONY: labs labs-check check grade handout gradescope
 # grade scores labs/ unless IMPL is given; its build folder follows IMPL.
 GRADE_IMPL  = $(if $(filter command line environment,$(origin IMPL)),$(IMPL),labs)
-GRADE_BUILD = $(if $(STUDENT),build/student,$(if $(and $(HAVE_SOLUTIONS),$(filter labs,$(GRADE_IMPL))),build/labs,build))
+# One build folder per student (named after the folder and a hash of its
+# path), so that two gradings at once never share one.
+STUDENT_DIR = $(abspath $(STUDENT))
+STUDENT_KEY = $(notdir $(STUDENT_DIR))-$(shell printf '%s' '$(STUDENT_DIR)' | md5sum | cut -c1-8)
+GRADE_BUILD = $(if $(STUDENT),build/student/$(STUDENT_KEY),$(if $(and $(HAVE_SOLUTIONS),$(filter labs,$(GRADE_IMPL))),build/labs,build))
 GRADE_PHASE = $(if $(PHASE),--phase $(PHASE))
+GRADE_OUT   = $(if $(OUT),$(abspath $(OUT)),$(GRADE_BUILD)/grade/report)
 
 labs:
 	@python3 tests/grading/labgen.py
@@ -177,10 +191,14 @@ check: deps
 
 grade: deps
 	@python3 tests/grading/grade.py --impl $(GRADE_IMPL) --build $(GRADE_BUILD) $(GRADE_PHASE) --jobs $(JOBS) \
-	  $(if $(STUDENT),--impl-dir $(abspath $(STUDENT))/labs) $(if $(HAVE_SOLUTIONS),--ref-build build) --json grade.json
+	  $(if $(STUDENT),--impl-dir $(STUDENT_DIR)/labs) $(if $(HAVE_SOLUTIONS),--ref-build build) \
+	  --out $(GRADE_OUT) $(if $(REPEAT),--repeat $(REPEAT))
 
 handout:
 	@python3 tests/grading/handout.py --out build/msgroute-handout.tar.gz
+
+gradescope:
+	@python3 tests/grading/gradescope/package.py --out build/gradescope-autograder.zip $(if $(PHASE),--phase $(PHASE))
 # ---- end of labs, solutions and grading --------------------------------------
 
 # ---- hardening (tests/fuzz, tests/hostile, tests/static) ---------------------

@@ -337,7 +337,11 @@ static int setup_loop(struct phase3 *p)
         on_signal(&p->sigint, SIGINT);
     if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, query_on_timer)) < 0)
         return rc;
-    uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
+    /* Only a run that asks queries can have one pending: a run without
+     * them never needs the sweep (and a student's routing can be tried
+     * before the query TODOs are written). */
+    if (p->o->queries > 0 || p->c->nfinal > 0)
+        uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
     if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->routed)) < 0)
         return rc;
     if (p->o->status_every > 0) {

@@ -4,7 +4,8 @@ student which tests pass. Python 3 standard library only; the Makefile
 drives it (`make grade`, `make check`), see tests/grading/README.md.
 
     grade.py --build DIR [--ref-build DIR] [--impl labs|solutions]
-             [--impl-dir DIR] [--phase N] [--json FILE] [--check]
+             [--impl-dir DIR] [--phase N] [--json FILE] [--out DIR]
+             [--repeat N] [--check]
 
 1. Builds the code under test into --build (the phase programs, msgen and
    the test binaries points.tsv names), configuring it for --impl (or the
@@ -19,9 +20,17 @@ drives it (`make grade`, `make check`), see tests/grading/README.md.
    test has its own timeout inside Criterion; a crash or hang fails that
    test only; a binary that overruns a global bound scores 0 for its tests.
 4. Scores each row of points.tsv: the row's points times the share of the
-   tests its pattern matches that passed. Prints the table, whose last line
-   is "total: X / Y", and writes grade.json (--json; the Makefile puts it at
-   the repository root).
+   tests its pattern matches that passed. Prints the table (each failed
+   row followed by the first line of its failure), whose last line is
+   "total: X / Y"; writes grade.json (--json), and with --out DIR the
+   autograder formats (grade_out.py): DIR/results.json (Gradescope),
+   DIR/junit.xml (classnames, points, ungraded tests marked) and
+   DIR/grade.json.
+
+With --repeat N every test binary runs N times; a test whose result is not
+the same in every run is marked UNSTABLE in the table and the reports, and
+its row scores the mean of its runs: a graded test must give one result
+whatever the machine's load.
 
 With --check (the student's `make check`) it prints every test of the
 phase with PASSED / FAILED / ... and the first failure message, then a
@@ -43,6 +52,8 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+
+import grade_out
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -182,8 +193,10 @@ def run_binary(path, outdir, env, deadline):
     results = {}
     for suite in report.get("test_suites", []):
         for t in suite.get("tests", []):
+            # Criterion gives a message of several lines (one that quotes a
+            # program's stderr) as several entries: they are one message.
             msgs = [m for m in t.get("messages", []) if m.strip()]
-            results[f"{suite['name']}/{t['name']}"] = (t.get("status", "ERRORED"), msgs[0] if msgs else "")
+            results[f"{suite['name']}/{t['name']}"] = (t.get("status", "ERRORED"), "\n".join(msgs))
     return results
 
 
@@ -228,6 +241,8 @@ def main():
     ap.add_argument("--ref-build", default="", help="build folder of the reference (solutions)")
     ap.add_argument("--phase", type=int, default=0, help="grade this phase only (default: every graded phase)")
     ap.add_argument("--json", default="", help="write the grade here (grade.json)")
+    ap.add_argument("--out", default="", help="write results.json (Gradescope), junit.xml and grade.json here")
+    ap.add_argument("--repeat", type=int, default=1, help="run every test N times and mark unstable results")
     ap.add_argument("--check", action="store_true", help="the student's view: what passes, what fails")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--cmake-flag", action="append", default=[], help="extra flag for a fresh configure")
@@ -287,25 +302,45 @@ def main():
             rlog = os.path.join(outdir, "reference-build.log")
             open(rlog, "w").close()
             print(f"grade: building the reference into {show(ref)}", flush=True)
-            if not (configure(ref, "solutions", "", rlog, args.cmake_flag)
-                    and build_targets(ref, [f"phase{p}" for p in phases], args.jobs, rlog)):
+            if not build_reference(ref, phases, rlog, args):
                 print(tail(rlog), file=sys.stderr)
                 die("the reference does not build")
         env["MSGROUTE_REF_BIN"] = os.path.join(ref, "bin")
 
+    runs = []
+    for k in range(max(1, args.repeat)):
+        runs.append(run_all(binaries, build, junit, env, k, args.repeat))
+    results = runs[0]
+
+    if args.check:
+        return check_report(phases, binaries, results, broken, started)
+    return grade_report(args, phases, rows, runs, broken, junit, started)
+
+
+def run_all(binaries, build, junit, env, k, repeat):
+    """{binary: {test id: (status, message)}} of one run of every binary."""
     results = {}
     for b in binaries:
-        print(f"grade: running {b}", flush=True)
+        print(f"grade: running {b}" + (f" (run {k + 1} of {repeat})" if repeat > 1 else ""), flush=True)
         path = os.path.join(build, "tests", b)
         got = run_binary(path, junit, env, BINARY_DEADLINE) if os.path.exists(path) else None
         results[b] = got if got is not None else {}
         if got is None:
             print(f"grade: {b} gave no report (crashed or overran {BINARY_DEADLINE} s): its tests score 0",
                   file=sys.stderr)
+    return results
 
-    if args.check:
-        return check_report(phases, binaries, results, broken, started)
-    return grade_report(args, phases, rows, results, broken, junit, started)
+
+def build_reference(ref, phases, log, args):
+    """Configures and builds the reference under an exclusive lock: two
+    students graded at once share it, and two CMake builds of one folder
+    at once would trip over each other."""
+    import fcntl
+    os.makedirs(ref, exist_ok=True)
+    with open(os.path.join(ref, ".grade-lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return (configure(ref, "solutions", "", log, args.cmake_flag)
+                and build_targets(ref, [f"phase{p}" for p in phases], args.jobs, log))
 
 
 def check_report(phases, binaries, results, broken, started):
@@ -326,66 +361,131 @@ def check_report(phases, binaries, results, broken, started):
     print(f"\n{passed} of {total} tests pass" + (f", {skipped} skipped" if skipped else "")
           + f" ({time.monotonic() - started:.0f} s).")
     if passed + skipped < total or broken:
-        print("Start with the first failing test: its name says what it checks, and "
-              + ", ".join(f"labs/phase{p}/README.md" for p in phases) + " says what to write.")
+        for p in phases:
+            print(next_todo(p, results))
         return 1
     print("Every test passes. Now run the handout's experiments and answer its questions.")
     return 0
 
 
-def grade_report(args, phases, rows, results, broken, junit, started):
-    scored = []
-    for r in rows:
-        got = results.get(r["binary"], {})
-        matched = {t: v for t, v in got.items() if fnmatch.fnmatchcase(t, r["pattern"])}
-        if r["phase"] in broken:
-            status, msg, share = "NO BUILD", "the phase does not compile", 0.0
-        elif not matched:
-            status, msg, share = "MISSING", "no test result (crash of the whole binary, or no such test)", 0.0
-        else:
-            npass = sum(1 for s, _ in matched.values() if s == "PASSED")
-            share = npass / len(matched)
-            bad = [(t, s, m) for t, (s, m) in sorted(matched.items()) if s != "PASSED"]
-            status = "PASSED" if not bad else (bad[0][1] if len(matched) == 1 else f"{npass}/{len(matched)}")
-            msg = bad[0][2] if bad else ""
-        scored.append(dict(phase=r["phase"], binary=r["binary"], test=r["pattern"], category=r["category"],
-                           points=round(r["points"] * share, 2), max=r["points"], status=status, message=msg))
+def score_row(r, runs, broken):
+    """One row of points.tsv scored over every run: its share of points (the
+    mean over the runs), status and failure message (of the first run), and
+    the tests it matches whose result was not the same in every run."""
+    if r["phase"] in broken:
+        return 0.0, "NO BUILD", "the phase does not compile", []
+    matches = [{t: v for t, v in got.get(r["binary"], {}).items() if fnmatch.fnmatchcase(t, r["pattern"])}
+               for got in runs]
+    shares = [sum(1 for s, _ in m.values() if s == "PASSED") / len(m) if m else 0.0 for m in matches]
+    ids = set().union(*matches)
+    changed = sorted(t for t in ids if len({m.get(t, ("MISSING", ""))[0] for m in matches}) > 1)
+    first = matches[0]
+    if not first:
+        status, msg = "MISSING", "no test result (crash of the whole binary, or no such test)"
+    else:
+        bad = [(t, s, m) for t, (s, m) in sorted(first.items()) if s != "PASSED"]
+        npass = len(first) - len(bad)
+        status = "PASSED" if not bad else (bad[0][1] if len(first) == 1 else f"{npass}/{len(first)}")
+        msg = bad[0][2] if bad else ""
+    if changed:
+        msg = f"changed result across {len(runs)} runs: {', '.join(changed)}" + (f"; first failure: {msg}" if msg
+                                                                                 else "")
+        status = "UNSTABLE"
+    return sum(shares) / len(shares), status, msg, changed
 
-    total = round(sum(s["points"] for s in scored), 2)
-    maxi = round(sum(s["max"] for s in scored), 2)
+
+def print_table(scored, cats, total, maxi):
     width = max(len(s["test"]) for s in scored)
     print()
     print(f"{'phase':<6}{'category':<13}{'test':<{width + 2}}{'result':<10}points")
     for s in scored:
         print(f"{s['phase']:<6}{s['category']:<13}{s['test']:<{width + 2}}{s['status']:<10}"
               f"{fmt(s['points'])} / {fmt(s['max'])}")
-    cats = {}
-    for s in scored:
-        key = (s["phase"], s["category"])
-        got, mx = cats.get(key, (0.0, 0.0))
-        cats[key] = (got + s["points"], mx + s["max"])
+        if s["status"] != "PASSED" and s["message"]:
+            print(f"{'':<19}{grade_out.first_line(s['message'])[:160]}")
     print()
     for (p, c), (got, mx) in sorted(cats.items(), key=lambda kv: (kv[0][0], CATEGORIES.index(kv[0][1]))):
         print(f"phase {p} {c:<13} {fmt(round(got, 2))} / {fmt(mx)}")
     print(f"total: {fmt(total)} / {fmt(maxi)}")
 
+
+def next_todo(phase, results):
+    """Where the student goes next, in the handout's order. The ladder's
+    record (tests/grading/ladder.py) says after which TODO each test first
+    passes: the student has reached the last step whose tests all pass, the
+    next TODO follows it, and the failing tests of the next step that has
+    any are what it (with the TODOs up to that step) makes pass."""
+    handout = f"labs/phase{phase}/README.md"
+    failing = {t for got in results.values() for t, (s, _) in got.items() if s not in ("PASSED", "SKIPPED")}
+    try:
+        import ladder
+        first, _ = ladder.load_record(phase)
+        names = dict(ladder.steps(phase))
+    except (OSError, ValueError):
+        first, names = {}, {}
+    marks = sorted(set(first.values()))
+    reached = max([m for m in marks if not any(first[t] <= m for t in failing if t in first)], default=0)
+    later = [m for m in marks if m > reached]
+    if not failing & first.keys() or not later or reached + 1 not in names:
+        return ("Start with the first failing test: its name says what it checks, and "
+                f"{handout} says what to write.")
+    k, target = reached + 1, later[0]
+    tests = sorted(t for t in failing if first.get(t) == target)
+    head = f"Next: TODO {k} of {handout}, " + ", ".join(f"{n}()" for n in names[k])
+    head += (f"; TODOs {k} to {target} together make these pass" if target > k else "; it makes these pass")
+    return head + f" ({len(tests)}):\n" + "\n".join(f"  {t}" for t in tests)
+
+
+def grade_report(args, phases, rows, runs, broken, junit, started):
+    scored = []
+    for r in rows:
+        share, status, msg, changed = score_row(r, runs, broken)
+        scored.append(dict(phase=r["phase"], binary=r["binary"], test=r["pattern"], category=r["category"],
+                           points=round(r["points"] * share, 2), max=r["points"], status=status, message=msg,
+                           unstable=", ".join(changed), runs=len(runs)))
+
+    total = round(sum(s["points"] for s in scored), 2)
+    maxi = round(sum(s["max"] for s in scored), 2)
+    cats = {}
+    for s in scored:
+        key = (s["phase"], s["category"])
+        got, mx = cats.get(key, (0.0, 0.0))
+        cats[key] = (got + s["points"], mx + s["max"])
+    print_table(scored, cats, total, maxi)
+    unstable = [s["test"] for s in scored if s["unstable"]]
+    if unstable:
+        print(f"grade: {len(unstable)} row(s) UNSTABLE across {len(runs)} runs: " + ", ".join(unstable),
+              file=sys.stderr)
+
+    seconds = time.monotonic() - started
+    doc = {
+        "total": total, "max": maxi,
+        "impl": args.impl_dir or args.impl, "phases": phases,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(), "seconds": round(seconds, 1), "runs": len(runs),
+        "reference": bool(args.ref_build),
+        "categories": [{"phase": p, "category": c, "points": round(g, 2), "max": m}
+                       for (p, c), (g, m) in sorted(cats.items())],
+        "tests": scored,
+        "junit": sorted(os.path.join(junit, f) for f in os.listdir(junit) if f.endswith(".xml")),
+    }
     if args.json:
-        doc = {
-            "total": total, "max": maxi,
-            "impl": args.impl_dir or args.impl, "phases": phases,
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "commit": git_commit(), "seconds": round(time.monotonic() - started, 1),
-            "reference": bool(args.ref_build),
-            "categories": [{"phase": p, "category": c, "points": round(g, 2), "max": m}
-                           for (p, c), (g, m) in sorted(cats.items())],
-            "tests": scored,
-            "junit": sorted(os.path.join(junit, f) for f in os.listdir(junit) if f.endswith(".xml")),
-        }
-        with open(args.json + ".tmp", "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(args.json + ".tmp", args.json)
+        grade_out.write_json(args.json, doc)
+    if args.out:
+        write_outputs(args.out, doc, scored, runs[0], rows, seconds)
     return 0
+
+
+def write_outputs(out, doc, scored, results, rows, seconds):
+    """OUT/grade.json, OUT/results.json (Gradescope), OUT/junit.xml."""
+    os.makedirs(out, exist_ok=True)
+    grade_out.write_json(os.path.join(out, "grade.json"), doc)
+    grade_out.write_json(os.path.join(out, "results.json"), grade_out.gradescope(scored, seconds))
+    phase_of = {r["binary"]: r["phase"] for r in rows}
+    graded = {(r["binary"], t) for r in rows for t in results.get(r["binary"], {})
+              if fnmatch.fnmatchcase(t, r["pattern"])}
+    grade_out.write_xml(os.path.join(out, "junit.xml"), grade_out.junit(scored, results, phase_of, graded))
+    print(f"grade: wrote {show(os.path.join(out, 'results.json'))} (Gradescope), junit.xml and grade.json")
 
 
 if __name__ == "__main__":

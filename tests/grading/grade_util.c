@@ -10,37 +10,17 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "dump.h"
 #include "json_top.h"
-#include "payload.h"
+#include "oracle.h"
 #include "proc.h"
-#include "shard.h"
 
 int grade_oracle_dump(const struct gen_config *cfg, const char *path)
 {
     struct source src;
-    struct shard shard;
-    uint8_t *buf = NULL;
-    int rc = -1;
     if (source_init_generator(&src, cfg) < 0)
         return -1;
-    if (shard_init(&shard, cfg->ids, 0) < 0)
-        goto fail_source;
-    buf = malloc(cfg->payload_max ? cfg->payload_max : 1);
-    if (!buf)
-        goto fail_shard;
-    struct msg m;
-    while (source_next(&src, &m)) {
-        payload_fill(buf, m.seq, m.payload_len);
-        if (shard_deliver(&shard, &m, buf) < 0)
-            goto fail_shard;
-    }
     char err[256];
-    rc = dump_write(path, shard.table.machines, table_count(&shard.table), err, sizeof err);
-fail_shard:
-    free(buf);
-    shard_free(&shard);
-fail_source:
+    int rc = oracle_dump(&src, path, err, sizeof err);
     source_free(&src);
     return rc;
 }
@@ -84,8 +64,8 @@ void grade_run_workload(const char *program, const struct gen_config *cfg, const
     cr_assert_eq(proc_start(argv, &p), 0, "cannot start %s", program);
     cr_assert_eq(proc_wait(&p, 30000, r), 0);
     int left = count_group_processes(p.pid);
-    cr_assert_not(r->timed_out, "%s did not finish within 30 s", program);
-    cr_assert_eq(r->status, 0, "%s exited %d: %s", program, r->status, r->err);
+    cr_assert_not(r->timed_out, "%s did not finish within 30 s; its stderr ended:\n%s", program, proc_tail(r->err));
+    cr_assert_eq(r->status, 0, "%s exited %d; its stderr ended:\n%s", program, r->status, proc_tail(r->err));
     cr_expect_eq(grade_json_number(r->out, "corrupt"), 0, "corrupt payloads reported");
     cr_expect_eq(left, 0, "%d processes of the run are still there", left);
 }
@@ -166,8 +146,9 @@ static double timed_run(const char *bin, char *const args[], uint64_t expect, bo
     double c0 = grade_children_cpu(), t0 = grade_now();
     cr_assert_eq(proc_run(argv, NULL, 60000, &r), 0, "cannot start %s", bin);
     double secs = clock == GRADE_CPU ? grade_children_cpu() - c0 : grade_now() - t0;
-    cr_assert_not(r.timed_out, "%s: no result within 60 s", bin);
-    cr_assert_eq(r.status, 0, "%s %s: exit %d: %s", student ? "your" : "the reference", bin, r.status, r.err);
+    cr_assert_not(r.timed_out, "%s: no result within 60 s; its stderr ended:\n%s", bin, proc_tail(r.err));
+    cr_assert_eq(r.status, 0, "%s %s: exit %d; its stderr ended:\n%s", student ? "your" : "the reference", bin, r.status,
+                 proc_tail(r.err));
     double got = grade_json_number(r.out, "messages");
     cr_assert_eq(got, (double)expect, "%s: routed %.0f messages, not %llu", bin, got, (unsigned long long)expect);
     proc_result_free(&r);

@@ -12,14 +12,23 @@ What is left out:
     phases/phaseN/ and its tests in tests/phaseN/ are the reference of a lab
     still to come.
 
-The leak check then reads every file of the tarball and fails when text of a
-LAB region of the solutions survives in it: any distinctive line (40 or more
-characters without blanks) or any two consecutive region lines of 20 or more
-characters, compared with blanks stripped. A test file or a document that
-quoted reference code would be caught the same way. Lines that the fixed
-code under phases/ (the shared core, each phase's main.c) or the starter
-files in labs/ also contain are idioms the student already has, e.g. the setup of a struct sigaction, and
-do not count.
+The leak check then reads every file of the tarball, the handouts
+included, and fails when a LAB region of the solutions survives in it, two
+ways:
+  - text: any distinctive line (40 or more characters without blanks) or any
+    two consecutive region lines of 20 or more characters, compared with
+    blanks stripped; lines that the fixed code under phases/ or the starter
+    files in labs/ also contain do not count;
+  - token shape (shapes.py): any run of shapes.WINDOW tokens of a region,
+    identifiers, numbers and strings abstracted, so that a copy with its
+    variables renamed still matches. Only the starter files' own shapes are
+    given; code under phases/ is not excused: a body that is a lesson in
+    one phase and given in another gives the answer away.
+known_leaks.tsv lists the shape leaks that the tree still holds (file and
+region; each is work to do: move the shared body to phases/common, or
+rewrite the given copy so that it teaches nothing of the answer). A leak
+not in it fails the check, and so does a line of it that no longer leaks,
+so the list only shrinks.
 """
 import argparse
 import io
@@ -29,6 +38,8 @@ import re
 import subprocess
 import sys
 import tarfile
+
+import shapes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -87,6 +98,44 @@ def region_fingerprints():
     return singles, pairs
 
 
+def region_shapes():
+    """{shape: "phaseN/FILE.c:function"} of every region, less the shapes of
+    the starter files (their fixed text is given by definition)."""
+    out = subprocess.run([sys.executable, os.path.join(HERE, "labgen.py"), "--regions", "--root", ROOT],
+                         capture_output=True, text=True)
+    found = {}
+    for region in json.loads(out.stdout):
+        for w in shapes.windows(shapes.tokens("".join(region["body"]))):
+            found.setdefault(w, f"{region['file']}:{region['func']}")
+    for f in tracked_files():
+        if f.startswith("labs/") and f.endswith((".c", ".h")):
+            with open(os.path.join(ROOT, f), encoding="utf-8", errors="replace") as fh:
+                for w in shapes.windows(shapes.tokens(fh.read())):
+                    found.pop(w, None)
+    return found
+
+
+def known_leaks():
+    """{(file, region)} of known_leaks.tsv."""
+    known = set()
+    with open(os.path.join(HERE, "known_leaks.tsv"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                path, region = line.rstrip("\n").split("\t")[:2]
+                known.add((path, region))
+    return known
+
+
+def shape_leaks(members, secret):
+    """{(file, region): windows} of every file whose tokens hold a region's shape."""
+    hits = {}
+    for name, text in members:
+        for w in shapes.windows(shapes.tokens(text)) & secret.keys():
+            key = (name.split("/", 1)[1], secret[w])
+            hits[key] = hits.get(key, 0) + 1
+    return hits
+
+
 def leaks_in(name, text, singles, pairs):
     lines = [squash(l) for l in text.splitlines()]
     lines = [l for l in lines if len(l) >= 20]
@@ -97,7 +146,7 @@ def leaks_in(name, text, singles, pairs):
 
 def verify(tarball, label=None):
     singles, pairs = region_fingerprints()
-    leaks = []
+    leaks, members = [], []
     with tarfile.open(tarball) as tar:
         for member in tar.getmembers():
             if not member.isfile():
@@ -108,12 +157,23 @@ def verify(tarball, label=None):
             data = tar.extractfile(member).read()
             if b"\0" in data:
                 continue
-            leaks += leaks_in(member.name, data.decode("utf-8", "replace"), singles, pairs)
+            text = data.decode("utf-8", "replace")
+            members.append((member.name, text))
+            leaks += leaks_in(member.name, text, singles, pairs)
+    secret = region_shapes()
+    hits = shape_leaks(members, secret)
+    known = known_leaks()
+    for (path, region), n in sorted(hits.items()):
+        if (path, region) not in known:
+            leaks.append(f"{TOP}/{path}: {n} token shape(s) of {region} (identifiers renamed or not)")
+    for path, region in sorted(known - hits.keys()):
+        leaks.append(f"known_leaks.tsv: {path} no longer holds {region}: remove that line")
     for leak in leaks:
         print(f"handout: solution text in {leak}", file=sys.stderr)
     if leaks:
         return 1
-    print(f"handout: {label or tarball}: no solution text ({len(singles)} lines and {len(pairs)} line pairs checked)")
+    print(f"handout: {label or tarball}: no solution text ({len(singles)} lines, {len(pairs)} line pairs and "
+          f"{len(secret)} token shapes checked; {len(known)} known leaks in known_leaks.tsv)")
     return 0
 
 

@@ -24,6 +24,10 @@ and static functions, return an error.
     labgen.py --partial FUNC DIR   write to DIR/phaseN/ the solutions with only
                                    the regions inside function FUNC stubbed
                                    (the grader's "partly done" test)
+    labgen.py --fill FUNC,... DIR  write to DIR/phaseN/ the starter with only
+                                   the regions inside the functions named
+                                   filled in (a student part-way through the
+                                   handout's order: the ladder test)
     labgen.py --regions            every region's reference lines, as JSON
                                    (the handout's leak check reads them)
 
@@ -155,6 +159,24 @@ def generate(root):
     return out
 
 
+def write_tree(root, dest, funcs, strip):
+    """Writes every lesson file into dest with the regions strip() says yes
+    to cut out; 2 when a name of funcs holds no region."""
+    seen = set()
+    for _, rel, full in lesson_files(root):
+        items = read_items(full, root)
+        seen |= {r["func"] for k, r in items if k == "region"}
+        path = os.path.join(dest, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(render(items, strip))
+    missing = sorted(funcs - seen)
+    if missing:
+        print(f"labgen: no LAB region inside a function named {', '.join(missing)}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description="Generate labs/ (starter code) from solutions/.")
     g = ap.add_mutually_exclusive_group()
@@ -162,6 +184,8 @@ def main():
     g.add_argument("--list", action="store_true", help="print the TODO list")
     g.add_argument("--partial", nargs=2, metavar=("FUNC", "DIR"),
                    help="write the solutions with only FUNC's regions stubbed into DIR")
+    g.add_argument("--fill", nargs=2, metavar=("FUNCS", "DIR"),
+                   help="write the starter with only the regions of FUNCS (comma-separated) filled into DIR")
     g.add_argument("--regions", action="store_true", help="every region's reference lines as JSON")
     ap.add_argument("--root", default=ROOT, help="the repository (default: this script's)")
     args = ap.parse_args()
@@ -189,18 +213,11 @@ def main():
             return 0
         if args.partial:
             func, dest = args.partial
-            hit = False
-            for _, rel, full in lesson_files(root):
-                items = read_items(full, root)
-                hit |= any(k == "region" and r["func"] == func for k, r in items)
-                path = os.path.join(dest, rel)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "w", encoding="utf-8") as f:
-                    f.write(render(items, lambda r: r["func"] == func))
-            if not hit:
-                print(f"labgen: no LAB region inside a function named {func}", file=sys.stderr)
-                return 2
-            return 0
+            return write_tree(root, dest, {func}, lambda r: r["func"] == func)
+        if args.fill:
+            funcs, dest = args.fill
+            names = {f for f in funcs.split(",") if f}
+            return write_tree(root, dest, names, lambda r: r["func"] not in names)
         wanted = generate(root)
     except LabError as e:
         print(f"labgen: {e}", file=sys.stderr)

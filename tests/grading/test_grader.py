@@ -13,9 +13,10 @@ case per test; tests/grading/CMakeLists.txt). Python 3 standard library.
               3 with answer_query stubbed, phase 4 with reassemble stubbed
   handout     the student's tarball unpacks, builds, runs `make phase1` and
               `make check PHASE=1`, builds phase 2's, phase 3's and phase 4's
-              starters (each says which function to write first), and holds
-              no solution text (and the leak check does catch solution text
-              planted in a test file)
+              starters (each says which function to write first)
+  leak        the student's tarball holds no solution region, by text or by
+              token shape, and the leak check catches a solution planted in
+              a test file, copied as it is or with every name changed
 
 Builds go under --work (the starter and the partial case share one build
 folder, so only phase 1's file is recompiled between them); the reference
@@ -160,16 +161,6 @@ def case_handout(args):
             if not os.path.exists(os.path.join(tree, must)):
                 fail(f"the handout lacks {must}")
 
-        # The leak check must catch solution text, e.g. a test that embeds it.
-        planted = os.path.join(tmp, "planted.tar.gz")
-        with tarfile.open(planted, "w:gz") as tar:
-            data = open(os.path.join(ROOT, "solutions", "phase1", "phase1.c"), "rb").read()
-            info = tarfile.TarInfo("msgroute/tests/phase1/helper.c")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        if run([PY, os.path.join(HERE, "handout.py"), "--verify", planted], 60).returncode == 0:
-            fail("the leak check missed a copy of the solution in a test file")
-
         env = dict(os.environ, JOBS="2")
         # The handout is built as a student would build it: no settings
         # leaked from the make that runs this test (make sanitize passes
@@ -205,9 +196,48 @@ def case_handout(args):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def plant(tarball, dest, name, data):
+    """A copy of the tarball with one more file, msgroute/NAME."""
+    with tarfile.open(tarball) as src, tarfile.open(dest, "w:gz") as tar:
+        for m in src.getmembers():
+            tar.addfile(m, src.extractfile(m) if m.isfile() else None)
+        info = tarfile.TarInfo(f"msgroute/{name}")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+def renamed(text):
+    """text with every identifier that is not a C keyword renamed."""
+    import re
+    sys.path.insert(0, HERE)
+    import shapes
+    return re.sub(r"\b[A-Za-z_]\w*\b", lambda m: m.group() if m.group() in shapes.KEYWORDS
+                  else "z_" + m.group()[::-1], text)
+
+
+def case_leak(args):
+    tmp = tempfile.mkdtemp(prefix="msgroute-leak-")
+    try:
+        tarball = os.path.join(tmp, "handout.tar.gz")
+        if run([PY, os.path.join(HERE, "handout.py"), "--out", tarball], 120).returncode != 0:
+            fail("the student's tree holds solution text (above)")
+        regions = subprocess.run([PY, os.path.join(HERE, "labgen.py"), "--regions"], capture_output=True,
+                                 text=True, timeout=60).stdout
+        body = "".join("".join(r["body"]) for r in json.loads(regions) if r["func"] == "route_all")
+        sol = open(os.path.join(ROOT, "solutions", "phase1", "phase1.c"), encoding="utf-8").read()
+        for label, text in (("a copy of the solution", sol), ("route_all's body with every name changed",
+                                                               renamed(body))):
+            planted = os.path.join(tmp, "planted.tar.gz")
+            plant(tarball, planted, "tests/phase1/helper.c", text.encode())
+            if run([PY, os.path.join(HERE, "handout.py"), "--verify", planted], 60).returncode == 0:
+                fail(f"the leak check missed {label} in a test file")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["fresh", "solutions", "starter", "partial", "handout"])
+    ap.add_argument("case", choices=["fresh", "solutions", "starter", "partial", "handout", "leak"])
     ap.add_argument("--work", default="")
     ap.add_argument("--ref-build", default="")
     ap.add_argument("--werror", action="store_true")

@@ -17,7 +17,10 @@
 
 char *conf_dir;
 
-static char phase1_bin[] = BIN_DIR "/phase1";
+/* The oracle of every comparison "the same dump as phase 1": the shared core
+ * alone (oracle.h), never the student's phase 1, so that phase N is graded
+ * on phase N only. */
+static char oracle_bin[] = ORACLE_BIN;
 static char msgen_bin[] = BIN_DIR "/msgen";
 
 /* ---- /dev/shm ----------------------------------------------------------- */
@@ -122,8 +125,9 @@ static const char *flags_text(char *buf, size_t len, char *const flags[])
 void conf_run(char *const argv[], const char *stdin_path, int want, struct proc_result *r)
 {
     cr_assert_eq(proc_run(argv, stdin_path, CONF_RUN_MS, r), 0, "cannot start %s", argv[0]);
-    cr_assert_not(r->timed_out, "%s timed out", argv[0]);
-    cr_assert_eq(r->status, want, "%s: exit %d, want %d: %s", argv[0], r->status, want, r->err);
+    cr_assert_not(r->timed_out, "%s timed out; its stderr ended:\n%s", argv[0], proc_tail(r->err));
+    cr_assert_eq(r->status, want, "%s: exit %d, want %d; its stderr ended:\n%s", argv[0], r->status, want,
+                 proc_tail(r->err));
 }
 
 void conf_run_ok(char *const argv[])
@@ -151,7 +155,7 @@ void conf_phase1_dump(char *const args[], const char *dump)
 {
     char *argv[ARGV_MAX];
     char *tail[] = {"--dump", (char *)dump, NULL};
-    build_argv(argv, phase1_bin, (char *const *[]){args, tail}, 2);
+    build_argv(argv, oracle_bin, (char *const *[]){args, tail}, 2);
     conf_run_ok(argv);
 }
 
@@ -207,7 +211,7 @@ void conf_bad_traces(const char *bin, char *const extra[])
     }
 }
 
-/* ---- phase 1 as the oracle ---------------------------------------------- */
+/* ---- the oracle (phase 1's answer, from the shared core) ---------------------------------------------- */
 
 void conf_expect_dump(const char *bin, char *const args[], char *const extra[], const char *want)
 {
@@ -307,8 +311,9 @@ pid_t conf_worker_pid(pid_t main_pid, int index, int n)
         }
         proc_sleep_ms(10);
     }
-    cr_assert_eq(found, n, "the workers did not start: %d of %d%s", found, n,
-                 ended ? " (the main process has already exited)" : "");
+    char err[PROC_TAIL_MAX + 1];
+    cr_assert_eq(found, n, "the workers did not start: %d of %d%s; its stderr so far:\n%s", found, n,
+                 ended ? " (the main process has already exited)" : "", proc_err_tail(main_pid, err, sizeof err));
     return pids[index];
 }
 
@@ -354,8 +359,8 @@ static void start_run(struct proc *p, const char *bin, char *const head[], char 
 static void end_run(struct proc *p, int want, const char *out, struct proc_result *r)
 {
     cr_assert_eq(proc_wait(p, 5000, r), 0);
-    cr_assert_not(r->timed_out, "the run did not end within 5 s");
-    cr_assert_eq(r->status, want, "exit %d, want %d: %s", r->status, want, r->err);
+    cr_assert_not(r->timed_out, "the run did not end within 5 s; its stderr ended:\n%s", proc_tail(r->err));
+    cr_assert_eq(r->status, want, "exit %d, want %d; its stderr ended:\n%s", r->status, want, proc_tail(r->err));
     cr_expect_neq(access(out, F_OK), 0, "a dump was written");
 }
 

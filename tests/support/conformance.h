@@ -1,7 +1,8 @@
 /* conformance.h - the end-to-end checks every phase's tests share: the
- * golden dumps (SPEC §6), malformed traces (§5), phase 1 as the oracle of
- * every other phase, the dump's msgs column, and a clean exit (§8: no
- * process of the run left behind, nothing new in /dev/shm).
+ * golden dumps (SPEC §6), malformed traces (§5), the oracle's dump (phase
+ * 1's answer, from the shared core alone) for generated input, the dump's
+ * msgs column, and a clean exit (§8: no process of the run left behind,
+ * nothing new in /dev/shm).
  *
  * Each check runs a phase's program with that phase's own flags and fails
  * the calling Criterion test with a message naming the trace and the flags.
@@ -47,7 +48,9 @@ void conf_run_ok(char *const argv[]);
 /* Writes msgen's trace for the generator flags gen into path. */
 void conf_msgen(const char *path, char *const gen[]);
 
-/* Runs phase 1 with args (a --trace or generator flags) and --dump dump. */
+/* Writes to dump what phase 1 must give for args (a --trace or generator
+ * flags): the oracle program's answer (oracle.h), not the student's phase 1,
+ * so that a phase is graded on its own code only. */
 void conf_phase1_dump(char *const args[], const char *dump);
 
 /* For every golden trace T: `bin --trace T extra... --dump D` exits 0 and
@@ -62,8 +65,8 @@ void conf_bad_traces(const char *bin, char *const extra[]);
 /* `bin args... extra... --dump D` exits 0 and D equals want byte for byte. */
 void conf_expect_dump(const char *bin, char *const args[], char *const extra[], const char *want);
 
-/* Phase 1 as the oracle of a generated trace: msgen's trace for gen, into
- * trace, and phase 1's dump of it, into dump (both under conf_dir). */
+/* The oracle of a generated trace: msgen's trace for gen, into trace, and
+ * the dump phase 1 must give for it, into dump (both under conf_dir). */
 struct conf_oracle {
     char trace[CONF_PATH_MAX];
     char dump[CONF_PATH_MAX];

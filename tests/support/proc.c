@@ -158,6 +158,31 @@ int proc_start_in(char *const argv[], const char *stdin_path, struct proc *p)
     return 0;
 }
 
+const char *proc_tail(const char *text)
+{
+    if (!text)
+        return "";
+    size_t len = strlen(text);
+    if (len <= PROC_TAIL_MAX)
+        return text;
+    const char *t = text + len - PROC_TAIL_MAX;
+    const char *nl = strchr(t, '\n');
+    return nl && nl[1] ? nl + 1 : t;
+}
+
+const char *proc_err_tail(pid_t pid, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < npending; i++)
+        if (pending[i].pid == pid) {
+            char *err = read_file(pending[i].err_path, NULL);
+            snprintf(buf, len, "%s", proc_tail(err));
+            free(err);
+            break;
+        }
+    return buf;
+}
+
 int proc_start(char *const argv[], struct proc *p)
 {
     return proc_start_in(argv, NULL, p);

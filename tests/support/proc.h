@@ -35,6 +35,18 @@ int proc_wait(struct proc *p, int timeout_ms, struct proc_result *r);
 
 void proc_result_free(struct proc_result *r);
 
+/* The last lines of a program's output, for a failure message: at most
+ * PROC_TAIL_MAX bytes from the end of text, starting at a line; "" for
+ * NULL. A failed assertion quotes what the program said, not just its exit
+ * status, and a long stderr does not drown the message. */
+#define PROC_TAIL_MAX 1500
+const char *proc_tail(const char *text);
+
+/* The tail of the stderr so far of the program pid, started by proc_start()
+ * and not yet waited for, into buf (len bytes); "" when unknown. For a test
+ * that gives up before the wait, e.g. when the workers never started. */
+const char *proc_err_tail(pid_t pid, char *buf, size_t len);
+
 /* Reads a whole file (malloc'd, NUL-terminated); NULL if it cannot. */
 char *read_file(const char *path, size_t *len);
 

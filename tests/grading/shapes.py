@@ -1,0 +1,54 @@
+"""shapes - the token shape of C code, for the handout's leak check: a
+region of a solution is found again wherever the same sequence of tokens
+appears with identifiers, numbers and strings abstracted, so a copy with
+its variables renamed still matches. Python 3 standard library only.
+
+A shape is a window of WINDOW consecutive tokens. C keywords, operators and
+punctuation stay as they are; every other identifier becomes I, every
+number N, every string or character literal S; comments are dropped.
+"""
+import re
+
+WINDOW = 24  # tokens: about two lines of C; idioms shorter than that are not answers
+
+KEYWORDS = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool",
+    "true", "false", "NULL",
+}
+
+TOKEN = re.compile(r"""
+    (?P<comment>/\*.*?\*/|//[^\n]*)
+  | (?P<string>"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')
+  | (?P<number>\b(?:0[xX][0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)[uUlLfF]*\b)
+  | (?P<ident>[A-Za-z_]\w*)
+  | (?P<op>->|\+\+|--|<<=|>>=|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^!~<>=]=?|[{}()\[\];,.?:])
+""", re.S | re.X)
+
+
+def tokens(text):
+    """The abstracted token list of text."""
+    out = []
+    for m in TOKEN.finditer(text):
+        kind = m.lastgroup
+        if kind == "comment":
+            continue
+        if kind == "string":
+            out.append("S")
+        elif kind == "number":
+            out.append("N")
+        elif kind == "ident":
+            out.append(m.group() if m.group() in KEYWORDS else "I")
+        else:
+            out.append(m.group())
+    return out
+
+
+def windows(toks):
+    """Every WINDOW-token shape of toks, as hashable tuples."""
+    return {tuple(toks[i:i + WINDOW]) for i in range(len(toks) - WINDOW + 1)}
+
+
+def render(shape):
+    return " ".join(shape)
