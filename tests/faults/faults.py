@@ -55,15 +55,18 @@ def all_phases(ctx):
 # ---- workers killed -----------------------------------------------------------
 
 def kill_random_workers(run, kills, span_s, rng):
-    """kill -9 a random worker of run at random instants over span_s."""
+    """kill -9 a random worker of run at random instants over about span_s,
+    once its workers exist (the trace loads first), until it ends."""
     done = 0
-    for k in range(kills):
+    while done < kills and run.poll() is None:
         time.sleep(rng.uniform(0.3, 1.7) * span_s / kills)
         kids = children_of(run.pid)
-        if run.poll() is not None or not kids:
-            break
-        os.kill(rng.choice(kids), signal.SIGKILL)
-        done += 1
+        if kids:
+            try:
+                os.kill(rng.choice(kids), signal.SIGKILL)
+                done += 1
+            except ProcessLookupError:
+                pass
     return done
 
 
