@@ -205,14 +205,15 @@ bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)
     }
     const struct recover_entry *e = &l->e[l->replay & l->mask];
     const struct idkey *k = idmap_key(&r->src->ids, e->id);
-    *m = (struct msg){
-        .seq = e->seq,
-        .id_hash = k->hash,
-        .id = k->s,
-        .payload_len = e->len_event & ((1u << RECOVER_EVENT_SHIFT) - 1),
-        .id_len = k->len,
-        .event = (uint8_t)(e->len_event >> RECOVER_EVENT_SHIFT),
-    };
+    /* The entry holds what the id does not: its seq, event and length. */
+    uint32_t len_event = e->len_event;
+    memset(m, 0, sizeof *m);
+    m->seq = e->seq;
+    m->payload_len = len_event & ((1u << RECOVER_EVENT_SHIFT) - 1);
+    m->id = k->s;
+    m->event = (uint8_t)(len_event >> RECOVER_EVENT_SHIFT);
+    m->id_len = k->len;
+    m->id_hash = k->hash;
     l->replay++;
     return true;
 }

@@ -4,13 +4,13 @@
  * from the stage it had reached. The policy (restart or give up) and the
  * log are recover.c's; this file is only phase 3's transport for them.
  *
- * The replay is written with blocking waits (poll), outside the loop's
+ * The replay is written through a blocking pipe, outside the loop's
  * rhythm: it cannot deadlock, because until the replay is out the new
  * worker has nothing to write but READY into an empty reply pipe (no query
  * reaches it meanwhile), so it only reads. It is short: at most the log's
  * capacity of messages. */
 #include <errno.h>
-#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,18 +51,22 @@ int respawn_watch(struct phase3 *p)
     return rc < 0 ? rc : uv_timer_start(&p->recover_tick, on_tick, TICK_MS, TICK_MS);
 }
 
-/* Writes everything w's queue holds, waiting when the pipe is full. */
+/* Writes everything w's queue holds. The replay must be whole before
+ * anything new goes to w, so for its length the pipe blocks: a write waits
+ * for the worker to read, and fails (EPIPE) if it dies again. */
 static int flush_blocking(struct phase3 *p, struct wk *w)
 {
-    for (;;) {
-        int rc = outq_flush(&w->out);
-        if (rc != -EAGAIN)
-            return rc;
-        struct pollfd pfd = {.fd = w->msg_fd, .events = POLLOUT};
-        if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-            return -errno;
-        say_if_back(p, w->index);
-    }
+    int flags = fcntl(w->msg_fd, F_GETFL);
+    if (flags < 0 || fcntl(w->msg_fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+        return -errno;
+    int rc;
+    do
+        rc = outq_flush(&w->out);
+    while (rc == -EINTR || rc == -EAGAIN);
+    if (fcntl(w->msg_fd, F_SETFL, flags) < 0 && rc == 0)
+        rc = -errno;
+    say_if_back(p, w->index);
+    return rc;
 }
 
 /* Sends w its replay. A failure (EPIPE: it died again) is left to SIGCHLD. */
