@@ -129,17 +129,17 @@ Test(phase3, json_reports_per_worker_messages_that_add_up)
     proc_result_free(&r);
 }
 
-Test(phase3, help_and_recover_exit_0_and_bad_flags_exit_2)
+/* The command line is given code: this passes on the starter too. A run
+ * with --recover is tests/recover's. */
+Test(phase3, help_exits_0_and_bad_flags_exit_2)
 {
     char *help[] = {PHASE3, "--help", NULL};
-    char *recover[] = {PHASE3, "--recover", "--messages", "10", NULL};
     char *bad_query[] = {PHASE3, "--query", "bad id!", NULL};
     char *zero[] = {PHASE3, "--workers", "0", NULL};
     struct proc_result r;
     conf_run(help, NULL, 0, &r);
     cr_expect(strstr(r.out, "--pipe-size"));
-    proc_result_free(&r);
-    conf_run(recover, NULL, 0, &r);
+    cr_expect(strstr(r.out, "--recover"));
     proc_result_free(&r);
     conf_run(bad_query, NULL, 2, &r);
     proc_result_free(&r);
