@@ -28,8 +28,8 @@ struct options {
     double queries; /* queries per second, 0 = none */
     uint32_t query_timeout_ms;
     bool recover;
-    double status_every; /* seconds, 0 = never */
-    const char *dump;    /* NULL: no dump */
+    double status_every;  /* seconds, 0 = never */
+    const char *dump;     /* NULL: no dump */
     const char *timeline; /* NULL: no timeline (timeline.h) */
     bool json;
 };

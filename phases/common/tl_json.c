@@ -243,6 +243,8 @@ static int cmp_flow(const void *x, const void *y)
 /* Emits every flow that has both its start and its end; returns how many. */
 static uint64_t put_flows(FILE *f, struct flow_pt *fl, size_t n)
 {
+    if (n == 0) /* and fl may be NULL: a run without queries has no flow */
+        return 0;
     qsort(fl, n, sizeof *fl, cmp_flow);
     uint64_t complete = 0;
     for (size_t i = 0; i < n;) {

@@ -41,8 +41,8 @@ struct outq {
      * position of worker rec_w; NULL without --recover. */
     struct recover *rec;
     uint32_t rec_w;
-    uint32_t tl_worker;               /* --timeline: whose pipe this is */
-    uint64_t tl_full_since;           /* --timeline: when a write last found the pipe full */
+    uint32_t tl_worker;     /* --timeline: whose pipe this is */
+    uint64_t tl_full_since; /* --timeline: when a write last found the pipe full */
 };
 
 int outq_init(struct outq *q, int fd);

@@ -147,8 +147,8 @@ static double timed_run(const char *bin, char *const args[], uint64_t expect, bo
     cr_assert_eq(proc_run(argv, NULL, 60000, &r), 0, "cannot start %s", bin);
     double secs = clock == GRADE_CPU ? grade_children_cpu() - c0 : grade_now() - t0;
     cr_assert_not(r.timed_out, "%s: no result within 60 s; its stderr ended:\n%s", bin, proc_tail(r.err));
-    cr_assert_eq(r.status, 0, "%s %s: exit %d; its stderr ended:\n%s", student ? "your" : "the reference", bin, r.status,
-                 proc_tail(r.err));
+    cr_assert_eq(r.status, 0, "%s %s: exit %d; its stderr ended:\n%s", student ? "your" : "the reference", bin,
+                 r.status, proc_tail(r.err));
     double got = grade_json_number(r.out, "messages");
     cr_assert_eq(got, (double)expect, "%s: routed %.0f messages, not %llu", bin, got, (unsigned long long)expect);
     proc_result_free(&r);

@@ -341,8 +341,9 @@ Test(phase3, a_worker_killed_while_the_source_is_blocked_is_still_noticed)
     for (int seq = 1; seq <= 200000; seq++)
         fprintf(f, "%d %s HEARTBEAT\n", seq, id);
     cr_assert_eq(fclose(f), 0);
-    char *argv[] = {PHASE3, "--trace", trace, "--rate", "100000", "--pipe-size", "4096", "--workers", "2",
-                    "--dump", conf_path(out, "d.csv"), NULL};
+    char *dump = conf_path(out, "d.csv");
+    char *argv[] = {PHASE3, "--trace",   trace, "--rate", "100000", "--pipe-size",
+                    "4096", "--workers", "2",   "--dump", dump,     NULL};
     struct proc p;
     cr_assert_eq(proc_start(argv, &p), 0);
     pid_t w0 = conf_worker_pid(p.pid, 0, 2), w1 = conf_worker_pid(p.pid, 1, 2);
