@@ -125,6 +125,18 @@ static void scratch_close(struct scratch *sc)
     remove_dir(sc->dir);
 }
 
+/* Starts ph with args, its old dump removed, stderr to sc->err, and waits
+ * until its handlers are installed. */
+static pid_t start_phase(const struct hostile_phase *ph, const char *const *args, const struct scratch *sc)
+{
+    char *argv[HOSTILE_MAX_ARGS];
+    phase_argv(ph, args, argv, HOSTILE_MAX_ARGS);
+    unlink(sc->dump);
+    pid_t pid = spawn(argv, sc->err);
+    proc_wait_started(pid, argv[0], DEADLINE_MS);
+    return pid;
+}
+
 Test(lifecycle, a_status_request_every_millisecond_never_ends_a_run_in_any_phase)
 {
     struct scratch sc = scratch_open();
@@ -171,11 +183,7 @@ Test(lifecycle, a_stop_request_while_the_ids_are_built_drains_an_empty_run_and_d
      * lands in the start-up. */
     const char *args[] = {"--messages", "1000", "--ids", "4000000", "--dump", sc.dump, NULL};
     for (int k = 0; k < nphases; k++) {
-        char *argv[HOSTILE_MAX_ARGS];
-        phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
-        unlink(sc.dump);
-        pid_t pid = spawn(argv, sc.err);
-        proc_wait_started(pid, argv[0], DEADLINE_MS);
+        pid_t pid = start_phase(&phases[k], args, &sc);
         proc_sleep_ms(20);
         kill(pid, SIGINT);
         int st;
@@ -199,11 +207,7 @@ Test(lifecycle, a_second_stop_request_while_the_dump_is_written_leaves_no_tempor
     struct scratch sc = scratch_open();
     const char *args[] = {"--messages", "400000", "--ids", "400000", "--dump", sc.dump, NULL};
     for (int k = 0; k < nphases; k++) {
-        char *argv[HOSTILE_MAX_ARGS];
-        phase_argv(&phases[k], args, argv, HOSTILE_MAX_ARGS);
-        unlink(sc.dump);
-        pid_t pid = spawn(argv, sc.err);
-        proc_wait_started(pid, argv[0], DEADLINE_MS);
+        pid_t pid = start_phase(&phases[k], args, &sc);
         /* Wait for the temporary file, then ask twice. */
         long long deadline = proc_now_ms() + DEADLINE_MS;
         int st = 0;
