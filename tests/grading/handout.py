@@ -20,8 +20,8 @@ ways:
     blanks stripped; lines that the fixed code under phases/ or the starter
     files in labs/ also contain do not count;
   - token shape (shapes.py): any run of shapes.WINDOW tokens of a region,
-    identifiers, numbers and strings abstracted, so that a copy with its
-    variables renamed still matches. Only the starter files' own shapes are
+    identifiers (but the names of called functions), numbers and strings
+    abstracted, so that a copy with its variables renamed still matches. Only the starter files' own shapes are
     given; code under phases/ is not excused: a body that is a lesson in
     one phase and given in another gives the answer away.
 known_leaks.tsv lists the shape leaks that the tree still holds (file and
@@ -165,7 +165,7 @@ def verify(tarball, label=None):
     known = known_leaks()
     for (path, region), n in sorted(hits.items()):
         if (path, region) not in known:
-            leaks.append(f"{TOP}/{path}: {n} token shape(s) of {region} (identifiers renamed or not)")
+            leaks.append(f"{TOP}/{path}: {n} token shape(s) of {region} (variables renamed or not)")
     for path, region in sorted(known - hits.keys()):
         leaks.append(f"known_leaks.tsv: {path} no longer holds {region}: remove that line")
     for leak in leaks:

@@ -4,7 +4,11 @@ appears with identifiers, numbers and strings abstracted, so a copy with
 its variables renamed still matches. Python 3 standard library only.
 
 A shape is a window of WINDOW consecutive tokens. C keywords, operators and
-punctuation stay as they are; every other identifier becomes I, every
+punctuation stay as they are; so does the name of a function where it is
+called (an identifier followed by "("): a copy of an answer calls the same
+given functions (pacer_due(), shard_deliver(), ...) whatever it names its
+variables, while a loop header followed by a call of another function is
+another piece of code, not a copy. Every other identifier becomes I, every
 number N, every string or character literal S; comments are dropped.
 """
 import re
@@ -29,19 +33,18 @@ TOKEN = re.compile(r"""
 
 def tokens(text):
     """The abstracted token list of text."""
+    toks = [(m.lastgroup, m.group()) for m in TOKEN.finditer(text) if m.lastgroup != "comment"]
     out = []
-    for m in TOKEN.finditer(text):
-        kind = m.lastgroup
-        if kind == "comment":
-            continue
+    for i, (kind, tok) in enumerate(toks):
         if kind == "string":
             out.append("S")
         elif kind == "number":
             out.append("N")
         elif kind == "ident":
-            out.append(m.group() if m.group() in KEYWORDS else "I")
+            called = i + 1 < len(toks) and toks[i + 1][1] == "("
+            out.append(tok if tok in KEYWORDS or called else "I")
         else:
-            out.append(m.group())
+            out.append(tok)
     return out
 
 
