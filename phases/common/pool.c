@@ -79,21 +79,23 @@ static void child_main(struct pool *p, uint32_t index, pid_t parent)
     /* --timeline: a fresh track (slot) per process, a restart included. */
     timeline_enter_worker(index);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_IGN;
-    /* SIGUSR1 too: `pkill -USR1 phase3` reaches workers, and it is a status
-     * request, not a kill. A worker whose signals are not as promised must
-     * not run at all: EXIT_SETUP_FAILED, which the main process reports. */
-    int ignored[] = {SIGINT, SIGTERM, SIGPIPE, SIGUSR1};
-    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
-        if (sigaction(ignored[i], &sa, NULL) < 0)
+    /* A worker installs no handler: it only ignores the main process's
+     * signals and gives SIGCHLD back its default, and for those two
+     * dispositions signal() is exact (its portability problems are those of
+     * handlers). SIGUSR1 too: `pkill -USR1 phase3` reaches workers, and it is
+     * a status request, not a kill. A worker whose signals are not as
+     * promised must not run at all: EXIT_SETUP_FAILED, which the main
+     * process reports. */
+    static const struct {
+        int sig;
+        void (*disposition)(int);
+    } reset[] = {{SIGINT, SIG_IGN}, {SIGTERM, SIG_IGN}, {SIGPIPE, SIG_IGN}, {SIGUSR1, SIG_IGN}, {SIGCHLD, SIG_DFL}};
+    for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+        if (signal(reset[i].sig, reset[i].disposition) == SIG_ERR)
             _exit(EXIT_SETUP_FAILED);
-    sa.sa_handler = SIG_DFL;
     sigset_t none;
     sigemptyset(&none);
-    if (sigaction(SIGCHLD, &sa, NULL) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
         _exit(EXIT_SETUP_FAILED);
 
     int keep[POOL_KEEP_MAX];
