@@ -38,22 +38,17 @@ static void on_answer(struct query *q)
 static void submit_due(struct qclient *c)
 {
     uint64_t now = now_ns();
-    uint64_t due = pacer_due(&c->pace, now);
-    for (uint64_t i = 0; i < due; i++) {
-        uint64_t intended = pacer_next_due(&c->pace);
-        pacer_take(&c->pace, 1);
-        const struct idkey *k = source_random_seen(c->src, &c->rng);
-        if (!k)
-            continue; /* the source has emitted no id yet: nothing to ask about */
+    struct qload_query ask;
+    while (qload_next(&c->load, now, &ask)) {
         struct qclient_req *r = c->free_list;
         if (!r) {
             c->failed++;
             continue;
         }
         c->free_list = r->next_free;
-        r->intended_ns = intended;
+        r->intended_ns = ask.intended_ns;
         r->submitted_ns = now;
-        query_submit(c->server, &r->q, k, on_answer);
+        query_submit(c->server, &r->q, ask.key, on_answer);
         c->submitted++;
     }
 }
@@ -79,7 +74,7 @@ static void on_tick(uv_prepare_t *p)
  * same pass over the timers. */
 static void arm(struct qclient *c)
 {
-    uint64_t next = pacer_next_due(&c->pace), now = now_ns();
+    uint64_t next = qload_next_due(&c->load), now = now_ns();
     uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 1;
     uv_timer_start(&c->wake, on_wake, ms ? ms : 1, 0);
 }
@@ -89,9 +84,7 @@ int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *serve
 {
     memset(c, 0, sizeof *c);
     c->server = server;
-    c->src = src;
     c->latency = latency;
-    rng_seed(&c->rng, seed);
     hist_init(&c->service);
     for (int i = QCLIENT_POOL - 1; i >= 0; i--) {
         c->pool[i].q.data = &c->pool[i];
@@ -99,7 +92,7 @@ int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *serve
         c->pool[i].next_free = c->free_list;
         c->free_list = &c->pool[i];
     }
-    pacer_init(&c->pace, per_s, now_ns(), QCLIENT_BURST);
+    qload_init(&c->load, src, per_s, now_ns(), QCLIENT_BURST, seed);
     int rc = uv_timer_init(loop, &c->wake);
     if (rc < 0)
         return rc;

@@ -1,6 +1,6 @@
 /* qclient.h - the load of --queries Q: Q queries per second at random known
  * ids, submitted to the query server while messages flow, each one's latency
- * recorded from its intended time (pacer.h) to its callback.
+ * recorded from its intended time (qload.h) to its callback.
  *
  * It owns a fixed pool of request objects, so it allocates nothing per
  * query and never has more than QCLIENT_POOL in flight; a query due while
@@ -13,14 +13,13 @@
 #include <uv.h>
 
 #include "hist.h"
-#include "pacer.h"
+#include "qload.h"
 #include "query.h"
-#include "rng.h"
 #include "source.h"
 
 /* Queries are submitted at most twice between two turns of the server (by
  * the prepare handle, then by the timer of the next turn), each time at most
- * a burst of QCLIENT_BURST (pacer.h): a pool of two bursts never runs dry.
+ * a burst of QCLIENT_BURST (qload.h): a pool of two bursts never runs dry.
  * A loop stalled for longer than a burst's worth of queries (50 ms at
  * 10 000 queries/s) forfeits the rest, as a full bucket overflows. */
 #define QCLIENT_BURST 512
@@ -38,11 +37,9 @@ struct qclient {
     uv_timer_t wake;   /* wakes a sleeping loop when the next query is due */
     uv_prepare_t tick; /* submits due queries on every turn of a busy loop */
     struct query_server *server;
-    const struct source *src;
     struct hist *latency; /* intended time -> callback: what a client sees */
     struct hist service;  /* submission -> callback: the loop's part of it */
-    struct pacer pace;
-    struct rng rng;
+    struct qload load;    /* which query is due when, at which id */
     struct qclient_req pool[QCLIENT_POOL];
     struct qclient_req *free_list;
     uint64_t submitted, completed, not_found, failed;

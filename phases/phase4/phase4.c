@@ -38,6 +38,7 @@
 #include "pacer.h"
 #include "payload.h"
 #include "pool.h"
+#include "qload.h"
 #include "recover.h"
 #include "ring.h"
 #include "run.h"
@@ -80,8 +81,8 @@ struct main4 {
     uv_loop_t loop;
     bool loop_ready;
 
-    struct pacer rate, query_pace;
-    struct rng query_rng;
+    struct pacer rate;
+    struct qload query_load;
     uint64_t start_ns, next_poll_ns, next_status_ns, next_progress_ns;
     uint64_t not_found, failed;
     bool progress;
@@ -243,14 +244,12 @@ static void fill_status(const struct main4 *l, struct worker_stats *w)
  * every phase. A query to a dead worker's machine fails at once. */
 static void run_queries(struct main4 *l, uint64_t now)
 {
-    uint64_t due = pacer_due(&l->query_pace, now);
-    uint64_t tq = due ? tl_now() : 0;
-    for (uint64_t i = 0; i < due; i++) {
-        uint64_t intended = pacer_next_due(&l->query_pace);
-        pacer_take(&l->query_pace, 1);
-        const struct idkey *k = source_random_seen(l->src, &l->query_rng);
-        if (!k)
-            continue;
+    uint64_t tq = 0, asked = 0;
+    struct qload_query q;
+    while (qload_next(&l->query_load, now, &q)) {
+        if (asked++ == 0)
+            tq = tl_now();
+        const struct idkey *k = q.key;
         uint32_t slot = (uint32_t)(k - l->src->ids.keys);
         uint32_t w = route_worker(k->hash, l->o->workers);
         struct machine m;
@@ -269,10 +268,10 @@ static void run_queries(struct main4 *l, uint64_t now)
         }
         if (rc == STATETAB_EMPTY)
             l->not_found++;
-        hist_record(l->queries, now_ns() - intended);
+        hist_record(l->queries, now_ns() - q.intended_ns);
     }
-    if (due)
-        tl_span(TL_QUERIES, tq, due, 0);
+    if (asked)
+        tl_span(TL_QUERIES, tq, asked, 0);
 }
 
 /* --timeline: every ring's fill, once per poll of the workers. */
@@ -333,7 +332,7 @@ static enum step wait_room_slice(struct main4 *l, uint32_t w)
      * one that is due (its latency counts from its due time). */
     uint64_t timeout = (uint64_t)WAIT_SLICE_MS * 1000000u;
     if (l->o->queries > 0) {
-        uint64_t now = now_ns(), due = pacer_next_due(&l->query_pace);
+        uint64_t now = now_ns(), due = qload_next_due(&l->query_load);
         timeout = due <= now ? 0 : due - now < timeout ? due - now : timeout;
     }
     if (timeout > 0) {
@@ -660,11 +659,10 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
      * workers' nice value (worker.c): query p50 from ~70 us to ~20 us. */
     if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) < 0)
         log_warn("cannot reduce the timer slack: %s", strerror(errno));
-    rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
     pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
-    pacer_init(&l.query_pace, o->queries, l.start_ns, 1000);
+    qload_init(&l.query_load, src, o->queries, l.start_ns, 1000, o->gen.seed ^ 0x71755e57ull);
 
     bool ok = run_loop(&l) == 0;
     if (ok && signals_stops())

@@ -19,6 +19,7 @@
 #include "pacer.h"
 #include "payload.h"
 #include "phase1.h"
+#include "qload.h"
 #include "shard.h"
 #include "signals.h"
 #include "summary.h"
@@ -83,8 +84,8 @@ struct loop {
     struct source *src;
     struct shard *shard;
     struct hist *queries;
-    struct pacer rate, query_pace;
-    struct rng query_rng;
+    struct pacer rate;
+    struct qload query_load; /* which query is due when, at which id */
     uint64_t start_ns, slept_ns, next_progress_ns, next_status_ns;
     uint64_t not_found;
     bool progress;
@@ -132,23 +133,17 @@ static void fill_status(const struct loop *l, struct worker_stats *w, uint64_t n
  * query's intended time so that a query kept waiting by a batch counts it. */
 static void run_queries(struct loop *l, uint64_t now)
 {
-    /* LAB: Answer every query the query pacer says is due by now: pick a
-     * random known id, look its machine up, count it in not_found if it has
+    /* LAB: Answer every query the query load (l->query_load, qload.h) says
+     * is due by now: look its machine up, count it in not_found if it has
      * none, and record the latency from the query's intended time (not from
      * now) in the histogram. */
     /* LAB STUB: (void)l; */
     /* LAB STUB: (void)now; */
-    uint64_t due = pacer_due(&l->query_pace, now);
-    for (uint64_t i = 0; i < due; i++) {
-        uint64_t intended = pacer_next_due(&l->query_pace);
-        pacer_take(&l->query_pace, 1);
-        const struct idkey *k = source_random_seen(l->src, &l->query_rng);
-        if (!k)
-            continue;
-        const struct machine *m = table_find(&l->shard->table, k->s, k->len, k->hash);
-        if (!m)
+    struct qload_query q;
+    while (qload_next(&l->query_load, now, &q)) {
+        if (!table_find(&l->shard->table, q.key->s, q.key->len, q.key->hash))
             l->not_found++;
-        hist_record(l->queries, now_ns() - intended);
+        hist_record(l->queries, now_ns() - q.intended_ns);
     }
     /* END LAB */
 }
@@ -270,7 +265,6 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
 {
     struct loop l = {.o = o, .src = src, .shard = shard, .queries = queries};
     l.progress = isatty(STDERR_FILENO);
-    rng_seed(&l.query_rng, o->gen.seed ^ 0x71755e57ull);
     int err = take_signals();
     if (err < 0) {
         log_error("cannot install the signal handlers: %s", strerror(-err));
@@ -284,7 +278,7 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
      * 10 ms worth of messages, or a high --rate would silently fall short. */
     uint64_t burst = (uint64_t)(o->rate / 100);
     pacer_init(&l.rate, o->rate, l.start_ns, burst > CHECK_EVERY ? burst : CHECK_EVERY);
-    pacer_init(&l.query_pace, o->queries, l.start_ns, 1000);
+    qload_init(&l.query_load, src, o->queries, l.start_ns, 1000, o->gen.seed ^ 0x71755e57ull);
 
     int rc = route_all(&l);
     uint64_t end = now_ns();
