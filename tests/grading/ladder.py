@@ -12,8 +12,9 @@ The steps are the rows of the TODO table of labs/phaseN/README.md (`| k |
 file: function(...) | ...`), in its order: the handout is the one source
 of the order. ladder/phaseN.tsv records, for every test of the phase, the
 first step after which it passes (0: the starter passes it), and the
-starter's count; `make check` reads it to name the next TODO, and the
-handout's figures ("2 of 29") are checked against it. --check runs the
+starter's count (and how many tests it skips); `make check` reads it to
+name the next TODO, and the handout's figures ("2 of 29 tests pass", "3 are
+skipped") are checked against it. --check runs the
 starter (its count must match the record and the handout), then each step
 with a promise in ladder/phaseN.promises: `make phaseN` runs, a golden
 trace gives its dump, and the tests the record says pass by then pass.
@@ -79,19 +80,24 @@ def build_step(phase, funcs, work, k):
 
 
 def run_check(phase, impl, work):
-    """{test: status} and the 'X of Y' line of grade.py --check on impl."""
+    """{test: status} and the 'X of Y' line of grade.py --check on impl;
+    run_check.binary maps each test to its test binary, run_check.skipped
+    is how many were skipped."""
     cmd = [PY, os.path.join(HERE, "grade.py"), "--check", "--phase", str(phase), "--impl", "labs",
            "--impl-dir", impl, "--build", BUILD["dir"], "--jobs", "2"]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    status = {}
+    status, binary = {}, {}
     for line in r.stdout.splitlines():
-        m = re.match(r"^  (PASSED|FAILED|ERRORED|SKIPPED|CRASHED|TIMEOUT)\s+\S+: (\S+)$", line)
+        m = re.match(r"^  (PASSED|FAILED|ERRORED|SKIPPED|CRASHED|TIMEOUT)\s+(\S+): (\S+)$", line)
         if m:
-            status[m.group(2)] = m.group(1)
-    count = re.search(r"^(\d+) of (\d+) tests pass", r.stdout, re.M)
+            status[m.group(3)] = m.group(1)
+            binary[m.group(3)] = m.group(2)
+    count = re.search(r"^(\d+) of (\d+) tests pass(?:, (\d+) skipped)?", r.stdout, re.M)
     if not status or not count:
         fail(f"grade.py --check gave no results:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     run_check.stdout = r.stdout  # the last run's report, for the next-TODO check
+    run_check.binary = binary
+    run_check.skipped = int(count.group(3) or 0)
     return status, f"{count.group(1)} of {count.group(2)}"
 
 
@@ -100,13 +106,17 @@ def record_path(phase):
 
 
 def load_record(phase):
-    """({test: first step}, starter count)."""
+    """({test: first step}, starter count); load_record.skipped is how many
+    tests the starter skips, None when the record does not say."""
     first, count = {}, ""
+    load_record.skipped = None
     with open(record_path(phase), encoding="utf-8") as f:
         for line in f:
             if line.startswith("#") or not line.strip():
-                m = re.match(r"^# starter: (\d+ of \d+)", line)
-                count = m.group(1) if m else count
+                m = re.match(r"^# starter: (\d+ of \d+)(?: tests pass, (\d+) skipped)?", line)
+                if m:
+                    count = m.group(1)
+                    load_record.skipped = int(m.group(2)) if m.group(2) else load_record.skipped
                 continue
             test, step = line.rstrip("\n").split("\t")
             first[test] = int(step)
@@ -115,11 +125,12 @@ def load_record(phase):
 
 def cmd_record(phase, work):
     todo = steps(phase)
-    first, filled, count = {}, [], ""
+    first, filled, count, skipped = {}, [], "", 0
     for k, names in [(0, [])] + todo:
         filled += names
         status, c = run_check(phase, build_step(phase, filled, work, k), work)
-        count = count or c
+        if not count:
+            count, skipped = c, run_check.skipped
         print(f"step {k} ({', '.join(names) or 'the starter'}): {c}", flush=True)
         for t, s in status.items():
             if s in ("PASSED", "SKIPPED") and t not in first:
@@ -131,7 +142,7 @@ def cmd_record(phase, work):
     with open(record_path(phase), "w", encoding="utf-8") as f:
         f.write(f"# ladder of phase {phase} (tests/grading/ladder.py --record): the first step of\n"
                 f"# labs/phase{phase}/README.md's TODO table after which each test passes.\n"
-                f"# starter: {count} tests pass\n")
+                f"# starter: {count} tests pass, {skipped} skipped\n")
         for t in sorted(first, key=lambda t: (first[t], t)):
             f.write(f"{t}\t{first[t]}\n")
     print(f"ladder: wrote {os.path.relpath(record_path(phase), ROOT)}")
@@ -148,13 +159,13 @@ def load_promises(phase):
     return out
 
 
-def build_targets(phase, impl, work):
+def build_targets(phase, impl, work, binaries):
     build = BUILD["dir"]
     cfg = ["cmake", "-S", ROOT, "-B", build, "-DMSGROUTE_IMPL=labs", f"-DMSGROUTE_IMPL_DIR={impl}"]
     if not os.path.exists(os.path.join(build, "CMakeCache.txt")):
         cfg.append("-DCMAKE_BUILD_TYPE=RelWithDebInfo")
-    for cmd in (cfg, ["cmake", "--build", build, "-j", "2", "--target", f"phase{phase}", "msgen", "oracle",
-                      f"test_phase{phase}", f"graded_phase{phase}"]):
+    for cmd in (cfg, ["cmake", "--build", build, "-j", "2", "--target", f"phase{phase}", "msgen", "oracle"]
+                + sorted(binaries)):
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             fail(f"{' '.join(cmd)}:\n{r.stdout[-3000:]}{r.stderr[-3000:]}")
@@ -165,7 +176,7 @@ def run(cmd, timeout=120, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
 
 
-def promise(phase, k, kind, args, build, first):
+def promise(phase, k, kind, args, build, first, binary):
     """Checks one promise of step k; a reason when it does not hold."""
     prog = os.path.join(build, "bin", f"phase{phase}")
     if kind == "make":
@@ -189,8 +200,7 @@ def promise(phase, k, kind, args, build, first):
     if kind == "tests":
         bad = []
         for t in sorted(t for t, s in first.items() if s == k):
-            binary = "graded_phase%d" % phase if t.startswith("graded_") else f"test_phase{phase}"
-            r = run([os.path.join(build, "tests", binary), "--filter", t, "--jobs", "1"], 300)
+            r = run([os.path.join(build, "tests", binary[t]), "--filter", t, "--jobs", "1"], 300)
             if r.returncode != 0 or "Tested: 1 " not in r.stderr:
                 bad.append(t)
         return None if not bad else "promised by now, still failing: " + ", ".join(bad)
@@ -206,10 +216,16 @@ def cmd_check(phase, work):
     first, count = load_record(phase)
     if f"{count} tests pass" not in handout(phase).replace("\n", " "):
         fail(f"labs/phase{phase}/README.md does not say the starter's '{count} tests pass' (ladder record)")
+    skipped = load_record.skipped
+    if skipped and f"{skipped} are skipped" not in handout(phase).replace("\n", " "):
+        fail(f"labs/phase{phase}/README.md does not say that the starter's '{skipped} are skipped' (ladder record)")
     _, got = run_check(phase, build_step(phase, [], work, 0), work)
-    if got != count:
-        fail(f"the starter: {got} tests pass, the record says {count}: run ladder.py --phase {phase} --record")
-    print(f"step 0 (the starter): {got} tests pass, as the handout says", flush=True)
+    if got != count or skipped is not None and run_check.skipped != skipped:
+        fail(f"the starter: {got} tests pass, {run_check.skipped} skipped; the record says {count}, {skipped}: "
+             f"run ladder.py --phase {phase} --record")
+    binary = run_check.binary
+    print(f"step 0 (the starter): {got} tests pass" + (f", {skipped} skipped" if skipped else "")
+          + ", as the handout says", flush=True)
     first_names = ", ".join(f"{n}()" for n in todo[0][1])
     if f"Next: TODO {todo[0][0]} of labs/phase{phase}/README.md, {first_names}" not in run_check.stdout:
         fail(f"make check on the starter does not name TODO {todo[0][0]} ({first_names}) as the next:\n"
@@ -221,9 +237,9 @@ def cmd_check(phase, work):
         filled += names
         if k not in promises:
             continue
-        build = build_targets(phase, build_step(phase, filled, work, k), work)
+        build = build_targets(phase, build_step(phase, filled, work, k), work, set(binary.values()))
         for kind, args in promises[k]:
-            why = promise(phase, k, kind, args, build, first)
+            why = promise(phase, k, kind, args, build, first, binary)
             if why:
                 fail(f"step {k} (after {', '.join(names)}): {kind} {' '.join(args)}: {why}")
             print(f"step {k}: {kind} {' '.join(args)}: holds", flush=True)
