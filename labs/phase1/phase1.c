@@ -153,11 +153,11 @@ static int route_all(struct loop *l)
 {
     /* TODO: Route every message of l->src into l->shard with shard_deliver(),
      * a batch at a time: call checkpoint() between batches (never per
-     * message), honour --rate through l->rate (sleeping until the next
-     * message is due, and counting the sleep in slept_ns), stop early when
-     * stop_requested is set, and give each message with a payload its bytes
-     * from write_payload(). Return -ENOMEM with a log_error() line when
-     * memory runs out. */
+     * message), honour --rate through l->rate (pacer_grant(); when no
+     * message is due, sleep until the next one is and count the sleep in
+     * slept_ns), stop early when stop_requested is set, and give each
+     * message with a payload its bytes from write_payload(). Return -ENOMEM
+     * with a log_error() line when memory runs out. */
     (void)l;
     (void)write_payload;
     (void)checkpoint;

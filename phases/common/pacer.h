@@ -56,4 +56,20 @@ static inline void pacer_take(struct pacer *p, uint64_t n)
     p->issued += n;
 }
 
+/* How many of a batch of at most max events may go at now, taken: what a
+ * loop that sends batches asks before each one. max when the pacer is
+ * unpaced (a rate of 0); 0 when none is due yet, and the next one is then
+ * due at pacer_next_due(). Events due beyond max stay due for the next
+ * call. */
+static inline uint64_t pacer_grant(struct pacer *p, uint64_t now, uint64_t max)
+{
+    if (p->period_ns == 0)
+        return max;
+    uint64_t n = pacer_due(p, now);
+    if (n > max)
+        n = max;
+    pacer_take(p, n);
+    return n;
+}
+
 #endif

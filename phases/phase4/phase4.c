@@ -574,22 +574,20 @@ static int run_loop(struct main4 *l)
         uint64_t now = now_ns();
         if (!checkpoint(l, now) || (l->ndead > 0 && !recover_dead(l)))
             return -1;
-        uint64_t batch = CHECK_EVERY;
-        if (o->rate > 0) {
-            batch = pacer_due(&l->rate, now);
-            if (batch == 0) {
-                flush_all(l);
-                uint64_t wake = pacer_next_due(&l->rate);
-                uint64_t cap = now + POLL_NS;
-                sleep_until_ns(wake < cap ? wake : cap);
-                continue;
-            }
-            pacer_take(&l->rate, batch);
+        /* Under --rate, what is due; before anything is, the workers get
+         * what is written so far and the loop naps, waking at the next poll
+         * at the latest. */
+        uint64_t batch = pacer_grant(&l->rate, now, CHECK_EVERY);
+        if (batch == 0) {
+            flush_all(l);
+            uint64_t wake = pacer_next_due(&l->rate), poll = now + POLL_NS;
+            sleep_until_ns(wake < poll ? wake : poll);
+            continue;
         }
         /* Pull the batch first, then route it: each source_next() misses the
          * cache on its id's key, and pulling them back to back lets those
          * misses overlap (phase 1 does the same for its machines). */
-        struct msg ms[CHECK_EVERY]; /* batch <= CHECK_EVERY: the rate pacer's burst */
+        struct msg ms[CHECK_EVERY];
         uint64_t n = 0;
         uint32_t lines[CHECK_EVERY]; /* --recover of a stream: each message's trace line */
         bool want_lines = o->recover && l->src->is_stream;
