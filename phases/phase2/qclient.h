@@ -14,6 +14,7 @@
 
 #include "hist.h"
 #include "pacer.h"
+#include "ptimer.h"
 #include "query.h"
 #include "rng.h"
 #include "source.h"
@@ -35,8 +36,8 @@ struct qclient_req {
 };
 
 struct qclient {
-    uv_timer_t wake;   /* wakes a sleeping loop when the next query is due */
-    uv_prepare_t tick; /* submits due queries on every turn of a busy loop */
+    struct ptimer wake; /* wakes a sleeping loop when the next query is due */
+    uv_prepare_t tick;  /* submits due queries on every turn of a busy loop */
     struct query_server *server;
     const struct source *src;
     struct hist *latency; /* intended time -> callback: what a client sees */
