@@ -111,11 +111,11 @@ static void print_rep(const char *pin, uint64_t gap_us, int rep, uint64_t rounds
            (unsigned long long)hist_percentile(&h[0], 50), (unsigned long long)hist_percentile(&h[0], 99),
            (unsigned long long)hist_percentile(&h[0], 99.9), hist_mean(&h[0]));
     if (gap_us)
-        printf(",\"wake_p50_ns\":%llu,\"wake_p99_ns\":%llu,\"due_p50_ns\":%llu,\"due_p99_ns\":%llu,"
-               "\"due_p999_ns\":%llu",
+        printf(",\"wake_p50_ns\":%llu,\"wake_p99_ns\":%llu,\"wake_p999_ns\":%llu,\"due_p50_ns\":%llu,"
+               "\"due_p99_ns\":%llu,\"due_p999_ns\":%llu",
                (unsigned long long)hist_percentile(&h[1], 50), (unsigned long long)hist_percentile(&h[1], 99),
-               (unsigned long long)hist_percentile(&h[2], 50), (unsigned long long)hist_percentile(&h[2], 99),
-               (unsigned long long)hist_percentile(&h[2], 99.9));
+               (unsigned long long)hist_percentile(&h[1], 99.9), (unsigned long long)hist_percentile(&h[2], 50),
+               (unsigned long long)hist_percentile(&h[2], 99), (unsigned long long)hist_percentile(&h[2], 99.9));
     printf("}\n");
     fflush(stdout);
 }
