@@ -2,24 +2,36 @@
  *
  * The poll handle is started once and stays started: stopping and
  * restarting it on every arm would cost an epoll_ctl each time. A disarmed
- * timerfd is simply never readable; uv_unref() keeps it from holding the
- * loop open meanwhile, as a stopped uv_timer_t would not. */
+ * timerfd is never readable (but see on_readable), and uv_unref() keeps the
+ * handle from holding the loop open meanwhile, as a stopped uv_timer_t does
+ * not hold it. */
 #include "ptimer.h"
 
 #include <errno.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clock.h"
+
+/* The callback runs before the expiration count is read: the read would
+ * be a system call between the wake-up and the callback's work. Re-arming
+ * resets the count (timerfd_settime), so a ptimer started again before the
+ * next poll never reads it; one that is not finds the fd still readable on
+ * that poll, and the read then happens here, with due_ns 0. */
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct ptimer *t = h->data;
     (void)events;
     uint64_t expirations;
-    /* Not readable after all: re-armed (which resets the count) between
-     * epoll_wait and this callback. The new due time has not come. */
-    if (status < 0 || read(t->fd, &expirations, sizeof expirations) != (ssize_t)sizeof expirations)
+    if (status < 0 || t->due_ns == 0) {
+        if (read(t->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+            uv_poll_stop(h); /* cannot happen on a timerfd; never spin on it */
         return;
+    }
+    if (now_ns() < t->due_ns)
+        return; /* re-armed for later between epoll_wait and here */
     t->due_ns = 0;
+    t->unread = true;
     uv_unref((uv_handle_t *)&t->poll);
     t->cb(t);
 }
@@ -27,6 +39,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 int ptimer_init(uv_loop_t *loop, struct ptimer *t)
 {
     t->due_ns = 0;
+    t->unread = false;
     t->cb = NULL;
     t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (t->fd < 0)
@@ -57,6 +70,7 @@ int ptimer_start(struct ptimer *t, uint64_t due_ns, ptimer_cb cb)
     struct itimerspec its = {.it_value = {(time_t)(due_ns / 1000000000ull), (long)(due_ns % 1000000000ull)}};
     if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
         return -errno;
+    t->unread = false;
     if (t->due_ns == 0)
         uv_ref((uv_handle_t *)&t->poll);
     t->due_ns = due_ns;
@@ -65,12 +79,14 @@ int ptimer_start(struct ptimer *t, uint64_t due_ns, ptimer_cb cb)
 
 void ptimer_stop(struct ptimer *t)
 {
-    if (t->due_ns == 0)
+    if (t->due_ns == 0 && !t->unread)
         return;
     struct itimerspec off = {0};
     timerfd_settime(t->fd, 0, &off, NULL); /* cannot fail on a valid timerfd */
+    if (t->due_ns)
+        uv_unref((uv_handle_t *)&t->poll);
     t->due_ns = 0;
-    uv_unref((uv_handle_t *)&t->poll);
+    t->unread = false;
 }
 
 void ptimer_close(struct ptimer *t)

@@ -18,6 +18,7 @@
 #ifndef MSGROUTE_PTIMER_H
 #define MSGROUTE_PTIMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -28,6 +29,7 @@ struct ptimer {
     uv_poll_t poll;  /* watches fd for readability, active from init to close */
     int fd;          /* the timerfd, -1 once closed */
     uint64_t due_ns; /* the due time armed in the kernel, 0 when disarmed */
+    bool unread;     /* fired, its expiration not read: the fd stays readable until re-armed */
     ptimer_cb cb;
     void *data; /* the caller's, untouched */
 };
