@@ -11,9 +11,10 @@
  * wake-up crosses CPUs: on a virtual machine this is often the slower one,
  * which is why an idle phase can answer a query slower than a busy one).
  *
- * --gap-us G (default 0, the hot ping-pong) waits G us between rounds on a
+ * --gap-us G (default 0, the hot ping-pong) starts a round every G us, on a
  * timerfd, so both processes block and their CPUs may go idle, as those of
- * a query to an idle program do. Each round is then a timer wake (the
+ * a query to an idle program do. G must be well above a round (tens of us)
+ * or the rounds queue behind each other (see rep_rounds). Each round is then a timer wake (the
  * parent, from its due time to running: wake_*), a worker wake (the child,
  * from the write to running) and a reply wake (the parent again); rtt_* is
  * the last two, due_* all three: the floor of a query from its intended
@@ -72,7 +73,12 @@ static int wait_until(int tfd, uint64_t due_ns)
 }
 
 /* One repetition: rounds round trips, gap_ns apart (0: back to back).
- * h[0] the round trips, h[1] the timer wakes, h[2] due time -> reply. */
+ * h[0] the round trips, h[1] the timer wakes, h[2] due time -> reply.
+ * Rounds are due on a fixed schedule, start + k * gap, as the phases'
+ * queries are (pacer.h): a stall delays every round due during it, and the
+ * percentiles count it as they count the queries it delays. Restarting the
+ * gap after each round would count a 5 ms stall once (coordinated
+ * omission) and report a floor the queries can never reach. */
 static int rep_rounds(int out, int in, int tfd, uint64_t gap_ns, uint64_t rounds, struct hist h[3])
 {
     for (int i = 0; i < 3; i++)
@@ -97,7 +103,6 @@ static int rep_rounds(int out, int in, int tfd, uint64_t gap_ns, uint64_t rounds
         if (gap_ns) {
             hist_record(&h[1], t0 - due);
             hist_record(&h[2], t1 - due);
-            due = t1; /* the next gap starts now: a late round never makes the next one early */
         }
     }
     return 0;
