@@ -20,7 +20,7 @@
 #include "source.h"
 
 /* Queries are submitted at most twice between two turns of the server (by
- * the prepare handle, then by the timer of the next turn), each time at most
+ * the prepare handle, then by the timer in the poll that follows), each time at most
  * a burst of QCLIENT_BURST (pacer.h): a pool of two bursts never runs dry.
  * A loop stalled for longer than a burst's worth of queries (50 ms at
  * 10 000 queries/s) forfeits the rest, as a full bucket overflows. */
