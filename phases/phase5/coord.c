@@ -244,7 +244,7 @@ static int setup_router(struct coord *p)
         set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
         set_int(p->router, ZMQ_RCVHWM, p->c->hwm) < 0 || set_int(p->router, ZMQ_LINGER, 0) < 0 ||
         set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, (int)p->c->lease_ms) < 0 ||
+        set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, 2 * (int)p->c->lease_ms) < 0 ||
         zmq_setsockopt(p->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -errno;
     if (zmq_bind(p->router, p->c->bind) < 0)
@@ -264,7 +264,7 @@ static int setup_loop(struct coord *p)
     p->loop.data = p;
     uv_idle_init(&p->loop, &p->pump);
     uv_timer_t *timers[] = {&p->rate_timer,  &p->retry_timer,  &p->lease_timer,
-                            &p->sweep_timer, &p->status_timer, &p->query_timer};
+                            &p->sweep_timer, &p->status_timer};
     for (size_t k = 0; k < sizeof timers / sizeof timers[0]; k++)
         uv_timer_init(&p->loop, timers[k]);
     uv_signal_init(&p->loop, &p->sigint);
@@ -310,6 +310,8 @@ static void teardown(struct coord *p, bool loop_made)
         if (uv_loop_close(&p->loop) < 0)
             log_warn("the loop still had open handles at exit");
     }
+    if (p->qtimer_fd >= 0)
+        close(p->qtimer_fd); /* after its poll handle closed */
     if (p->router)
         zmq_close(p->router);
     if (p->zctx)
@@ -374,7 +376,7 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
         fprintf(stderr, "%s: out of memory\n", PROGRAM);
         return EXIT_NO_MEMORY;
     }
-    *p = (struct coord){.o = o, .c = c, .src = src, .n = o->workers};
+    *p = (struct coord){.o = o, .c = c, .src = src, .n = o->workers, .qtimer_fd = -1};
     int status = EXIT_SETUP_FAILED;
     bool loop_made = false;
     const char *step = "memory";

@@ -99,7 +99,9 @@ struct coord {
     uv_loop_t loop;
     struct zwatch zw;
     uv_idle_t pump;
-    uv_timer_t rate_timer, retry_timer, lease_timer, sweep_timer, status_timer, query_timer;
+    uv_timer_t rate_timer, retry_timer, lease_timer, sweep_timer, status_timer;
+    uv_poll_t qtimer_poll; /* query.c: the query clock, a timerfd */
+    int qtimer_fd;
     uv_signal_t sigint, sigterm, sigusr1;
 
     enum stage stage;

@@ -9,16 +9,20 @@
  * matching is one index and one compare, and every query has the same
  * timeout, so deadlines expire in id order and the sweep looks only at the
  * oldest. At most QT_SLOTS are in flight; one more fails at once. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "fnv.h"
 #include "log.h"
 #include "p5.h"
 
-#define QUERY_TICK_MS 1 /* when the pump is idle, due queries are issued this often */
 
 int query_init(struct coord *p)
 {
@@ -77,7 +81,9 @@ static void issue(struct coord *p, const char *id, size_t len, uint64_t hash, ui
         query_failed(p, &tmp, "too many queries in flight");
         return;
     }
-    if (w->sealed || codec_put_query(&w->batch, p->next_corr, id, len) < 0) {
+    /* A batch that ZeroMQ refused (sealed) still takes a query if it has
+     * room: only MSG frames wait for it, as they wait for credit. */
+    if (codec_put_query(&w->batch, p->next_corr, id, len) < 0) {
         query_failed(p, &tmp, "its queue is full (the worker is not reading)");
         return;
     }
@@ -102,22 +108,53 @@ static void issue_due(struct coord *p)
     }
     if (due)
         for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++)
-            if (!p->w[i].sealed)
+            if (!p->w[i].sealed) /* a sealed one is retried on its timer */
                 route_send(p, &p->w[i]);
 }
 
-static void on_query_tick(uv_timer_t *h)
+static void arm_timer(struct coord *p)
+{
+    uint64_t due = pacer_next_due(&p->qpace);
+    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)}};
+    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+        its.it_value.tv_nsec = 1; /* zero would disarm */
+    if (timerfd_settime(p->qtimer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+        log_warn("timerfd_settime: %s", strerror(errno));
+}
+
+/* The query clock is a timerfd (as phase 3's): libuv timers count whole
+ * milliseconds, and a query round trip is tens of microseconds. */
+static void on_query_timer(uv_poll_t *h, int status, int events)
 {
     struct coord *p = h->loop->data;
-    if (p->stage == ST_RUN)
-        issue_due(p);
+    (void)status;
+    (void)events;
+    uint64_t ticks;
+    if (read(p->qtimer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN && errno != EINTR)
+        log_warn("timerfd read: %s", strerror(errno));
+    if (p->stage != ST_RUN)
+        return;
+    issue_due(p);
+    arm_timer(p);
 }
 
 void query_start(struct coord *p)
 {
     pacer_init(&p->qpace, p->o->queries, now_ns(), 1000);
-    if (p->o->queries > 0)
-        uv_timer_start(&p->query_timer, on_query_tick, QUERY_TICK_MS, QUERY_TICK_MS);
+    if (p->o->queries > 0) {
+        /* Linux lets a sleeping timer fire up to 50 us late (timer slack):
+         * that would read as latency. Ask for none. */
+        if (prctl(PR_SET_TIMERSLACK, 1ul, 0, 0, 0) < 0)
+            log_warn("PR_SET_TIMERSLACK: %s", strerror(errno));
+        int rc;
+        p->qtimer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (p->qtimer_fd < 0 || (rc = uv_poll_init(&p->loop, &p->qtimer_poll, p->qtimer_fd)) < 0 ||
+            (rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, on_query_timer)) < 0) {
+            log_warn("no query clock (%s): --queries ignored", strerror(errno));
+        } else {
+            arm_timer(p);
+        }
+    }
     if (p->o->queries > 0 || p->c->nfinal > 0)
         uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
 }

@@ -81,7 +81,7 @@ int route_send(struct coord *p, struct wk *w)
     }
     if (rc < 0) {
         char why[160];
-        snprintf(why, sizeof why, "cannot send to it: %s", rc == -EHOSTUNREACH ? "its connection is gone" : zmq_strerror(-rc));
+        snprintf(why, sizeof why, "cannot send to it: %s", rc == -EHOSTUNREACH ? "its connection is gone (closed, or ZeroMQ's heartbeat timed out)" : zmq_strerror(-rc));
         p5_worker_lost(p, w->index, why);
         return rc;
     }

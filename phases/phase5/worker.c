@@ -195,7 +195,7 @@ static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
     }
     w->busy_ns += now_ns() - t0;
     publish(w);
-    return send_out(w, WIRE_DATA); /* every DATA gets a reply: its credit */
+    return 0;
 }
 
 static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
@@ -244,7 +244,7 @@ static int connect_dealer(struct p5w *w)
     if (zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 || set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 ||
         set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 || set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 ||
         set_int(w->sock, ZMQ_LINGER, 1000) < 0 || set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)w->s->lease_ms) < 0 ||
+        set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, 2 * (int)w->s->lease_ms) < 0 ||
         zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -1;
     return zmq_connect(w->sock, w->s->connect);
@@ -267,7 +267,10 @@ static int hello(struct p5w *w)
     return 0;
 }
 
-/* Receives and handles every message waiting; -1 when the worker must end. */
+/* Receives and handles every message waiting, then sends one reply with
+ * the credit of all of them and whatever answers and records they asked
+ * for: under load, one reply per wake-up rather than one per batch halves
+ * the messages on the wire. -1 when the worker must end. */
 static int drain(struct p5w *w)
 {
     for (;;) {
@@ -276,9 +279,11 @@ static int drain(struct p5w *w)
         if (zmq_msg_recv(&m, w->sock, ZMQ_DONTWAIT) < 0) {
             int e = errno;
             zmq_msg_close(&m);
-            if (e == EAGAIN || e == EINTR)
+            if (e != EAGAIN && e != EINTR)
+                return fail(w, EXIT_PEER_GONE, "cannot receive: %s", zmq_strerror(e));
+            if (w->ret_frames == 0 && w->out.len == WIRE_HDR)
                 return 0;
-            return fail(w, EXIT_PEER_GONE, "cannot receive: %s", zmq_strerror(e));
+            return send_out(w, WIRE_DATA);
         }
         int rc = zmq_msg_more(&m) ? fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s",
                                          "more than one part")
