@@ -96,8 +96,13 @@ static void print_status(struct coord *p)
         const struct wk *w = &p->w[i];
         char where[P5_ENDPOINT_MAX + 96];
         p5_describe(p, i, where, sizeof where);
-        fprintf(stderr, "  worker %u: pid %d, %s, credit %u/%u frames %lld/%u bytes\n", i, w->pid, where,
-                w->credit_frames, w->window_frames, (long long)w->credit_bytes, w->window_bytes);
+        fprintf(stderr, "  worker %u: pid %d, %s, credit %u/%u frames %lld/%u bytes, %s\n", i, w->pid, where,
+                w->credit_frames, w->window_frames, (long long)w->credit_bytes, w->window_bytes,
+                w->ended       ? "collected"
+                : w->drained   ? "collecting"
+                : w->tail_sent ? "draining"
+                : w->sealed    ? "queue full"
+                               : "running");
     }
 }
 
@@ -263,8 +268,7 @@ static int setup_loop(struct coord *p)
         return rc;
     p->loop.data = p;
     uv_idle_init(&p->loop, &p->pump);
-    uv_timer_t *timers[] = {&p->rate_timer,  &p->retry_timer,  &p->lease_timer,
-                            &p->sweep_timer, &p->status_timer};
+    uv_timer_t *timers[] = {&p->rate_timer, &p->retry_timer, &p->lease_timer, &p->sweep_timer, &p->status_timer};
     for (size_t k = 0; k < sizeof timers / sizeof timers[0]; k++)
         uv_timer_init(&p->loop, timers[k]);
     uv_signal_init(&p->loop, &p->sigint);
@@ -272,6 +276,7 @@ static int setup_loop(struct coord *p)
     uv_signal_init(&p->loop, &p->sigusr1);
     if ((rc = zwatch_start(&p->zw, &p->loop, p->router, inbox_on_readable, p)) < 0)
         return rc;
+    p->zw.on_writable = route_on_writable;
     if ((rc = uv_signal_start(&p->sigint, on_signal, SIGINT)) < 0 ||
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)

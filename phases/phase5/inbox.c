@@ -54,15 +54,15 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
     wire_next(&it, &f, &used);
     uint32_t i = f.u.ready.index;
     if (h->seq != 1 || h->aux != p->n || i >= p->n || rid_len > RID_MAX) {
-        snprintf(why, sizeof why, "a HELLO for worker %u of %u (seq %llu) that does not fit this run of %u workers",
-                 i, h->aux, (unsigned long long)h->seq, p->n);
+        snprintf(why, sizeof why, "a HELLO for worker %u of %u (seq %llu) that does not fit this run of %u workers", i,
+                 h->aux, (unsigned long long)h->seq, p->n);
         stranger(p, peer, why);
         return;
     }
     struct wk *w = &p->w[i];
     if (w->hello || f.u.ready.pid != (int64_t)p->pool.w[i].pid) {
-        snprintf(why, sizeof why, "a HELLO for worker %u claiming pid %lld, which is not the one this run started",
-                 i, (long long)f.u.ready.pid);
+        snprintf(why, sizeof why, "a HELLO for worker %u claiming pid %lld, which is not the one this run started", i,
+                 (long long)f.u.ready.pid);
         stranger(p, peer, why);
         return;
     }
@@ -165,7 +165,8 @@ static void on_worker_msg(struct coord *p, struct wk *w, const uint8_t *body, si
     if (h.kind == WIRE_LEASE && len == WIRE_HDR)
         return;
     if (h.kind != WIRE_DATA) {
-        snprintf(what, sizeof what, "sent a %s message (protocol error)", h.kind == WIRE_HELLO ? "second HELLO" : "bad");
+        snprintf(what, sizeof what, "sent a %s message (protocol error)",
+                 h.kind == WIRE_HELLO ? "second HELLO" : "bad");
         p5_worker_lost(p, w->index, what);
         return;
     }

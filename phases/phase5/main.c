@@ -140,8 +140,9 @@ static int worker_main(int argc, char **argv)
     if (!why[0] && (!s.connect[0] || !have_index || s.of == 0 || s.index >= s.of))
         snprintf(why, sizeof why, "want --connect ENDPOINT --index K --of N with K < N");
     if (why[0]) {
-        fprintf(stderr, "phase5 --worker: %s\nusage: phase5 --worker --connect ENDPOINT --index K --of N "
-                        "[--work-ns W]\n",
+        fprintf(stderr,
+                "phase5 --worker: %s\nusage: phase5 --worker --connect ENDPOINT --index K --of N "
+                "[--work-ns W]\n",
                 why);
         return EXIT_USAGE;
     }

@@ -129,12 +129,14 @@ struct coord {
 };
 
 /* route.c */
-void route_start(struct coord *p);       /* (re)starts the pump in stage RUN */
-void route_drain(struct coord *p);       /* stops the source; flush, then each worker's tail */
+void route_start(struct coord *p); /* (re)starts the pump in stage RUN */
+void route_drain(struct coord *p); /* stops the source; flush, then each worker's tail */
 void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes);
-int route_send(struct coord *p, struct wk *w);         /* sends w's batch: 0, -EAGAIN (kept), or lost */
-void route_send_exit(struct coord *p, struct wk *w);   /* WIRE_EXIT */
-void route_on_retry(uv_timer_t *h);
+int route_send(struct coord *p, struct wk *w);       /* sends w's batch: 0, -EAGAIN (kept), or lost */
+void route_send_exit(struct coord *p, struct wk *w); /* WIRE_EXIT */
+void route_retry(struct coord *p);                   /* sends every sealed batch ZeroMQ takes now */
+void route_on_retry(uv_timer_t *h);                  /* route_retry, from the backstop timer */
+void route_on_writable(struct zwatch *z);            /* route_retry, when ZMQ_EVENTS has ZMQ_POLLOUT */
 
 /* inbox.c: everything the ROUTER receives. */
 void inbox_on_readable(struct zwatch *z);

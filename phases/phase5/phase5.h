@@ -22,12 +22,12 @@
 
 /* Phase 5's own flags. */
 struct p5_config {
-    char bind[P5_ENDPOINT_MAX];   /* where the ROUTER binds: tcp://127.0.0.1:* unless --bind */
-    uint32_t window_frames;       /* credit each worker grants: frames in flight to it */
-    uint32_t window_bytes;        /* ... and their bytes */
-    uint32_t batch_frames;        /* MSG frames per ZeroMQ message at most */
-    int hwm;                      /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
-    uint32_t lease_ms;            /* a worker silent this long is lost */
+    char bind[P5_ENDPOINT_MAX];                      /* where the ROUTER binds: tcp://127.0.0.1:* unless --bind */
+    uint32_t window_frames;                          /* credit each worker grants: frames in flight to it */
+    uint32_t window_bytes;                           /* ... and their bytes */
+    uint32_t batch_frames;                           /* MSG frames per ZeroMQ message at most */
+    int hwm;                                         /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
+    uint32_t lease_ms;                               /* a worker silent this long is lost */
     const char *final_queries[P5_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
     size_t nfinal;
 };

@@ -23,7 +23,6 @@
 #include "log.h"
 #include "p5.h"
 
-
 int query_init(struct coord *p)
 {
     p->qt = calloc(QT_SLOTS, sizeof *p->qt);

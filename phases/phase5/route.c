@@ -61,6 +61,7 @@ static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
 
 static void arm_retry(struct coord *p)
 {
+    p->zw.want_out = true;
     if (!p->retrying) {
         uv_timer_start(&p->retry_timer, route_on_retry, RETRY_MS, RETRY_MS);
         p->retrying = true;
@@ -81,7 +82,9 @@ int route_send(struct coord *p, struct wk *w)
     }
     if (rc < 0) {
         char why[160];
-        snprintf(why, sizeof why, "cannot send to it: %s", rc == -EHOSTUNREACH ? "its connection is gone (closed, or ZeroMQ's heartbeat timed out)" : zmq_strerror(-rc));
+        snprintf(why, sizeof why, "cannot send to it: %s",
+                 rc == -EHOSTUNREACH ? "its connection is gone (closed, or ZeroMQ's heartbeat timed out)"
+                                     : zmq_strerror(-rc));
         p5_worker_lost(p, w->index, why);
         return rc;
     }
@@ -251,23 +254,33 @@ void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes
 
 void route_on_retry(uv_timer_t *h)
 {
-    struct coord *p = h->loop->data;
-    bool still = false;
+    route_retry(h->loop->data);
+}
+
+void route_on_writable(struct zwatch *z)
+{
+    route_retry(z->data);
+}
+
+void route_retry(struct coord *p)
+{
     for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
         struct wk *w = &p->w[i];
-        if (!w->sealed)
+        if (!w->sealed || route_send(p, w) < 0)
             continue;
-        if (route_send(p, w) == -EAGAIN) {
-            still = true;
-            continue;
-        }
         if (p->stage == ST_DRAIN)
-            drain_worker(p, w);
+            drain_worker(p, w); /* may seal w again, with its tail */
         else if (p->have_held && route_worker(p->held.id_hash, p->n) == i)
             route_start(p);
     }
-    if (!still) {
+    /* Whatever sealed a batch during this pass found the timer running:
+     * look again now rather than trust what the sends above returned. */
+    bool still = false;
+    for (uint32_t i = 0; i < p->n; i++)
+        still = still || p->w[i].sealed;
+    if (!still || p->exit_status != EXIT_OK) {
         uv_timer_stop(&p->retry_timer);
         p->retrying = false;
+        p->zw.want_out = false;
     }
 }

@@ -65,8 +65,11 @@ static int fail(struct p5w *w, int status, const char *fmt, const char *why)
 /* Sends out as one message of kind with the credit owed, blocking. */
 static int send_out(struct p5w *w, uint8_t kind)
 {
-    struct wire_hdr h = {
-        .kind = kind, .aux = w->s->of, .seq = ++w->seq_out, .credit_frames = w->ret_frames, .credit_bytes = w->ret_bytes};
+    struct wire_hdr h = {.kind = kind,
+                         .aux = w->s->of,
+                         .seq = ++w->seq_out,
+                         .credit_frames = w->ret_frames,
+                         .credit_bytes = w->ret_bytes};
     wire_put_hdr(w->out.data, &h);
     while (zmq_send(w->sock, w->out.data, w->out.len, 0) < 0)
         if (errno != EINTR)
@@ -98,8 +101,8 @@ static int room(struct p5w *w, size_t need)
 
 static int answer(struct p5w *w, const struct codec_frame *f)
 {
-    const struct machine *m = table_find(&w->shard.table, f->u.query.id, f->u.query.id_len,
-                                         fnv1a64(f->u.query.id, f->u.query.id_len));
+    const struct machine *m =
+        table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     if (room(w, CODEC_RECORD_MAX + 32) < 0)
         return -1;
     codec_put_answer(&w->out, f->u.query.corr, m);
@@ -205,8 +208,8 @@ static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
     if (wire_get_hdr(buf, len, &h, why, sizeof why) < 0)
         return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", why);
     if (h.seq != w->seq_in + 1) {
-        snprintf(why, sizeof why, "message %llu after %llu: a gap, messages were lost",
-                 (unsigned long long)h.seq, (unsigned long long)w->seq_in);
+        snprintf(why, sizeof why, "message %llu after %llu: a gap, messages were lost", (unsigned long long)h.seq,
+                 (unsigned long long)w->seq_in);
         return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", why);
     }
     w->seq_in++;
@@ -285,8 +288,7 @@ static int drain(struct p5w *w)
                 return 0;
             return send_out(w, WIRE_DATA);
         }
-        int rc = zmq_msg_more(&m) ? fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s",
-                                         "more than one part")
+        int rc = zmq_msg_more(&m) ? fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", "more than one part")
                                   : on_message(w, zmq_msg_data(&m), zmq_msg_size(&m));
         zmq_msg_close(&m);
         if (rc < 0 || w->done)

@@ -29,10 +29,13 @@
  * epoll_wait return at once, so the prepare handle drains again on the next
  * turn instead of the loop sleeping on a descriptor that will not fire.
  *
- * Writability is not watched here: a ROUTER's ZMQ_POLLOUT means "some peer
- * can take a message", not "this peer can", so waiting for it would spin
- * while one worker's queue is full (coord.c retries that worker on a
- * timer instead). */
+ * Writability is only a hint here: a ROUTER's ZMQ_POLLOUT means "some
+ * peer can take a message", not "this peer can", so it cannot be waited
+ * for (the loop would spin while one worker's queue is full and another's
+ * is not). on_writable is tried once per drain when ZMQ_POLLOUT is set,
+ * which is as soon as the refusing peer reads (its reads reach this socket
+ * as a command, which raises ZMQ_FD); the caller keeps a slow timer as the
+ * backstop. */
 #include "zwatch.h"
 
 #include <errno.h>
@@ -61,6 +64,7 @@ static void on_spin(uv_idle_t *h)
 
 void zwatch_drain(struct zwatch *z)
 {
+    bool tried_out = false;
     for (int round = 0; round < ZW_ROUNDS && !z->closed; round++) {
         int ev = 0;
         size_t len = sizeof ev;
@@ -72,6 +76,11 @@ void zwatch_drain(struct zwatch *z)
             z->error = errno;
             uv_stop(z->poll.loop);
             return;
+        }
+        if (z->want_out && z->on_writable && (ev & ZMQ_POLLOUT) && !tried_out) {
+            tried_out = true;
+            z->on_writable(z);
+            continue; /* the sends consumed the edge: ask ZMQ_EVENTS again */
         }
         if (!(ev & ZMQ_POLLIN)) {
             /* This ZMQ_EVENTS call saw nothing: the edge is re-armed. */

@@ -24,6 +24,10 @@ typedef void (*zwatch_fn)(struct zwatch *z);
 struct zwatch {
     void *sock;
     zwatch_fn on_readable;
+    /* Optional: called once per drain while want_out is set and ZMQ_EVENTS
+     * has ZMQ_POLLOUT, for a caller with a message ZeroMQ refused (EAGAIN). */
+    zwatch_fn on_writable;
+    bool want_out;
     void *data;
     uv_poll_t poll;       /* ZMQ_FD, UV_READABLE */
     uv_prepare_t prepare; /* the last look before the loop may block */
