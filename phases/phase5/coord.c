@@ -160,12 +160,53 @@ void p5_after_drain(struct coord *p)
         uv_stop(&p->loop);
 }
 
-/* The lease: every worker sends something (a batch's reply or a
- * WIRE_LEASE) at least every lease/4 (worker.c). One silent for the whole
- * lease is stopped, hung or cut off, and its machines' state is unknown.
- * Only the worker's own messages count: ZeroMQ's heartbeats (set on both
- * sockets) are answered by libzmq's I/O thread, which can be alive while
- * the worker's loop is not. */
+/* The state letter of a local process from /proc/PID/stat ('R', 'S',
+ * 'T' for stopped...), or 0 when it cannot be read. */
+static char proc_state(int pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold anything */
+    return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/* The lease: every worker sends something (a reply or a WIRE_LEASE) at
+ * least every lease/4 (worker.c). Only the worker's own messages count:
+ * ZeroMQ's heartbeats are answered by libzmq's I/O thread, which can be
+ * alive while the worker's loop is not.
+ *
+ * A worker silent for the whole lease is stopped, hung or cut off, or it is
+ * only starved of CPU on a loaded machine: a 300 ms lease on a 2-CPU host
+ * at load 18 expires for healthy workers. A local worker's state in /proc
+ * tells them apart: one that is stopped (SIGSTOP, a debugger) or gone is
+ * lost at the lease; one the kernel says is running or waiting is given up
+ * to P5_LEASE_GRACE leases more before it is declared hung. A remote worker
+ * (not in this phase yet) would have only the lease. */
+
+static void check_lease(struct coord *p, uint32_t i, uint64_t now, uint64_t lease)
+{
+    struct wk *w = &p->w[i];
+    uint64_t silent = now - w->last_heard_ns;
+    char st = proc_state(w->pid), what[200];
+    if (st == 'T' || st == 't' || st == 'Z' || st == 'X' || st == 0)
+        snprintf(what, sizeof what, "silent for %llu ms, past its %u ms lease (%s)",
+                 (unsigned long long)(silent / 1000000), p->c->lease_ms,
+                 st == 'T' || st == 't' ? "the process is stopped" : "the process is gone");
+    else if (silent > P5_LEASE_GRACE * lease)
+        snprintf(what, sizeof what,
+                 "silent for %llu ms, %d times its %u ms lease, though its process is not stopped (hung)",
+                 (unsigned long long)(silent / 1000000), P5_LEASE_GRACE, p->c->lease_ms);
+    else
+        return; /* starved of CPU, most likely: see above */
+    lose(p, i, what);
+}
+
 static void on_lease_timer(uv_timer_t *h)
 {
     struct coord *p = h->loop->data;
@@ -184,8 +225,7 @@ static void on_lease_timer(uv_timer_t *h)
     uint64_t lease = (uint64_t)p->c->lease_ms * 1000000ull;
     bool drained = false;
     for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
-        struct wk *w = &p->w[i];
-        if (now - w->last_heard_ns <= lease)
+        if (now - p->w[i].last_heard_ns <= lease)
             continue;
         if (!drained) {
             /* The loop itself may have been descheduled: read what has
@@ -193,13 +233,10 @@ static void on_lease_timer(uv_timer_t *h)
             zwatch_drain(&p->zw);
             drained = true;
             now = now_ns();
-            if (now - w->last_heard_ns <= lease)
+            if (now - p->w[i].last_heard_ns <= lease)
                 continue;
         }
-        char what[160];
-        snprintf(what, sizeof what, "silent for %llu ms, past its %u ms lease (stopped, hung or cut off)",
-                 (unsigned long long)((now - w->last_heard_ns) / 1000000), p->c->lease_ms);
-        lose(p, i, what);
+        check_lease(p, i, now, lease);
     }
 }
 
@@ -249,7 +286,7 @@ static int setup_router(struct coord *p)
         set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
         set_int(p->router, ZMQ_RCVHWM, p->c->hwm) < 0 || set_int(p->router, ZMQ_LINGER, 0) < 0 ||
         set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, 2 * (int)p->c->lease_ms) < 0 ||
+        set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)p->c->lease_ms) < 0 ||
         zmq_setsockopt(p->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -errno;
     if (zmq_bind(p->router, p->c->bind) < 0)

@@ -37,6 +37,9 @@ struct p5_config {
 #define P5_BATCH_FRAMES_DEFAULT 1024u
 #define P5_HWM_DEFAULT 1000
 #define P5_LEASE_MS_DEFAULT 300u
+/* A silent worker whose process is not stopped gets this many leases before
+ * it is declared hung (coord.c), and ZeroMQ's heartbeat timeout is as long. */
+#define P5_LEASE_GRACE 10
 
 /* What a finished run hands back to main(). Free with p5_result_free(). */
 struct p5_result {

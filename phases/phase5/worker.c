@@ -247,7 +247,7 @@ static int connect_dealer(struct p5w *w)
     if (zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 || set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 ||
         set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 || set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 ||
         set_int(w->sock, ZMQ_LINGER, 1000) < 0 || set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, 2 * (int)w->s->lease_ms) < 0 ||
+        set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
         zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -1;
     return zmq_connect(w->sock, w->s->connect);

@@ -258,6 +258,28 @@ Test(phase5, sigint_drains_and_dumps_exactly_what_was_sent)
     conf_assert_clean_exit(p.pid);
 }
 
+Test(phase5, sigterm_drains_like_sigint)
+{
+    char out[512];
+    conf_path(out, "d.csv");
+    char *argv[] = {PHASE5, "--rate", "50000", "--messages", "10000000", "--workers",
+                    "2",    "--dump", out,     "--json",     NULL};
+    struct proc p;
+    cr_assert_eq(proc_start(argv, &p), 0);
+    conf_worker_pid(p.pid, 1, 2);
+    proc_sleep_ms(300);
+    kill(p.pid, SIGTERM);
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *j = strstr(r.out, "{\"phase\":5");
+    cr_assert_not_null(j);
+    cr_expect_eq(conf_sum_msgs(out), conf_json_u64(j, "messages"));
+    proc_result_free(&r);
+    conf_assert_clean_exit(p.pid);
+}
+
 /* A stopped worker would otherwise be lost at its lease before the second
  * SIGINT: the lease is long here, so the test sees the drain blocked. */
 #define LONG_LEASE "--lease", "20000"
