@@ -345,6 +345,8 @@ static void teardown(struct coord *p, bool loop_made)
         sigset_t held;
         signals_hold(&held);
         p->zw.closed = true;
+        if (p->qtimer_made)
+            ptimer_close(&p->qtimer); /* its handle and its timerfd */
         uv_walk(&p->loop, close_one, NULL);
         signals_resume(p->interrupts > 0 ? 1 : 0);
         signals_release(&held);
@@ -352,8 +354,6 @@ static void teardown(struct coord *p, bool loop_made)
         if (uv_loop_close(&p->loop) < 0)
             log_warn("the loop still had open handles at exit");
     }
-    if (p->qtimer_fd >= 0)
-        close(p->qtimer_fd); /* after its poll handle closed */
     if (p->router)
         zmq_close(p->router);
     if (p->zctx)
@@ -418,7 +418,7 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
         fprintf(stderr, "%s: out of memory\n", PROGRAM);
         return EXIT_NO_MEMORY;
     }
-    *p = (struct coord){.o = o, .c = c, .src = src, .n = o->workers, .qtimer_fd = -1};
+    *p = (struct coord){.o = o, .c = c, .src = src, .n = o->workers};
     int status = EXIT_SETUP_FAILED;
     bool loop_made = false;
     const char *step = "memory";

@@ -36,6 +36,7 @@
 #include "pacer.h"
 #include "phase5.h"
 #include "pool.h"
+#include "ptimer.h"
 #include "rng.h"
 #include "wire.h"
 #include "zwatch.h"
@@ -100,8 +101,8 @@ struct coord {
     struct zwatch zw;
     uv_idle_t pump;
     uv_timer_t rate_timer, retry_timer, lease_timer, sweep_timer, status_timer;
-    uv_poll_t qtimer_poll; /* query.c: the query clock, a timerfd */
-    int qtimer_fd;
+    struct ptimer qtimer; /* query.c: the query clock */
+    bool qtimer_made;
     uv_signal_t sigint, sigterm, sigusr1;
 
     enum stage stage;

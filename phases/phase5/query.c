@@ -15,13 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "fnv.h"
 #include "log.h"
 #include "p5.h"
+#include "ptimer.h"
 
 int query_init(struct coord *p)
 {
@@ -111,30 +110,16 @@ static void issue_due(struct coord *p)
                 route_send(p, &p->w[i]);
 }
 
-static void arm_timer(struct coord *p)
+/* The query clock is a ptimer (ptimer.h): a uv_timer_t would wake up to
+ * 1 ms late, and a query round trip is tens of microseconds. */
+static void on_query_timer(struct ptimer *t)
 {
-    uint64_t due = pacer_next_due(&p->qpace);
-    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)}};
-    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-        its.it_value.tv_nsec = 1; /* zero would disarm */
-    if (timerfd_settime(p->qtimer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-        log_warn("timerfd_settime: %s", strerror(errno));
-}
-
-/* The query clock is a timerfd (as phase 3's): libuv timers count whole
- * milliseconds, and a query round trip is tens of microseconds. */
-static void on_query_timer(uv_poll_t *h, int status, int events)
-{
-    struct coord *p = h->loop->data;
-    (void)status;
-    (void)events;
-    uint64_t ticks;
-    if (read(p->qtimer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN && errno != EINTR)
-        log_warn("timerfd read: %s", strerror(errno));
+    struct coord *p = t->data;
     if (p->stage != ST_RUN)
         return;
     issue_due(p);
-    arm_timer(p);
+    if (ptimer_start(&p->qtimer, pacer_next_due(&p->qpace), on_query_timer) < 0)
+        log_warn("the query clock cannot be re-armed: no more queries");
 }
 
 void query_start(struct coord *p)
@@ -145,14 +130,14 @@ void query_start(struct coord *p)
          * that would read as latency. Ask for none. */
         if (prctl(PR_SET_TIMERSLACK, 1ul, 0, 0, 0) < 0)
             log_warn("PR_SET_TIMERSLACK: %s", strerror(errno));
-        int rc;
-        p->qtimer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (p->qtimer_fd < 0 || (rc = uv_poll_init(&p->loop, &p->qtimer_poll, p->qtimer_fd)) < 0 ||
-            (rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, on_query_timer)) < 0) {
-            log_warn("no query clock (%s): --queries ignored", strerror(errno));
-        } else {
-            arm_timer(p);
+        int rc = ptimer_init(&p->loop, &p->qtimer);
+        if (rc == 0) {
+            p->qtimer_made = true;
+            p->qtimer.data = p;
+            rc = ptimer_start(&p->qtimer, pacer_next_due(&p->qpace), on_query_timer);
         }
+        if (rc < 0)
+            log_warn("no query clock (%s): --queries ignored", strerror(-rc));
     }
     if (p->o->queries > 0 || p->c->nfinal > 0)
         uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
