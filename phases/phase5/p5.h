@@ -9,9 +9,11 @@
  *   RUN      the pump (a uv_idle) routes up to PUMP_TURN messages a turn
  *            into per-worker batches, each frame paid for with credit;
  *   DRAIN    the source is done (or SIGINT/SIGTERM): batches flushed, then
- *            each worker gets its tail: the --query list and COLLECT;
- *   COLLECT  workers answer STATS, RECORDS... and END;
- *   EXIT     WIRE_EXIT sent; the workers exit 0 and are reaped.
+ *            each worker gets its tail in the same ordered stream: the
+ *            --query list and COLLECT, which it answers with ANSWERs,
+ *            STATS, RECORDS... and END;
+ *   EXIT     every END is in: WIRE_EXIT sent; the workers exit 0 and are
+ *            reaped.
  * A worker that dies, falls silent past its lease, reconnects or breaks
  * the protocol ends the run with exit 3 and no records.
  *
@@ -52,7 +54,7 @@
 #define START_TIMEOUT_MS 10000     /* every worker must say HELLO within this */
 #define REPLY_MAX (1u << 20)       /* largest message a worker may send (ZMQ_MAXMSGSIZE) */
 
-enum stage { ST_START, ST_RUN, ST_DRAIN, ST_COLLECT, ST_EXIT };
+enum stage { ST_START, ST_RUN, ST_DRAIN, ST_EXIT };
 
 /* The coordinator's view of one worker. */
 struct wk {
@@ -146,7 +148,6 @@ void inbox_on_readable(struct zwatch *z);
 void query_start(struct coord *p);
 void query_ask_final(struct coord *p, struct wk *w); /* the --query list of w, into its tail */
 void query_on_answer(struct coord *p, struct wk *w, const struct codec_frame *f);
-void query_fail_worker(struct coord *p, uint32_t i, const char *why);
 void query_on_sweep(uv_timer_t *h);
 int query_init(struct coord *p);
 void query_free(struct coord *p);
