@@ -404,7 +404,11 @@ static int take_result(struct coord *p, struct p5_result *r)
 }
 
 /* Each batch holds up to BATCH_BYTES of frames, one largest MSG frame of
- * this source beyond that, and room for queries: allocated once per worker. */
+ * this source beyond that, and room for queries: allocated once per worker.
+ * The cost is N times the largest payload (the pages a big frame touched
+ * stay resident): 256 workers fed 16 MiB payloads could hold 4 GiB. A
+ * single buffer shared by the frames over BATCH_BYTES would bound it by one
+ * payload; not done yet. */
 static size_t batch_cap(const struct coord *p)
 {
     return WIRE_HDR + BATCH_BYTES + CODEC_MSG_OVERHEAD + source_payload_max(p->src) + 64u * 1024u;
