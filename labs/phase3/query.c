@@ -13,6 +13,19 @@ static int from_table(int st, int none)
     return st == QT_NOT_WRITTEN ? QUERY_NOT_WRITTEN : none;
 }
 
+int query_due(struct queries *q, struct pacer *pace, uint64_t now_ns, uint64_t *intended_ns)
+{
+    /* TODO: One query of the --queries schedule, if the pacer says one is due
+     * by now_ns: take it from the pacer, and give its intended time (when it
+     * was due, not now: a loop that stalled must not hide its stall in the
+     * latency) in *intended_ns. QUERY_DUE or QUERY_NONE. */
+    (void)pace;
+    (void)now_ns;
+    (void)intended_ns;
+    q->not_written = "query_due()";
+    return QUERY_NOT_WRITTEN;
+}
+
 int query_send(struct queries *q, struct codec_buf *req, uint32_t worker, const char *id, size_t len,
                uint64_t intended_ns, uint64_t now_ns, struct qt_entry **e)
 {

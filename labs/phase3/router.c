@@ -10,6 +10,15 @@
 
 #include "fnv.h"
 
+/* The status of two results taken together: a lost worker outweighs a
+ * full pipe, which outweighs success. */
+static int worse(int a, int b)
+{
+    if (a == ROUTER_LOST || b == ROUTER_LOST)
+        return ROUTER_LOST;
+    return a == ROUTER_BLOCKED || b == ROUTER_BLOCKED ? ROUTER_BLOCKED : a;
+}
+
 static int flush_pipe(struct router *r, uint32_t i)
 {
     /* TODO: Write worker i's queued bytes (outq_flush) and keep pipe[i].full
@@ -23,19 +32,24 @@ static int flush_pipe(struct router *r, uint32_t i)
     return ROUTER_NOT_WRITTEN;
 }
 
-int router_turn(struct router *r, struct source *src, uint64_t budget)
+int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t now_ns)
 {
-    /* TODO: Route up to budget messages: the held one first, then the source's
-     * (at its end, ROUTER_END), each to route_worker() of its id's hash,
+    /* TODO: Route up to budget messages; under --rate (r->rate), only those
+     * the pacer says are due by now_ns, and when none is, ROUTER_SLEEP with
+     * the time the next one is due in r->wake_ns. The held message goes
+     * first, then the source's (at its end, ROUTER_END), each to
+     * route_worker() of its id's hash,
      * into that worker's outq. A queue that refuses a message is flushed
      * and asked again; if it still refuses (its pipe is full, or it failed),
      * hold the message in r->held and stop: ROUTER_BLOCKED (or ROUTER_LOST).
      * Flush a queue that reaches OUTQ_BATCH, and before returning flush
      * every queue that holds bytes and whose pipe is not full, so a slow
      * source never leaves messages waiting for a batch to fill. Count what
-     * you route in r->routed. */
+     * you route in r->routed, and take it from the pacer. */
     (void)src;
     (void)budget;
+    (void)now_ns;
+    (void)worse;
     (void)flush_pipe;
     r->not_written = "router_turn()";
     return ROUTER_NOT_WRITTEN;

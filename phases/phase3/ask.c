@@ -106,15 +106,17 @@ void ask_arm_timer(struct phase3 *p)
  * burst leaves, one write per worker. */
 static void ask_due(struct phase3 *p, uint64_t now)
 {
-    uint64_t due = pacer_due(&p->qpace, now);
-    for (uint64_t k = 0; k < due && p->exit_status == EXIT_OK; k++) {
-        uint64_t intended = pacer_next_due(&p->qpace);
-        pacer_take(&p->qpace, 1);
+    uint64_t intended, asked = 0;
+    int rc;
+    while (p->exit_status == EXIT_OK && (rc = query_due(&p->q, &p->qpace, now, &intended)) == QUERY_DUE) {
         const struct idkey *key = source_random_seen(p->src, &p->qrng);
         if (key)
             ask(p, key->s, key->len, key->hash, intended, false);
+        asked++;
     }
-    if (due)
+    if (p->exit_status == EXIT_OK && rc == QUERY_NOT_WRITTEN)
+        not_written(p);
+    if (asked)
         flush_requests(p);
 }
 

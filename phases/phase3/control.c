@@ -57,6 +57,7 @@ static void start_run(struct phase3 *p)
     p->stage = ST_RUN;
     p->start_ns = now_ns();
     pacer_init(&p->rate, p->o->rate, p->start_ns, PUMP_TURN);
+    p->rt.rate = p->o->rate > 0 ? &p->rate : NULL;
     pacer_init(&p->qpace, p->o->queries, p->start_ns, 1000);
     if (p->o->queries > 0)
         ask_arm_timer(p);

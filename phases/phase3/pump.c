@@ -93,30 +93,20 @@ static void on_router(struct phase3 *p, int rc)
 static void on_pump(uv_idle_t *h)
 {
     struct phase3 *p = h->loop->data;
-    uint64_t budget = PUMP_TURN;
-    if (p->o->rate > 0) {
-        uint64_t now = now_ns();
-        budget = pacer_due(&p->rate, now);
-        if (budget > PUMP_TURN)
-            budget = PUMP_TURN;
-        if (budget == 0) {
-            /* Nothing due: sleep in the loop until the next message is. */
-            uint64_t wait = pacer_next_due(&p->rate) - now;
-            pump_stop(p);
-            uv_timer_start(&p->rate_timer, on_rate_timer, (wait + 999999) / 1000000, 0);
-            return;
-        }
-    }
-    uint64_t before = p->rt.routed;
-    int rc = router_turn(&p->rt, p->src, budget);
-    if (p->o->rate > 0)
-        pacer_take(&p->rate, p->rt.routed - before);
+    uint64_t now = now_ns();
+    int rc = router_turn(&p->rt, p->src, PUMP_TURN, now);
     for (uint32_t i = 0; i < p->n; i++)
         watch(p, i);
-    if (rc == ROUTER_END)
+    if (rc == ROUTER_SLEEP) {
+        /* --rate: nothing due; sleep in the loop until the next message is. */
+        pump_stop(p);
+        uint64_t wait = p->rt.wake_ns > now ? p->rt.wake_ns - now : 0;
+        uv_timer_start(&p->rate_timer, on_rate_timer, (wait + 999999) / 1000000, 0);
+    } else if (rc == ROUTER_END) {
         pump_drain(p);
-    else
+    } else {
         on_router(p, rc);
+    }
 }
 
 static void on_msg_writable(uv_poll_t *h, int status, int events)

@@ -17,6 +17,7 @@
 
 #include "codec.h"
 #include "hist.h"
+#include "pacer.h"
 #include "querytab.h"
 
 struct queries {
@@ -30,6 +31,7 @@ struct queries {
 
 enum query_status {
     QUERY_SENT = 0,    /* query_send(): its frame is queued */
+    QUERY_DUE,         /* query_due(): one more query is due now */
     QUERY_TOO_MANY,    /* query_send(): QT_SLOTS queries in flight; no entry (*e is NULL) */
     QUERY_NOT_RUNNING, /* query_send(): the worker takes no request (req was NULL) */
     QUERY_PIPE_FULL,   /* query_send(): its request buffer is full (the worker is not reading) */
@@ -37,9 +39,14 @@ enum query_status {
     QUERY_NOT_FOUND,   /* query_answer(): no such machine, latency recorded */
     QUERY_LATE,        /* query_answer(): nobody waits for it any more (*e is NULL) */
     QUERY_TIMED_OUT,   /* query_expire(): *e passed its deadline */
-    QUERY_NONE,        /* query_expire(): nothing has */
+    QUERY_NONE,        /* query_due(), query_expire(): nothing is */
     QUERY_NOT_WRITTEN, /* the starter: a function is still a stub */
 };
+
+/* --queries: whether one more query is due at now_ns by pace (pacer.h),
+ * taken from it: QUERY_DUE with the time it was due in *intended_ns, the
+ * time its latency is measured from, or QUERY_NONE. */
+int query_due(struct queries *q, struct pacer *pace, uint64_t now_ns, uint64_t *intended_ns);
 
 /* Opens an entry for a query of id (len bytes) to worker, intended at
  * intended_ns, and queues its QUERY frame on req, that worker's request

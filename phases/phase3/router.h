@@ -23,6 +23,7 @@
 
 #include "msg.h"
 #include "outq.h"
+#include "pacer.h"
 #include "source.h"
 
 /* The router's view of one worker's message pipe. */
@@ -37,6 +38,8 @@ struct router {
     struct msg held;          /* refused by a full pipe; routed first next time */
     bool have_held;
     uint64_t routed;         /* messages accepted by a queue */
+    struct pacer *rate;      /* --rate: when messages are due (pacer.h); NULL: as fast as possible */
+    uint64_t wake_ns;        /* with ROUTER_SLEEP: when the next message is due */
     uint32_t lost;           /* with ROUTER_LOST: the worker whose pipe failed */
     const char *not_written; /* with ROUTER_NOT_WRITTEN: the function */
 };
@@ -46,15 +49,17 @@ enum router_status {
     ROUTER_RESUME,      /* router_writable(): empty now, and the held message waits on this pipe */
     ROUTER_BLOCKED,     /* a full pipe refused a message (held) or still holds bytes: wait for it */
     ROUTER_END,         /* router_turn(): the source has ended */
+    ROUTER_SLEEP,       /* router_turn(): no message is due before wake_ns (--rate) */
     ROUTER_LOST,        /* a write failed (EPIPE: worker `lost` has gone); the driver waits for its death */
     ROUTER_NOT_WRITTEN, /* the starter: `not_written` is still a stub */
 };
 
-/* One loop turn: routes up to budget messages from src (the held one
- * first), flushes a queue that reaches OUTQ_BATCH, and at the end flushes
- * every queue that holds bytes and whose pipe is not full. ROUTER_OK,
- * ROUTER_BLOCKED (a message is held), ROUTER_END, ROUTER_LOST. */
-int router_turn(struct router *r, struct source *src, uint64_t budget);
+/* One loop turn at now_ns: routes up to budget messages from src (fewer
+ * under --rate: those due; the held one first), flushes a queue that
+ * reaches OUTQ_BATCH, and at the end flushes every queue that holds bytes
+ * and whose pipe is not full. ROUTER_OK, ROUTER_SLEEP, ROUTER_BLOCKED (a
+ * message is held), ROUTER_END, ROUTER_LOST. */
+int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t now_ns);
 
 /* Pipe i can take bytes again: flushes it. ROUTER_BLOCKED (still full),
  * ROUTER_RESUME or ROUTER_OK (empty; RESUME when the held message is for

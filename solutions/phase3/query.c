@@ -13,6 +13,26 @@ static int from_table(int st, int none)
     return st == QT_NOT_WRITTEN ? QUERY_NOT_WRITTEN : none;
 }
 
+int query_due(struct queries *q, struct pacer *pace, uint64_t now_ns, uint64_t *intended_ns)
+{
+    /* LAB: One query of the --queries schedule, if the pacer says one is due
+     * by now_ns: take it from the pacer, and give its intended time (when it
+     * was due, not now: a loop that stalled must not hide its stall in the
+     * latency) in *intended_ns. QUERY_DUE or QUERY_NONE. */
+    /* LAB STUB: (void)pace; */
+    /* LAB STUB: (void)now_ns; */
+    /* LAB STUB: (void)intended_ns; */
+    /* LAB STUB: q->not_written = "query_due()"; */
+    /* LAB STUB: return QUERY_NOT_WRITTEN; */
+    (void)q;
+    if (pacer_due(pace, now_ns) == 0)
+        return QUERY_NONE;
+    *intended_ns = pacer_next_due(pace);
+    pacer_take(pace, 1);
+    return QUERY_DUE;
+    /* END LAB */
+}
+
 int query_send(struct queries *q, struct codec_buf *req, uint32_t worker, const char *id, size_t len,
                uint64_t intended_ns, uint64_t now_ns, struct qt_entry **e)
 {
@@ -32,7 +52,6 @@ int query_send(struct queries *q, struct codec_buf *req, uint32_t worker, const 
     /* LAB STUB: *e = NULL; */
     /* LAB STUB: q->not_written = "query_send()"; */
     /* LAB STUB: return QUERY_NOT_WRITTEN; */
-    *e = NULL;
     int st = qt_open(&q->tab, intended_ns, now_ns, worker, id, len, e);
     if (st != QT_OK) {
         *e = NULL;

@@ -10,6 +10,15 @@
 
 #include "fnv.h"
 
+/* The status of two results taken together: a lost worker outweighs a
+ * full pipe, which outweighs success. */
+static int worse(int a, int b)
+{
+    if (a == ROUTER_LOST || b == ROUTER_LOST)
+        return ROUTER_LOST;
+    return a == ROUTER_BLOCKED || b == ROUTER_BLOCKED ? ROUTER_BLOCKED : a;
+}
+
 static int flush_pipe(struct router *r, uint32_t i)
 {
     /* LAB: Write worker i's queued bytes (outq_flush) and keep pipe[i].full
@@ -36,24 +45,39 @@ static int flush_pipe(struct router *r, uint32_t i)
     /* END LAB */
 }
 
-int router_turn(struct router *r, struct source *src, uint64_t budget)
+int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t now_ns)
 {
-    /* LAB: Route up to budget messages: the held one first, then the source's
-     * (at its end, ROUTER_END), each to route_worker() of its id's hash,
+    /* LAB: Route up to budget messages; under --rate (r->rate), only those
+     * the pacer says are due by now_ns, and when none is, ROUTER_SLEEP with
+     * the time the next one is due in r->wake_ns. The held message goes
+     * first, then the source's (at its end, ROUTER_END), each to
+     * route_worker() of its id's hash,
      * into that worker's outq. A queue that refuses a message is flushed
      * and asked again; if it still refuses (its pipe is full, or it failed),
      * hold the message in r->held and stop: ROUTER_BLOCKED (or ROUTER_LOST).
      * Flush a queue that reaches OUTQ_BATCH, and before returning flush
      * every queue that holds bytes and whose pipe is not full, so a slow
      * source never leaves messages waiting for a batch to fill. Count what
-     * you route in r->routed. */
+     * you route in r->routed, and take it from the pacer. */
     /* LAB STUB: (void)src; */
     /* LAB STUB: (void)budget; */
+    /* LAB STUB: (void)now_ns; */
+    /* LAB STUB: (void)worse; */
     /* LAB STUB: (void)flush_pipe; */
     /* LAB STUB: r->not_written = "router_turn()"; */
     /* LAB STUB: return ROUTER_NOT_WRITTEN; */
+    if (r->rate) {
+        uint64_t due = pacer_due(r->rate, now_ns);
+        if (due == 0) {
+            r->wake_ns = pacer_next_due(r->rate);
+            return ROUTER_SLEEP;
+        }
+        if (due < budget)
+            budget = due;
+    }
     int status = ROUTER_OK;
-    for (uint64_t done = 0; done < budget; done++) {
+    uint64_t done = 0;
+    for (; done < budget; done++) {
         struct msg m;
         if (r->have_held) {
             m = r->held;
@@ -78,6 +102,8 @@ int router_turn(struct router *r, struct source *src, uint64_t budget)
         if (outq_buffered(q) >= OUTQ_BATCH && flush_pipe(r, i) == ROUTER_LOST)
             status = ROUTER_LOST;
     }
+    if (r->rate)
+        pacer_take(r->rate, done);
     /* End of the turn: whatever is buffered leaves now. A full pipe is not
      * asked again: its writable callback comes first. */
     for (uint32_t i = 0; i < r->n; i++)
@@ -115,11 +141,8 @@ int router_drain(struct router *r)
     /* LAB STUB: return ROUTER_NOT_WRITTEN; */
     r->have_held = false;
     int status = ROUTER_OK;
-    for (uint32_t i = 0; i < r->n; i++) {
-        int rc = flush_pipe(r, i);
-        if (rc == ROUTER_LOST || (rc == ROUTER_BLOCKED && status == ROUTER_OK))
-            status = rc;
-    }
+    for (uint32_t i = 0; i < r->n; i++)
+        status = worse(status, flush_pipe(r, i));
     return status;
     /* END LAB */
 }
