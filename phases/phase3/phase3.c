@@ -2,7 +2,8 @@
  * pipes, the worker pool, the loop and its handles,
  * signals (SIGINT/SIGTERM drain, a second one kills, SIGUSR1 prints the
  * status table) and the supervision that turns a worker's death into exit
- * 3. The run itself is pump.c, ask.c and control.c (see p3.h). */
+ * 3. The run itself is pump.c, ask.c and control.c, which call the lesson
+ * modules (router.h, query.h) and act on what they return (see p3.h). */
 #define _GNU_SOURCE
 #include "phase3.h"
 
