@@ -326,33 +326,49 @@ class Bench:
 
     # ------------------------------------------- experiment 5: query latency
 
+    def exp_floor(self):
+        """The floors of experiment 5, in the same run: the hot pipe
+        ping-pong (rounds back to back) at each placement, and the idle one
+        (--gap-us: both sides block between rounds, as an idle query's
+        processes do), which also times the timer wake alone."""
+        c = self.cfg
+        cols = ["pin", "gap_us"] + ["%s_%s_us" % (m, q) for m in ("rtt", "wake", "due") for q in ("p50", "p99", "p999")]
+        floor = self.table("exp5_floor", cols + ["rtt_p99_us_min", "rtt_p99_us_max", "reps"])
+        pp = os.path.join(self.args.bin, "pingpong")
+        if not os.access(pp, os.X_OK):
+            self.notes.append("pingpong: not built, no floor line")
+            return
+        gap = 1000000 // c["queries"]  # the time between two queries of the phases' runs below
+        for pin, g, rounds in [(p, 0, c["pingpong_rounds"]) for p in ("none", "same", "spread")] + \
+                [("none", gap, c["pingpong_gap_rounds"])]:
+            log("latency: pipe ping-pong floor, pin %s%s" % (pin, ", %d us between rounds" % g if g else ""))
+            try:
+                out = run_cmd([pp, "--rounds", str(rounds), "--reps", str(c["reps"]), "--pin", pin,
+                               "--gap-us", str(g)], c["timeout"] + 2 * (c["reps"] + 1) * rounds * g // 1000000)
+            except RunFailed as e:
+                self.note_failure("latency", "pingpong", dict(pin=pin, gap_us=g), e)
+                continue
+            rs = json_lines(out)
+            if not rs:
+                continue
+            name = "pingpong %s" % pin + (" gap %d us" % g if g else "")
+            for r in rs:
+                self.samples.setdefault("latency", []).append(dict(series=name, rep=r["rep"],
+                                                                   p50_us=r["rtt_p50_ns"] / 1e3,
+                                                                   p99_us=r["rtt_p99_ns"] / 1e3,
+                                                                   p999_us=r["rtt_p999_ns"] / 1e3))
+            # A hot round has no timer: its wake_* and due_* are NaN.
+            med = [statistics.median([r[k[:-3] + "_ns"] / 1e3 for r in rs]) if k[:-3] + "_ns" in rs[0]
+                   else float("nan") for k in cols[2:]]
+            p99 = stats([r["rtt_p99_ns"] / 1e3 for r in rs])
+            floor.append([pin, g] + med + [p99["min"], p99["max"], len(rs)])
+
     def exp_latency(self):
         c = self.cfg
         rows = self.table("exp5_latency", ["series", "load_pct", "offered_msgs_per_s", "msgs_per_s", "queries",
                                            "query_failed", "p50_us", "p99_us", "p999_us", "p99_us_min",
                                            "p99_us_max", "reps"])
-        floor = self.table("exp5_floor", ["pin", "rtt_p50_us", "rtt_p99_us", "rtt_p999_us", "reps"])
-        pp = os.path.join(self.args.bin, "pingpong")
-        if os.access(pp, os.X_OK):
-            for pin in ("none", "same", "spread"):
-                log("latency: pipe ping-pong floor, pin %s" % pin)
-                try:
-                    out = run_cmd([pp, "--rounds", str(c["pingpong_rounds"]), "--reps", str(c["reps"]),
-                                   "--pin", pin], c["timeout"])
-                except RunFailed as e:
-                    self.note_failure("latency", "pingpong", dict(pin=pin), e)
-                    continue
-                rs = json_lines(out)
-                for r in rs:
-                    self.samples.setdefault("latency", []).append(dict(series="pingpong " + pin, rep=r["rep"],
-                                                                       p50_us=r["rtt_p50_ns"] / 1e3,
-                                                                       p99_us=r["rtt_p99_ns"] / 1e3,
-                                                                       p999_us=r["rtt_p999_ns"] / 1e3))
-                if rs:
-                    floor.append([pin] + [statistics.median([r[k] / 1e3 for r in rs])
-                                          for k in ("rtt_p50_ns", "rtt_p99_ns", "rtt_p999_ns")] + [len(rs)])
-        else:
-            self.notes.append("pingpong: not built, no floor line")
+        self.exp_floor()
         D = c["latency_s"]
         for s in self.series:
             q = c["peer_queries"] if s.is_peer else c["queries"]

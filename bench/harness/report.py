@@ -39,8 +39,10 @@ GRAPHS = (
     ("latency", "Experiment 5: query latency against load",
      "How long does a query wait as the load on a phase rises?",
      "Query latency p50, p99 and p99.9 at 0-100 % of each program's own measured maximum, timed from each "
-     "query's intended send time; horizontal lines are a bare pipe ping-pong, the floor under any "
-     "cross-process query."),
+     "query's intended send time; horizontal lines are the floors, measured in the same run: a bare pipe "
+     "ping-pong back to back (hot), the same with both sides blocked between rounds (idle), the timer "
+     "wake alone (the floor of a query to an idle one-process loop), and an idle query's whole floor "
+     "(timer wake, then the idle round trip)."),
 )
 
 CSS = """
@@ -155,7 +157,7 @@ FILES = {"exp1_scaling.csv": "experiment 1: msgs/s per program, --work-ns and wo
          "exp3_serial.csv": "experiment 3: pack/unpack ns per message",
          "exp3_share.csv": "experiment 3: (de)serialization share of a message's CPU time",
          "exp4_balance.csv": "experiment 4: busiest worker / mean", "exp4_per_worker.csv": "experiment 4: each worker",
-         "exp5_latency.csv": "experiment 5: query latency by load", "exp5_floor.csv": "experiment 5: pipe ping-pong floor",
+         "exp5_latency.csv": "experiment 5: query latency by load", "exp5_floor.csv": "experiment 5: the floors: pipe ping-pong hot and idle, timer wake",
          "bench.h5": "every table and every repetition, with the run's attributes",
          "machine.json": "the run's attributes", "manifest.json": "every file's bytes and sha256"}
 

@@ -33,7 +33,7 @@ def summary_table(out_dir):
 
 def summary(out_dir):
     """(rows, extra): one row of HEADER's cells per series, and the lines
-    on transports, codecs and the ping-pong floor."""
+    on transports, codecs and the ping-pong floors (hot and idle)."""
     def load(name):
         p = os.path.join(out_dir, name + ".csv")
         if not os.path.exists(p):
@@ -82,6 +82,13 @@ def summary(out_dir):
             lines.append("serial %-6s %-8s primitives %-6s: %8.1f ns/msg" % (r["lang"], r["codec"], r["op"],
                                                                           float(r["ns_per_msg_median"])))
     for r in floor:
-        lines.append("pipe ping-pong round trip, pin %-6s: p50 %.1f us, p99 %.1f us" % (
-            r["pin"], float(r["rtt_p50_us"]), float(r["rtt_p99_us"])))
+        if r.get("gap_us", "0") == "0":
+            lines.append("pipe ping-pong round trip, pin %-6s: p50 %.1f us, p99 %.1f us" % (
+                r["pin"], float(r["rtt_p50_us"]), float(r["rtt_p99_us"])))
+        else:  # the idle floor: both sides blocked gap_us between rounds
+            lines.append("idle floor, %s us apart, pin %s: timer wake p50 %.1f / p99 %.1f us, pipe round trip "
+                         "p50 %.1f / p99 %.1f us, due -> reply p50 %.1f / p99 %.1f us" % (
+                             r["gap_us"], r["pin"], float(r["wake_p50_us"]), float(r["wake_p99_us"]),
+                             float(r["rtt_p50_us"]), float(r["rtt_p99_us"]), float(r["due_p50_us"]),
+                             float(r["due_p99_us"])))
     return rows, lines

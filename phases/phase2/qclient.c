@@ -1,16 +1,16 @@
 /* qclient.c - issuing --queries on the loop.
  *
- * Two handles, because libuv timers have millisecond resolution. At 10 000
- * queries/s one is due every 100 us: a timer alone would submit them in
- * bursts once per millisecond, and every query would wait up to 1 ms for
- * the timer, not for the loop, hiding what the lab measures. So the prepare
- * handle, which runs once per turn of the loop, submits every query already
- * due; while messages flow the loop turns once per batch (tens of
- * microseconds), so queries go out close to their intended time. The timer
- * only matters when the loop has nothing to do and would sleep in poll: it
- * wakes it at the millisecond the next query is due. Latency is measured
- * from the intended time either way, so a query that waited for a timer or
- * a long batch says so (no coordinated omission). */
+ * Two handles. The prepare handle, which runs once per turn of the loop,
+ * submits every query already due: while messages flow the loop turns once
+ * per batch (microseconds), so queries go out close to their intended time
+ * without a wake-up of their own. The timer only matters when the loop has
+ * nothing to do and sleeps in epoll_wait: it wakes it when the next query
+ * is due. It is a ptimer (ptimer.h), not a uv_timer_t, because libuv's
+ * timers round up to the millisecond: with one, a query falling due while
+ * the loop sleeps waited up to 1 ms for the tick, and that tick was the p99
+ * of every paced load. Latency is measured from the intended time either
+ * way, so a query that waited for a wake-up or a long batch says so (no
+ * coordinated omission). */
 #include "qclient.h"
 
 #include <errno.h>
@@ -60,28 +60,38 @@ static void submit_due(struct qclient *c)
 
 static void arm(struct qclient *c);
 
-static void on_wake(uv_timer_t *t)
+/* No re-arm here: on_tick runs before the loop polls again and arms for
+ * the next due time, after the server has answered; a timerfd_settime here
+ * would sit between these queries and their answers. */
+static void on_wake(struct ptimer *t)
 {
-    struct qclient *c = t->data;
-    submit_due(c);
-    arm(c);
+    submit_due(t->data);
 }
 
+/* The timer is armed only when the loop is about to sleep: while it polls
+ * without blocking (an idle handle is active) it comes back here within a
+ * turn anyway, and each timerfd_settime is a system call that on a virtual
+ * machine also reprograms the (emulated) local APIC timer: armed on every
+ * turn of a busy loop it cost a third of phase 2's throughput at full
+ * speed. A timer left armed from before may still fire while the loop is
+ * busy; on_wake then finds nothing due, or a query the turn would have
+ * taken anyway. */
 static void on_tick(uv_prepare_t *p)
 {
     struct qclient *c = p->data;
     submit_due(c);
-    arm(c);
+    if (uv_backend_timeout(p->loop) != 0)
+        arm(c);
 }
 
-/* Sets the wake-up timer for the millisecond the next query is due, and
- * never for "now": libuv 1.44 would run a timer re-armed for now again in the
- * same pass over the timers. */
+/* Sets the wake-up for the nanosecond the next query is due (a time
+ * already past fires on the next poll). ptimer_start() makes no system call
+ * when that time has not changed since it was last armed. */
 static void arm(struct qclient *c)
 {
-    uint64_t next = pacer_next_due(&c->pace), now = now_ns();
-    uint64_t ms = next > now ? (next - now + 999999) / 1000000 : 1;
-    uv_timer_start(&c->wake, on_wake, ms ? ms : 1, 0);
+    int rc = ptimer_start(&c->wake, pacer_next_due(&c->pace), on_wake);
+    if (rc < 0)
+        log_warn("query client: cannot arm its timer: %s", strerror(-rc));
 }
 
 int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *server, const struct source *src,
@@ -100,12 +110,12 @@ int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *serve
         c->free_list = &c->pool[i];
     }
     pacer_init(&c->pace, per_s, now_ns(), QCLIENT_BURST);
-    int rc = uv_timer_init(loop, &c->wake);
+    int rc = ptimer_init(loop, &c->wake);
     if (rc < 0)
         return rc;
     c->wake.data = c;
     if ((rc = uv_prepare_init(loop, &c->tick)) < 0) {
-        uv_close((uv_handle_t *)&c->wake, NULL);
+        ptimer_close(&c->wake);
         return rc;
     }
     c->tick.data = c;
@@ -125,6 +135,6 @@ void qclient_close(struct qclient *c)
     if (c->service.count)
         log_info("queries: submit -> callback p50 %.2f us, p99 %.2f us (the summary counts from the intended time)",
                  (double)hist_percentile(&c->service, 50) / 1e3, (double)hist_percentile(&c->service, 99) / 1e3);
-    uv_close((uv_handle_t *)&c->wake, NULL);
+    ptimer_close(&c->wake);
     uv_close((uv_handle_t *)&c->tick, NULL);
 }

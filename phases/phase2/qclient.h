@@ -14,12 +14,13 @@
 
 #include "hist.h"
 #include "pacer.h"
+#include "ptimer.h"
 #include "query.h"
 #include "rng.h"
 #include "source.h"
 
 /* Queries are submitted at most twice between two turns of the server (by
- * the prepare handle, then by the timer of the next turn), each time at most
+ * the prepare handle, then by the timer in the poll that follows), each time at most
  * a burst of QCLIENT_BURST (pacer.h): a pool of two bursts never runs dry.
  * A loop stalled for longer than a burst's worth of queries (50 ms at
  * 10 000 queries/s) forfeits the rest, as a full bucket overflows. */
@@ -35,8 +36,8 @@ struct qclient_req {
 };
 
 struct qclient {
-    uv_timer_t wake;   /* wakes a sleeping loop when the next query is due */
-    uv_prepare_t tick; /* submits due queries on every turn of a busy loop */
+    struct ptimer wake; /* wakes a sleeping loop when the next query is due */
+    uv_prepare_t tick;  /* submits due queries on every turn of a busy loop */
     struct query_server *server;
     const struct source *src;
     struct hist *latency; /* intended time -> callback: what a client sees */

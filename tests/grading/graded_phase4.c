@@ -91,11 +91,15 @@ Test(graded_phase4, the_rate_limit_holds_the_rate_and_keeps_the_dump)
 
 Test(graded_phase4, queries_are_answered_from_the_state_table_while_messages_flow)
 {
-    /* 0.5 s of paced messages, 2 000 queries/s to 4 workers: about 1 000
-     * queries, none failed (a reader that waits for a writer, or gives up on
-     * a record being rewritten, fails them), and found: every queried id has
-     * had a message, so a table that is never published answers "not
-     * found". The median is checked loosely: a shared machine moves it. */
+    /* 0.5 s of paced messages, 2 000 queries/s to 4 workers: 2 000 queries
+     * for each second the run lasted, none failed (a reader that waits for a
+     * writer, or gives up on a record being rewritten, fails them), and most
+     * found: every queried id has been routed, so a table that is never
+     * published answers "not found" to all of them. Some are not found
+     * while the workers lag behind the router, more on a loaded machine
+     * (a quarter at load 15 on 2 CPUs): the bounds are the ones no load
+     * reaches and a wrong reader always does. The median is checked
+     * loosely: a shared machine moves it. */
     char *argv[] = {PHASE4,      "--rate", "100000",    "--messages", "50000",  "--ids", "1000",
                     "--workers", "4",      "--queries", "2000",       "--json", NULL};
     struct proc_result r;
@@ -106,9 +110,12 @@ Test(graded_phase4, queries_are_answered_from_the_state_table_while_messages_flo
     double failed = grade_json_number(r.out, "query_failed");
     double not_found = grade_json_number(r.out, "query_not_found");
     double p50 = grade_json_number(r.out, "query_p50_us");
-    cr_expect(count >= 500 && count <= 1600, "query_count %.0f, expected about 1000", count);
+    double secs = grade_json_number(r.out, "seconds");
+    double want = 2000 * secs;
+    cr_expect(count >= 0.5 * want && count <= 1.5 * want + 100, "query_count %.0f in %.3f s, expected about %.0f",
+              count, secs, want);
     cr_expect(failed <= 0, "%.0f queries failed", failed);
-    cr_expect(not_found >= 0 && not_found <= count / 10, "%.0f of %.0f queries found no machine", not_found, count);
+    cr_expect(not_found >= 0 && not_found <= count / 2, "%.0f of %.0f queries found no machine", not_found, count);
     cr_expect(p50 >= 0 && p50 < 20000, "query p50 %.1f us", p50);
     proc_result_free(&r);
 }

@@ -6,7 +6,8 @@ case per test; tests/grading/CMakeLists.txt). Python 3 standard library.
 
   fresh       labs/ is what labgen.py makes from solutions/ right now
   solutions   the reference scores full marks (every graded phase)
-  starter     the untouched starter scores near zero, within a time bound
+  starter     the untouched starter scores near zero, and no test of it
+              waits out its deadline (it fails fast)
   partial     the reference with one function stubbed scores strictly
               between, and loses a test of that function: phase 1 with
               run_queries stubbed, phase 2 with query_submit stubbed, phase
@@ -103,8 +104,16 @@ def case_starter(args):
     secs = time.monotonic() - t0
     if doc["total"] > 0.1 * doc["max"]:
         fail(f"the untouched starter scores {doc['total']} / {doc['max']}, more than 10 %")
-    if secs > 240:
-        fail(f"grading the starter took {secs:.0f} s (bound: 240 s)")
+    # The starter's tests must fail fast, not wait out their deadlines. A
+    # wall-clock bound says that only on a quiet machine (CI saw 157 s
+    # alone and 254 s beside other work), so what is checked is the cause:
+    # no test of the starter ended by its timeout. CTest's TIMEOUT bounds
+    # the whole case.
+    hung = [t["test"] for t in doc["tests"] if "timed out" in (t.get("message") or "").lower()
+            or t["status"] in ("TIMEOUT", "MISSING")]
+    if hung:
+        fail("starter tests waited out their deadline instead of failing: " + "; ".join(hung))
+    print(f"graded the starter in {secs:.0f} s; no test waited out its deadline")
 
 
 def partial(args, phase, func, lose="quer"):
