@@ -1,0 +1,209 @@
+/* main.c - phase 5's program: the coordinator (parse, load, run, dump,
+ * report), or with --worker one worker that connects to a coordinator. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+#include "phase5.h"
+#include "run.h"
+
+/* True for an endpoint on this host only: tcp:// on 127.0.0.0/8, ::1 or
+ * localhost. Anything else would accept workers (and anyone else) from the
+ * network, which needs CURVE (SPEC §10), and phase 5 has no CURVE yet. */
+static bool loopback(const char *e)
+{
+    static const char *const ok[] = {"tcp://127.", "tcp://[::1]:", "tcp://localhost:"};
+    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++)
+        if (strncmp(e, ok[k], strlen(ok[k])) == 0)
+            return true;
+    return false;
+}
+
+static bool set_bind(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct p5_config *c = ctx;
+    if (!loopback(arg)) {
+        snprintf(why, why_len,
+                 "'%s' is not a loopback address: binding to the network needs CURVE keys (SPEC §10), "
+                 "which phase 5 does not have yet; use tcp://127.0.0.1:PORT",
+                 arg);
+        return false;
+    }
+    if (strlen(arg) >= sizeof c->bind) {
+        snprintf(why, why_len, "an endpoint of at most %zu bytes", sizeof c->bind - 1);
+        return false;
+    }
+    snprintf(c->bind, sizeof c->bind, "%s", arg);
+    return true;
+}
+
+static bool add_query(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct p5_config *c = ctx;
+    if (!msg_id_valid(arg, strlen(arg))) {
+        snprintf(why, why_len, "'%s' is not a worker_id (1-63 bytes of A-Za-z0-9_.:-)", arg);
+        return false;
+    }
+    if (c->nfinal == P5_FINAL_QUERIES_MAX) {
+        snprintf(why, why_len, "at most %d of them", P5_FINAL_QUERIES_MAX);
+        return false;
+    }
+    c->final_queries[c->nfinal++] = arg;
+    return true;
+}
+
+static bool parse_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char *why, size_t why_len)
+{
+    uint64_t v;
+    if (!cli_parse_u64(arg, min, max, &v)) {
+        snprintf(why, why_len, "want a number from %llu to %llu", (unsigned long long)min, (unsigned long long)max);
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool set_window(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    return parse_u32(arg, 1, 1u << 24, &((struct p5_config *)ctx)->window_frames, why, why_len);
+}
+
+static bool set_window_bytes(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    return parse_u32(arg, 4096, 1u << 30, &((struct p5_config *)ctx)->window_bytes, why, why_len);
+}
+
+static bool set_batch(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    return parse_u32(arg, 1, 1u << 20, &((struct p5_config *)ctx)->batch_frames, why, why_len);
+}
+
+static bool set_hwm(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    uint32_t v;
+    if (!parse_u32(arg, 1, 1u << 20, &v, why, why_len))
+        return false;
+    ((struct p5_config *)ctx)->hwm = (int)v;
+    return true;
+}
+
+static bool set_lease(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    return parse_u32(arg, 50, 600000, &((struct p5_config *)ctx)->lease_ms, why, why_len);
+}
+
+static bool refuse_remote(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    (void)ctx;
+    (void)arg;
+    snprintf(why, why_len, "workers started elsewhere are not in phase 5 yet: the coordinator starts its own");
+    return false;
+}
+
+/* `phase5 --worker --connect ENDPOINT --index K --of N`: one worker. Its
+ * flags are few and its own, so they are parsed here, not by cli.c. */
+static int worker_main(int argc, char **argv)
+{
+    struct p5_worker_setup s = {.of = 0,
+                                .expected_ids = 1024,
+                                .window_frames = P5_WINDOW_FRAMES_DEFAULT,
+                                .window_bytes = P5_WINDOW_BYTES_DEFAULT,
+                                .hwm = P5_HWM_DEFAULT,
+                                .lease_ms = P5_LEASE_MS_DEFAULT};
+    bool have_index = false;
+    char why[200] = "";
+    log_init("phase5");
+    for (int k = 1; k < argc; k++) {
+        const char *f = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+        uint64_t u;
+        if (strcmp(f, "--worker") == 0)
+            continue;
+        if (!v) {
+            snprintf(why, sizeof why, "%s wants a value", f);
+            break;
+        }
+        k++;
+        if (strcmp(f, "--connect") == 0 && strlen(v) < sizeof s.connect)
+            snprintf(s.connect, sizeof s.connect, "%s", v);
+        else if (strcmp(f, "--index") == 0 && cli_parse_u64(v, 0, CLI_MAX_WORKERS - 1, &u))
+            s.index = (uint32_t)u, have_index = true;
+        else if (strcmp(f, "--of") == 0 && cli_parse_u64(v, 1, CLI_MAX_WORKERS, &u))
+            s.of = (uint32_t)u;
+        else if (strcmp(f, "--work-ns") == 0 && cli_parse_u64(v, 0, 1000000000, &u))
+            s.work_ns = u;
+        else {
+            snprintf(why, sizeof why, "bad flag or value: %s %s", f, v);
+            break;
+        }
+    }
+    if (!why[0] && (!s.connect[0] || !have_index || s.of == 0 || s.index >= s.of))
+        snprintf(why, sizeof why, "want --connect ENDPOINT --index K --of N with K < N");
+    if (why[0]) {
+        fprintf(stderr,
+                "phase5 --worker: %s\nusage: phase5 --worker --connect ENDPOINT --index K --of N "
+                "[--work-ns W]\n",
+                why);
+        return EXIT_USAGE;
+    }
+    return p5_worker_run(&s, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    for (int k = 1; k < argc; k++)
+        if (strcmp(argv[k], "--worker") == 0)
+            return worker_main(argc, argv);
+    struct p5_config cfg = {.bind = "tcp://127.0.0.1:*",
+                            .window_frames = P5_WINDOW_FRAMES_DEFAULT,
+                            .window_bytes = P5_WINDOW_BYTES_DEFAULT,
+                            .batch_frames = P5_BATCH_FRAMES_DEFAULT,
+                            .hwm = P5_HWM_DEFAULT,
+                            .lease_ms = P5_LEASE_MS_DEFAULT};
+    const struct cli_extra extras[] = {
+        {"bind", "ENDPOINT", "where the ROUTER binds (default tcp://127.0.0.1:*; loopback only: no CURVE yet)",
+         set_bind, &cfg},
+        {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)", add_query,
+         &cfg},
+        {"window", "FRAMES", "credit each worker grants, in frames (default 16384)", set_window, &cfg},
+        {"window-bytes", "BYTES", "credit each worker grants, in bytes (default 8388608)", set_window_bytes, &cfg},
+        {"batch", "FRAMES", "messages per ZeroMQ message at most (default 1024)", set_batch, &cfg},
+        {"hwm", "N", "ZeroMQ high-water mark of every socket, in messages (default 1000)", set_hwm, &cfg},
+        {"lease", "MS", "a worker silent this long is lost (default 300)", set_lease, &cfg},
+        {"remote", NULL, "(not in phase 5 yet) wait for workers started elsewhere", refuse_remote, &cfg},
+    };
+    const struct cli_program program = {
+        .name = "phase5",
+        .purpose = "Routes messages to N worker processes over ZeroMQ (ROUTER/DEALER on TCP), batched msgpack "
+                   "frames under credit flow control (msgroute phase 5). `phase5 --worker --connect ENDPOINT "
+                   "--index K --of N` runs one worker.",
+        .phase = 5,
+        .has_workers = true,
+        .extras = extras,
+        .nextras = sizeof extras / sizeof extras[0],
+    };
+    struct options o;
+    struct source src;
+    int status = run_begin(&program, argc, argv, &o, &src);
+    if (status != RUN_GO)
+        return status;
+    if (o.recover) {
+        fprintf(stderr, "phase5: --recover is not in phase 5 yet (issue 20): a lost worker ends the run with exit 3\n");
+        source_free(&src);
+        return run_end(program.name, EXIT_USAGE);
+    }
+    struct p5_result r;
+    status = phase5_run(&o, &cfg, &src, &r);
+    if (status == EXIT_OK)
+        status = run_check_source(&src);
+    if (status == EXIT_OK) {
+        status = run_write_dump(program.name, &o, r.records, r.nrecords);
+        if (status == EXIT_OK) {
+            summary_count_machines(&r.sum, r.records, r.nrecords);
+            status = run_report(program.name, &o, &r.sum);
+        }
+    }
+    p5_result_free(&r);
+    source_free(&src);
+    return run_end(program.name, status);
+}

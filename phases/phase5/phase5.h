@@ -1,0 +1,80 @@
+/* phase5.h - phase 5: the system over ZeroMQ (SPEC §10). A coordinator (a
+ * libuv loop with one ROUTER socket) routes the source to N worker
+ * processes, each a DEALER, as batches of phase 3's msgpack frames under
+ * credit-based flow control; queries travel the same connections with
+ * correlation ids. Workers are started by the coordinator itself (forked,
+ * pool.h) and connect over TCP on the loopback; `phase5 --worker` is the
+ * same worker body as a program of its own. */
+#ifndef MSGROUTE_PHASE5_H
+#define MSGROUTE_PHASE5_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "hist.h"
+#include "sm.h"
+#include "source.h"
+#include "summary.h"
+
+#define P5_FINAL_QUERIES_MAX 16
+#define P5_ENDPOINT_MAX 256
+
+/* Phase 5's own flags. */
+struct p5_config {
+    char bind[P5_ENDPOINT_MAX];                      /* where the ROUTER binds: tcp://127.0.0.1:* unless --bind */
+    uint32_t window_frames;                          /* credit each worker grants: frames in flight to it */
+    uint32_t window_bytes;                           /* ... and their bytes */
+    uint32_t batch_frames;                           /* MSG frames per ZeroMQ message at most */
+    int hwm;                                         /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
+    uint32_t lease_ms;                               /* a worker silent this long is lost */
+    const char *final_queries[P5_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
+    size_t nfinal;
+};
+
+#define P5_WINDOW_FRAMES_DEFAULT 16384u
+#define P5_WINDOW_BYTES_DEFAULT (8u << 20)
+#define P5_BATCH_FRAMES_DEFAULT 1024u
+#define P5_HWM_DEFAULT 1000
+#define P5_LEASE_MS_DEFAULT 300u
+/* A silent worker whose process is not stopped gets this many leases before
+ * it is declared hung (coord.c), and ZeroMQ's heartbeat timeout is as long. */
+#define P5_LEASE_GRACE 10
+
+/* What a finished run hands back to main(). Free with p5_result_free(). */
+struct p5_result {
+    struct machine *records; /* every machine of every worker, unsorted */
+    size_t nrecords;
+    struct worker_stats *per_worker;
+    struct hist *queries;
+    struct run_summary sum;
+};
+
+/* Runs the coordinator over src: EXIT_OK (r filled), EXIT_WORKER_LOST (a
+ * worker died, stopped answering or broke the protocol: named on stderr, no
+ * records), EXIT_INTERRUPTED, EXIT_SETUP_FAILED or EXIT_NO_MEMORY. */
+int phase5_run(const struct options *o, const struct p5_config *c, struct source *src, struct p5_result *r);
+void p5_result_free(struct p5_result *r);
+
+/* One worker's settings, from the coordinator's fork or from the command
+ * line of `phase5 --worker`. */
+struct p5_worker_setup {
+    char connect[P5_ENDPOINT_MAX];
+    uint32_t index, of;
+    uint32_t expected_ids; /* table size hint */
+    uint64_t work_ns;
+    uint32_t window_frames, window_bytes;
+    int hwm;
+    uint32_t lease_ms;
+};
+
+struct pool_slot;
+
+/* The body of a worker: connects, says HELLO, applies what arrives, exits
+ * at WIRE_EXIT. Returns its exit status (exits.h): EXIT_OK, EXIT_PROTOCOL for
+ * anything from the network that breaks the protocol, EXIT_PEER_GONE,
+ * EXIT_NO_MEMORY, EXIT_SETUP_FAILED. slot (NULL when run by hand) gets its
+ * counters for the status table. */
+int p5_worker_run(const struct p5_worker_setup *s, struct pool_slot *slot);
+
+#endif

@@ -1,0 +1,286 @@
+/* route.c - the source into the workers: each message routed to
+ * route_worker(hash, N) (SPEC §4) and appended, as a phase 3 MSG frame, to
+ * that worker's batch; a batch is one ZeroMQ message. A frame is appended
+ * only when the worker has credit for it (p5.h: the invariant), so a slow
+ * or stopped worker stops the source, as a full pipe does in phase 3. */
+#include <errno.h>
+#include <string.h>
+
+#include <zmq.h>
+
+#include "clock.h"
+#include "fnv.h"
+#include "log.h"
+#include "p5.h"
+#include "payload.h"
+
+static void on_pump(uv_idle_t *h);
+
+void route_start(struct coord *p)
+{
+    if (!p->pumping && p->stage == ST_RUN && p->exit_status == EXIT_OK) {
+        uv_idle_start(&p->pump, on_pump);
+        p->pumping = true;
+    }
+}
+
+static void route_pause(struct coord *p)
+{
+    if (p->pumping) {
+        uv_idle_stop(&p->pump);
+        p->pumping = false;
+    }
+}
+
+static void on_rate_timer(uv_timer_t *h)
+{
+    route_start(h->loop->data);
+}
+
+/* The identity part then the body, never blocking. With ZMQ_ROUTER_MANDATORY
+ * a ROUTER reports what it would otherwise drop in silence: EAGAIN when the
+ * peer's queue is at its high-water mark (the message is kept here and
+ * retried), EHOSTUNREACH when no connection has that routing id any more.
+ * Once the first part is accepted the second is too: a multipart message
+ * is queued whole or not at all. */
+static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
+{
+    for (;;) {
+        if (zmq_send(p->router, w->rid, w->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+            break;
+        if (errno != EINTR)
+            return -errno;
+    }
+    for (;;) {
+        if (zmq_send(p->router, body, len, ZMQ_DONTWAIT) >= 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
+static void arm_retry(struct coord *p)
+{
+    p->zw.want_out = true;
+    if (!p->retrying) {
+        uv_timer_start(&p->retry_timer, route_on_retry, RETRY_MS, RETRY_MS);
+        p->retrying = true;
+    }
+}
+
+int route_send(struct coord *p, struct wk *w)
+{
+    if (w->batch.len == WIRE_HDR || p->exit_status != EXIT_OK)
+        return 0;
+    struct wire_hdr h = {.kind = WIRE_DATA, .seq = w->seq_out + 1};
+    wire_put_hdr(w->batch.data, &h);
+    int rc = zsend(p, w, w->batch.data, w->batch.len);
+    if (rc == -EAGAIN) {
+        w->sealed = true;
+        arm_retry(p);
+        return rc;
+    }
+    if (rc < 0) {
+        char why[160];
+        snprintf(why, sizeof why, "cannot send to it: %s",
+                 rc == -EHOSTUNREACH ? "its connection is gone (closed, or ZeroMQ's heartbeat timed out)"
+                                     : zmq_strerror(-rc));
+        p5_worker_lost(p, w->index, why);
+        return rc;
+    }
+    w->seq_out++;
+    w->sent_msgs += w->batch_msgs;
+    w->batch.len = WIRE_HDR;
+    w->batch_msgs = 0;
+    w->sealed = false;
+    return 0;
+}
+
+void route_send_exit(struct coord *p, struct wk *w)
+{
+    uint8_t buf[WIRE_HDR];
+    struct wire_hdr h = {.kind = WIRE_EXIT, .seq = ++w->seq_out};
+    wire_put_hdr(buf, &h);
+    int rc = zsend(p, w, buf, sizeof buf);
+    w->exit_sent = true;
+    if (rc < 0) {
+        /* Everything it owed has arrived: nothing is lost by ending it. */
+        log_warn("worker %u: cannot send it WIRE_EXIT (%s); killing it", w->index, zmq_strerror(-rc));
+        if (p->pool.w[w->index].alive)
+            kill(p->pool.w[w->index].pid, SIGKILL);
+    }
+}
+
+/* Credit for a frame of size bytes: one frame and its bytes, or, for a
+ * frame larger than the whole byte window, nothing else in flight. */
+static bool has_credit(const struct wk *w, size_t size)
+{
+    return w->credit_frames > 0 && (w->credit_bytes >= (int64_t)size || w->credit_bytes == (int64_t)w->window_bytes);
+}
+
+/* Appends m to its worker's batch: 0, -EAGAIN when it must wait (no credit,
+ * or the batch is sealed behind a full ZeroMQ queue), or another negative
+ * value when the run is ending. */
+static int append_msg(struct coord *p, struct wk *w, const struct msg *m)
+{
+    size_t size = CODEC_MSG_OVERHEAD + (size_t)m->payload_len; /* at most: the credit is charged exactly below */
+    if (w->sealed)
+        return -EAGAIN;
+    if (w->batch.cap - w->batch.len < size) {
+        int rc = route_send(p, w);
+        if (rc < 0)
+            return rc;
+    }
+    size_t before = w->batch.len;
+    if (codec_put_msg_head(&w->batch, m) < 0)
+        return -ENOBUFS; /* cannot happen: the batch is sized for the largest payload */
+    size_t frame = w->batch.len - before + m->payload_len;
+    if (!has_credit(w, frame)) {
+        w->batch.len = before;
+        /* Frames sitting in an unsent batch would never come back as
+         * credit: out of credit, send what is here at once. */
+        int rc = route_send(p, w);
+        return rc < 0 && rc != -EAGAIN ? rc : -EAGAIN;
+    }
+    payload_fill(w->batch.data + w->batch.len, m->seq, m->payload_len);
+    w->batch.len += m->payload_len;
+    w->batch_msgs++;
+    w->credit_frames--;
+    w->credit_bytes -= (int64_t)frame;
+    if (w->batch_msgs >= p->c->batch_frames || w->batch.len - WIRE_HDR >= BATCH_BYTES) {
+        int rc = route_send(p, w);
+        if (rc < 0 && rc != -EAGAIN)
+            return rc;
+    }
+    return 0;
+}
+
+static void flush_all(struct coord *p)
+{
+    for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++)
+        if (!p->w[i].sealed)
+            route_send(p, &p->w[i]);
+}
+
+static void on_pump(uv_idle_t *h)
+{
+    struct coord *p = h->loop->data;
+    uint64_t now = now_ns();
+    uint64_t budget = PUMP_TURN;
+    if (p->o->rate > 0) {
+        budget = pacer_due(&p->rate, now);
+        if (budget > PUMP_TURN)
+            budget = PUMP_TURN;
+        if (budget == 0) {
+            uint64_t wait = pacer_next_due(&p->rate) - now;
+            route_pause(p);
+            uv_timer_start(&p->rate_timer, on_rate_timer, (wait + 999999) / 1000000, 0);
+            return;
+        }
+    }
+    uint64_t done = 0;
+    while (done < budget) {
+        struct msg m;
+        if (p->have_held) {
+            m = p->held;
+        } else if (!source_next(p->src, &m)) {
+            flush_all(p);
+            route_drain(p);
+            return;
+        }
+        struct wk *w = &p->w[route_worker(m.id_hash, p->n)];
+        int rc = append_msg(p, w, &m);
+        if (rc == -EAGAIN) {
+            /* Backpressure: keep the message, stop the source until this
+             * worker has credit (route_credit) or its queue drains. */
+            p->held = m;
+            p->have_held = true;
+            route_pause(p);
+            break;
+        }
+        if (rc < 0)
+            return;
+        p->have_held = false;
+        p->routed++;
+        done++;
+    }
+    if (p->o->rate > 0)
+        pacer_take(&p->rate, done);
+    flush_all(p);
+}
+
+/* Worker w's share of the drain: its batch out, then its tail (the --query
+ * list, then COLLECT) in the same ordered stream, so that the queries see
+ * the final state and COLLECT comes after every message. */
+static void drain_worker(struct coord *p, struct wk *w)
+{
+    if (w->tail_sent || w->sealed || p->exit_status != EXIT_OK)
+        return;
+    if (route_send(p, w) < 0)
+        return;
+    query_ask_final(p, w);
+    if (codec_put_collect(&w->batch) < 0) {
+        p5_worker_lost(p, w->index, "no room for COLLECT (cannot happen)");
+        return;
+    }
+    w->tail_sent = true;
+    route_send(p, w);
+}
+
+void route_drain(struct coord *p)
+{
+    if (p->stage != ST_RUN)
+        return;
+    p->stage = ST_DRAIN;
+    route_pause(p);
+    uv_timer_stop(&p->rate_timer);
+    p->have_held = false; /* a message refused for lack of credit was not routed */
+    log_debug("draining after %llu messages", (unsigned long long)p->routed);
+    for (uint32_t i = 0; i < p->n; i++)
+        drain_worker(p, &p->w[i]);
+}
+
+void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes)
+{
+    w->credit_frames += frames;
+    w->credit_bytes += bytes;
+    if (w->credit_frames > w->window_frames || w->credit_bytes > (int64_t)w->window_bytes) {
+        p5_worker_lost(p, w->index, "handed back more credit than it granted (protocol error)");
+        return;
+    }
+    if ((frames || bytes) && p->have_held && route_worker(p->held.id_hash, p->n) == w->index)
+        route_start(p);
+}
+
+void route_on_retry(uv_timer_t *h)
+{
+    route_retry(h->loop->data);
+}
+
+void route_on_writable(struct zwatch *z)
+{
+    route_retry(z->data);
+}
+
+void route_retry(struct coord *p)
+{
+    for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
+        struct wk *w = &p->w[i];
+        if (!w->sealed || route_send(p, w) < 0)
+            continue;
+        if (p->stage == ST_DRAIN)
+            drain_worker(p, w); /* may seal w again, with its tail */
+        else if (p->have_held && route_worker(p->held.id_hash, p->n) == i)
+            route_start(p);
+    }
+    /* Whatever sealed a batch during this pass found the timer running:
+     * look again now rather than trust what the sends above returned. */
+    bool still = false;
+    for (uint32_t i = 0; i < p->n; i++)
+        still = still || p->w[i].sealed;
+    if (!still || p->exit_status != EXIT_OK) {
+        uv_timer_stop(&p->retry_timer);
+        p->retrying = false;
+        p->zw.want_out = false;
+    }
+}

@@ -1,0 +1,338 @@
+/* worker.c - one phase 5 worker: a DEALER connected to the coordinator,
+ * its own machine table, batches in, replies out.
+ *
+ * A worker has one socket and nothing else to watch, so it needs no libuv
+ * loop: zmq_poll() with a timeout (the next lease renewal) is its loop, and
+ * zmq_poll, unlike a bare ZMQ_FD, handles the edge-triggered signalling
+ * itself (zwatch.c). Sends block: that cannot deadlock, because the
+ * coordinator reads its ROUTER whatever else it is waiting for.
+ *
+ * Every message from the network is hostile until proven otherwise: its
+ * envelope and sequence number are checked, then every frame is decoded
+ * once without applying anything; only a message that is whole is applied
+ * (a second pass). A bad message applies nothing and ends the worker with
+ * EXIT_PROTOCOL (7), naming what was wrong.
+ *
+ * Credit: the HELLO grants the window; each DATA message's reply hands back
+ * the frames and bytes of the MSG frames it applied. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "clock.h"
+#include "fnv.h"
+#include "log.h"
+#include "phase5.h"
+#include "pool.h"
+#include "shard.h"
+#include "summary.h"
+#include "wire.h"
+
+/* Room for the largest frame a worker sends, a full RECORDS batch, and
+ * the envelope. A reply is sent when the next frame does not fit. */
+#define OUT_CAP (WIRE_HDR + 64u + (size_t)CODEC_RECORDS_MAX * CODEC_RECORD_MAX)
+#define LEASE_CHECK_EVERY 256 /* messages applied between two looks at the clock */
+
+struct p5w {
+    const struct p5_worker_setup *s;
+    struct pool_slot *slot;
+    void *ctx, *sock;
+    struct shard shard;
+    struct codec_buf out; /* the envelope's room, then reply frames */
+    uint64_t seq_out, seq_in;
+    uint32_t ret_frames, ret_bytes; /* credit to hand back with the next reply */
+    uint64_t last_sent_ns, renew_ns;
+    uint64_t busy_ns;
+    bool done;
+    int status;
+    struct machine *recs; /* CODEC_RECORDS_MAX, for COLLECT */
+};
+
+static int fail(struct p5w *w, int status, const char *fmt, const char *why)
+{
+    char what[300];
+    snprintf(what, sizeof what, fmt, why);
+    log_error("worker %u: %s", w->s->index, what);
+    if (w->status == EXIT_OK)
+        w->status = status;
+    return -1;
+}
+
+/* Sends out as one message of kind with the credit owed, blocking. */
+static int send_out(struct p5w *w, uint8_t kind)
+{
+    struct wire_hdr h = {.kind = kind,
+                         .aux = w->s->of,
+                         .seq = ++w->seq_out,
+                         .credit_frames = w->ret_frames,
+                         .credit_bytes = w->ret_bytes};
+    wire_put_hdr(w->out.data, &h);
+    while (zmq_send(w->sock, w->out.data, w->out.len, 0) < 0)
+        if (errno != EINTR)
+            return fail(w, EXIT_PEER_GONE, "cannot send to the coordinator: %s", zmq_strerror(errno));
+    w->out.len = WIRE_HDR;
+    w->ret_frames = w->ret_bytes = 0;
+    w->last_sent_ns = now_ns();
+    return 0;
+}
+
+static void publish(struct p5w *w)
+{
+    if (!w->slot)
+        return;
+    /* Relaxed: one writer, and the status table wants a recent value,
+     * not an ordering with anything else (pool.h). */
+    atomic_store_explicit(&w->slot->handled, w->shard.handled, memory_order_relaxed);
+    atomic_store_explicit(&w->slot->busy_ns, w->busy_ns, memory_order_relaxed);
+}
+
+/* Makes room for a frame of up to need bytes in out, sending what is
+ * there first if it must. */
+static int room(struct p5w *w, size_t need)
+{
+    if (w->out.cap - w->out.len >= need)
+        return 0;
+    return send_out(w, WIRE_DATA);
+}
+
+static int answer(struct p5w *w, const struct codec_frame *f)
+{
+    const struct machine *m =
+        table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
+    if (room(w, CODEC_RECORD_MAX + 32) < 0)
+        return -1;
+    codec_put_answer(&w->out, f->u.query.corr, m);
+    return 0;
+}
+
+/* COLLECT: STATS, every machine in RECORDS frames, END. */
+static int collect(struct p5w *w)
+{
+    const struct table *t = &w->shard.table;
+    uint32_t n = table_count(t);
+    long rss = rss_peak_self_kb();
+    if (w->slot)
+        atomic_store_explicit(&w->slot->rss_kb, rss, memory_order_relaxed);
+    if (room(w, 64) < 0)
+        return -1;
+    codec_put_stats(&w->out, w->s->index, w->shard.handled, w->busy_ns, n, rss);
+    for (uint32_t k = 0; k < n; k += CODEC_RECORDS_MAX) {
+        uint32_t c = n - k < CODEC_RECORDS_MAX ? n - k : CODEC_RECORDS_MAX;
+        if (room(w, 16 + (size_t)c * CODEC_RECORD_MAX) < 0)
+            return -1;
+        if (codec_put_records(&w->out, t->machines + k, c) < 0)
+            return fail(w, EXIT_NO_MEMORY, "%s", "a RECORDS frame does not fit its buffer");
+    }
+    if (room(w, 16) < 0)
+        return -1;
+    codec_put_end(&w->out, n);
+    return 0;
+}
+
+/* Pass one: every frame decodes, is one the coordinator may send, and a
+ * MSG is one this worker owns (SPEC §4). Nothing is applied. */
+static int check_frames(struct p5w *w, const uint8_t *buf, size_t len)
+{
+    struct wire_iter it;
+    struct codec_frame f = {0};
+    size_t used;
+    int rc;
+    char why[160];
+    wire_iter_init(&it, buf, len);
+    while ((rc = wire_next(&it, &f, &used)) == 1) {
+        if (f.type == CODEC_MSG) {
+            uint32_t owner = route_worker(f.u.msg.m.id_hash, w->s->of);
+            if (owner != w->s->index) {
+                snprintf(why, sizeof why, "a message for worker %u of %u", owner, w->s->of);
+                return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s; nothing of it applied", why);
+            }
+        } else if (f.type != CODEC_QUERY && f.type != CODEC_COLLECT) {
+            snprintf(why, sizeof why, "a frame of type %u, which only a worker sends", f.type);
+            return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s; nothing of it applied", why);
+        }
+    }
+    if (rc < 0)
+        return fail(w, EXIT_PROTOCOL, "bad frame from the coordinator: %s; nothing of its message applied",
+                    codec_strerror(rc));
+    return 0;
+}
+
+/* Pass two: applies a message check_frames() accepted, in order. */
+static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
+{
+    struct wire_iter it;
+    struct codec_frame f = {0};
+    size_t used;
+    uint32_t since = 0;
+    uint64_t t0 = now_ns();
+    wire_iter_init(&it, buf, len);
+    while (wire_next(&it, &f, &used) == 1) {
+        switch (f.type) {
+        case CODEC_MSG:
+            if (shard_deliver(&w->shard, &f.u.msg.m, f.u.msg.payload) < 0)
+                return fail(w, EXIT_NO_MEMORY, "%s", "out of memory for a new machine");
+            w->ret_frames++;
+            w->ret_bytes += (uint32_t)used;
+            if (++since == LEASE_CHECK_EVERY) {
+                /* A long batch (--work-ns, big payloads) must not let the
+                 * lease lapse: renew it, handing back the credit so far. */
+                since = 0;
+                uint64_t now = now_ns();
+                if (now - w->last_sent_ns >= w->renew_ns && send_out(w, WIRE_DATA) < 0)
+                    return -1;
+            }
+            break;
+        case CODEC_QUERY:
+            if (answer(w, &f) < 0)
+                return -1;
+            break;
+        case CODEC_COLLECT:
+            if (collect(w) < 0)
+                return -1;
+            break;
+        }
+    }
+    w->busy_ns += now_ns() - t0;
+    publish(w);
+    return 0;
+}
+
+static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
+{
+    struct wire_hdr h;
+    char why[200];
+    if (wire_get_hdr(buf, len, &h, why, sizeof why) < 0)
+        return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", why);
+    if (h.seq != w->seq_in + 1) {
+        snprintf(why, sizeof why, "message %llu after %llu: a gap, messages were lost", (unsigned long long)h.seq,
+                 (unsigned long long)w->seq_in);
+        return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", why);
+    }
+    w->seq_in++;
+    if (h.kind == WIRE_EXIT && len == WIRE_HDR) {
+        w->done = true;
+        return 0;
+    }
+    if (h.kind != WIRE_DATA)
+        return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s",
+                    "an envelope of a kind only a worker sends");
+    if (check_frames(w, buf, len) < 0)
+        return -1;
+    return apply_frames(w, buf, len);
+}
+
+static int set_int(void *sock, int opt, int v)
+{
+    return zmq_setsockopt(sock, opt, &v, sizeof v);
+}
+
+/* The DEALER: a routing id of its own ("w<index>.<pid>") so that a
+ * reconnect shows up at the ROUTER as the same peer announcing itself
+ * again (ZMQ_PROBE_ROUTER sends an empty message on every connect), which
+ * the coordinator treats as a lost worker. MAXMSGSIZE bounds what a
+ * hostile peer can make it allocate: the window, one largest frame, and
+ * room for queries; libzmq drops a connection that sends more. */
+static int connect_dealer(struct p5w *w)
+{
+    char rid[32];
+    int n = snprintf(rid, sizeof rid, "w%u.%d", w->s->index, (int)getpid());
+    int64_t maxmsg = (int64_t)WIRE_HDR + w->s->window_bytes + CODEC_FRAME_MAX + (1 << 20);
+    int ivl = (int)(w->s->lease_ms / 3 ? w->s->lease_ms / 3 : 1);
+    if (!(w->ctx = zmq_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
+        return -1;
+    if (zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 || set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 ||
+        set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 || set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 ||
+        set_int(w->sock, ZMQ_LINGER, 1000) < 0 || set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
+        set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
+        zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
+        return -1;
+    return zmq_connect(w->sock, w->s->connect);
+}
+
+static int hello(struct p5w *w)
+{
+    codec_put_ready(&w->out, w->s->index, (int64_t)getpid());
+    struct wire_hdr h = {.kind = WIRE_HELLO,
+                         .aux = w->s->of,
+                         .seq = ++w->seq_out,
+                         .credit_frames = w->s->window_frames,
+                         .credit_bytes = w->s->window_bytes};
+    wire_put_hdr(w->out.data, &h);
+    while (zmq_send(w->sock, w->out.data, w->out.len, 0) < 0)
+        if (errno != EINTR)
+            return fail(w, EXIT_PEER_GONE, "cannot send HELLO: %s", zmq_strerror(errno));
+    w->out.len = WIRE_HDR;
+    w->last_sent_ns = now_ns();
+    return 0;
+}
+
+/* Receives and handles every message waiting, then sends one reply with
+ * the credit of all of them and whatever answers and records they asked
+ * for: under load, one reply per wake-up rather than one per batch halves
+ * the messages on the wire. -1 when the worker must end. */
+static int drain(struct p5w *w)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, w->sock, ZMQ_DONTWAIT) < 0) {
+            int e = errno;
+            zmq_msg_close(&m);
+            if (e != EAGAIN && e != EINTR)
+                return fail(w, EXIT_PEER_GONE, "cannot receive: %s", zmq_strerror(e));
+            if (w->ret_frames == 0 && w->out.len == WIRE_HDR)
+                return 0;
+            return send_out(w, WIRE_DATA);
+        }
+        int rc = zmq_msg_more(&m) ? fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", "more than one part")
+                                  : on_message(w, zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+        if (rc < 0 || w->done)
+            return rc;
+    }
+}
+
+static int run(struct p5w *w)
+{
+    if (connect_dealer(w) < 0)
+        return fail(w, EXIT_SETUP_FAILED, "cannot connect its DEALER: %s", zmq_strerror(errno));
+    if (hello(w) < 0)
+        return -1;
+    while (!w->done) {
+        uint64_t now = now_ns(), due = w->last_sent_ns + w->renew_ns;
+        long timeout = due > now ? (long)((due - now) / 1000000) + 1 : 0;
+        zmq_pollitem_t item = {.socket = w->sock, .events = ZMQ_POLLIN};
+        if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR)
+            return fail(w, EXIT_PEER_GONE, "zmq_poll: %s", zmq_strerror(errno));
+        if (drain(w) < 0)
+            return -1;
+        if (!w->done && now_ns() - w->last_sent_ns >= w->renew_ns && send_out(w, WIRE_LEASE) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int p5_worker_run(const struct p5_worker_setup *s, struct pool_slot *slot)
+{
+    struct p5w w = {.s = s, .slot = slot, .renew_ns = (uint64_t)s->lease_ms * 1000000ull / 4};
+    w.out.cap = OUT_CAP;
+    w.out.len = WIRE_HDR;
+    w.out.data = malloc(OUT_CAP);
+    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0) {
+        free(w.out.data);
+        log_error("worker %u: out of memory", s->index);
+        return EXIT_NO_MEMORY;
+    }
+    run(&w);
+    if (w.sock)
+        zmq_close(w.sock);
+    if (w.ctx)
+        zmq_ctx_term(w.ctx);
+    shard_free(&w.shard);
+    free(w.out.data);
+    return w.status;
+}
