@@ -1,154 +1,75 @@
-/* query.c - queries from the main process: issued at the --queries rate
- * to random known ids (and the --query list after the drain), sent on the
- * owning worker's request pipe with a correlation id, completed when the
- * answer arrives or failed at the deadline. The loop never waits for one. */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
+/* query.c - phase 3's queries as the main process keeps them: a
+ * correlation id and a deadline each (querytab.h), a QUERY frame on the
+ * owning worker's request buffer, an ANSWER matched back by its id. Never
+ * waits; says what happened to each query and lets the driver (ask.c)
+ * decide what to print and when the run goes on (query.h). */
+#include "query.h"
 
-#include "clock.h"
-#include "fnv.h"
-#include "log.h"
-#include "p3.h"
-#include "timeline.h"
+#include <stdbool.h>
 
-static void print_answer(struct phase3 *p, const struct qt_entry *e, const struct machine *m, const char *failure)
+/* The status of a query whose table call said st (not QT_OK). */
+static int from_table(int st, int none)
 {
-    FILE *f = (p->o->json || (p->o->dump && strcmp(p->o->dump, "-") == 0)) ? stderr : stdout;
-    if (failure)
-        fprintf(f, "query %s: failed: %s\n", e->id, failure);
-    else if (!m)
-        fprintf(f, "query %s: not found\n", e->id);
-    else
-        fprintf(f, "query %s: %s,%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%016llx\n", e->id, m->id,
-                state_name((enum state)m->state), (unsigned long long)m->msgs, (unsigned long long)m->transitions,
-                (unsigned long long)m->invalid, (unsigned long long)m->jobs, (unsigned long long)m->failures,
-                (unsigned long long)m->bytes, (unsigned long long)m->last_seq, (unsigned long long)m->ooo,
-                (unsigned long long)m->corrupt, (unsigned long long)m->checksum);
+    return st == QT_NOT_WRITTEN ? QUERY_NOT_WRITTEN : none;
 }
 
-static void final_done(struct phase3 *p)
+int query_due(struct queries *q, struct pacer *pace, uint64_t now_ns, uint64_t *intended_ns)
 {
-    if (p->final_left > 0 && --p->final_left == 0 && p->stage == ST_FINAL)
-        control_collect(p);
+    /* TODO: One query of the --queries schedule, if the pacer says one is due
+     * by now_ns: take it from the pacer, and give its intended time (when it
+     * was due, not now: a loop that stalled must not hide its stall in the
+     * latency) in *intended_ns. QUERY_DUE or QUERY_NONE. */
+    (void)pace;
+    (void)now_ns;
+    (void)intended_ns;
+    q->not_written = "query_due()";
+    return QUERY_NOT_WRITTEN;
 }
 
-static void query_failed(struct phase3 *p, const struct qt_entry *e, const char *why)
+int query_send(struct queries *q, struct codec_buf *req, uint32_t worker, const char *id, size_t len,
+               uint64_t intended_ns, uint64_t now_ns, struct qt_entry **e)
 {
-    p->q_failed++;
-    struct wk *w = &p->w[e->worker];
-    if (e->final) {
-        print_answer(p, e, NULL, why);
-    } else if (!w->query_warned) {
-        /* One line per worker, not one per query: a stalled worker at
-         * 1000 queries/s would otherwise flood the terminal. */
-        w->query_warned = true;
-        log_warn("query %llu for '%s' to worker %u (pid %d): %s (further failures are counted in the summary)",
-                 (unsigned long long)e->corr, e->id, e->worker, (int)p->pool.w[e->worker].pid, why);
-    }
-    if (e->final)
-        final_done(p);
-}
-
-/* Sends one query for id to its worker; intended is its pacer time. */
-static void issue_query(struct phase3 *p, const char *id, size_t len, uint64_t hash, uint64_t intended, bool final)
-{
-    /* TODO: Send one query for id to the worker that owns it (the same routing as
-     * its messages): open an entry in the query table (its correlation id,
-     * intended time and deadline) and queue a QUERY frame on that worker's
-     * request buffer (w->ctl_out); flush_queries() writes it. Never wait.
-     * When the table is full, the worker is not running or its buffer is
-     * full, the query fails at once through query_failed(), with the reason. */
+    /* TODO: Open an entry for the query in the table (its correlation id,
+     * intended time and deadline) and queue its QUERY frame on req, the
+     * worker's request buffer; the driver writes it. When the table is full
+     * (QUERY_TOO_MANY, *e NULL), the worker takes no request (req NULL:
+     * QUERY_NOT_RUNNING) or its buffer has no room (QUERY_PIPE_FULL), the
+     * query fails now: count it, and leave no entry pending. A frame that
+     * does not fit must not leave half of itself in the buffer. */
+    (void)req;
+    (void)worker;
     (void)id;
     (void)len;
-    (void)hash;
-    (void)intended;
-    (void)(final);
-    p3_not_written(p, "issue_query()");
+    (void)intended_ns;
+    (void)now_ns;
+    *e = NULL;
+    q->not_written = "query_send()";
+    return QUERY_NOT_WRITTEN;
 }
 
-/* Sends every worker's queued queries: one write per worker for a whole
- * burst of due queries, not one per query. */
-static void flush_queries(struct phase3 *p)
+int query_answer(struct queries *q, const struct codec_frame *f, uint64_t now_ns, struct qt_entry **e)
 {
-    for (uint32_t i = 0; i < p->n; i++) {
-        struct wk *w = &p->w[i];
-        if (!w->ctl_closed && !w->req_writable_armed && w->ctl_out.len > w->ctl_head)
-            control_flush(p, w);
-    }
-}
-
-void query_arm_timer(struct phase3 *p)
-{
-    uint64_t due = pacer_next_due(&p->qpace);
-    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)}};
-    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-        its.it_value.tv_nsec = 1; /* zero would disarm */
-    if (timerfd_settime(p->qtimer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-        log_warn("timerfd_settime: %s", strerror(errno));
-}
-
-static void issue_due_queries(struct phase3 *p, uint64_t now)
-{
-    /* TODO: Issue every query the query pacer (p->qpace) says is due by now, each
-     * to a random id already seen by the source, each with its own intended
-     * time from the pacer; then send the burst (flush_queries), one write
-     * per worker. */
-    (void)now;
-    (void)flush_queries;
-    p3_not_written(p, "issue_due_queries()");
-}
-
-/* The query clock: a timerfd, because libuv timers count whole
- * milliseconds and a query round trip is tens of microseconds. */
-void query_on_timer(uv_poll_t *h, int status, int events)
-{
-    struct phase3 *p = h->loop->data;
-    (void)events;
-    (void)status;
-    uint64_t ticks;
-    if (read(p->qtimer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN && errno != EINTR)
-        log_warn("timerfd read: %s", strerror(errno));
-    if (p->stage != ST_RUN)
-        return;
-    uint64_t t0 = tl_now(), asked = p->qt.next_corr;
-    issue_due_queries(p, now_ns());
-    tl_span(TL_QUERIES, t0, p->qt.next_corr - asked, 0);
-    query_arm_timer(p);
-}
-
-void query_on_answer(struct phase3 *p, const struct codec_frame *f)
-{
-    /* TODO: An ANSWER frame f arrived. Match it to its pending query by
-     * correlation id; an answer nobody waits for any more (its deadline has
-     * passed) is only counted late. Otherwise complete the query: record its
-     * latency from its intended time, count "not found", and for a final
-     * query print the answer and tell final_done(). */
+    /* TODO: Match the ANSWER frame f to its pending query by correlation id.
+     * An answer nobody waits for any more (its deadline has passed, the
+     * query already counted failed) is only counted late: QUERY_LATE.
+     * Otherwise complete the query: no longer pending, its latency recorded
+     * from its intended time (not from when it was sent: a stalled loop
+     * must not hide its stall), "not found" counted. */
     (void)f;
-    (void)print_answer;
-    p3_not_written(p, "query_on_answer()");
+    (void)now_ns;
+    *e = NULL;
+    q->not_written = "query_answer()";
+    return QUERY_NOT_WRITTEN;
 }
 
-void query_on_sweep(uv_timer_t *h)
+int query_expire(struct queries *q, uint64_t now_ns, struct qt_entry **e)
 {
-    /* TODO: Every SWEEP_MS: every pending query whose deadline has passed fails
-     * through query_failed(), with a reason that names the timeout. */
-    (void)query_failed;
-    p3_not_written(h->loop->data, "query_on_sweep()");
-}
-
-void query_ask_final(struct phase3 *p)
-{
-    p->final_left = (uint32_t)p->c->nfinal;
-    uint64_t t0 = tl_now();
-    for (size_t k = 0; k < p->c->nfinal; k++) {
-        const char *id = p->c->final_queries[k];
-        size_t len = strlen(id);
-        issue_query(p, id, len, fnv1a64(id, len), now_ns(), true);
-    }
-    flush_queries(p);
-    tl_span(TL_QUERIES, t0, p->c->nfinal, 0);
+    /* TODO: The next pending query whose deadline has passed by now_ns, out of
+     * the pending set and counted failed: QUERY_TIMED_OUT. QUERY_NONE when
+     * none has (the driver calls this until it says so). */
+    (void)now_ns;
+    (void)from_table;
+    *e = NULL;
+    q->not_written = "query_expire()";
+    return QUERY_NOT_WRITTEN;
 }

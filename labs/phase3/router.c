@@ -1,98 +1,79 @@
-/* router.c - phase 3's source into the workers' pipes: route each message
- * to route_worker(hash, N), batch it in that worker's outq, flush at
- * OUTQ_BATCH and at the end of every loop turn, and stop the source when a
- * pipe is full (backpressure) until it is writable again. */
+/* router.c - phase 3's source into the workers' message queues: route each
+ * message to route_worker(hash, N), batch it in that worker's outq, flush
+ * at OUTQ_BATCH and at the end of every turn, and hold a message a full
+ * pipe refuses (backpressure). It says what happened; the driver (pump.c)
+ * owns the loop, the pipes and the stages (router.h). */
+#include "router.h"
+
 #include <errno.h>
-#include <string.h>
-#include <unistd.h>
+#include <stddef.h>
 
-#include "clock.h"
 #include "fnv.h"
-#include "log.h"
-#include "p3.h"
 
-static void on_pump(uv_idle_t *h);
-static int flush_msgs(struct phase3 *p, uint32_t i);
-
-void router_start(struct phase3 *p)
+/* The status of two results taken together: a lost worker outweighs a
+ * full pipe, which outweighs success. */
+static int worse(int a, int b)
 {
-    if (!p->pumping && p->stage == ST_RUN) {
-        uv_idle_start(&p->pump, on_pump);
-        p->pumping = true;
-    }
+    if (a == ROUTER_LOST || b == ROUTER_LOST)
+        return ROUTER_LOST;
+    return a == ROUTER_BLOCKED || b == ROUTER_BLOCKED ? ROUTER_BLOCKED : a;
 }
 
-static void on_rate_timer(uv_timer_t *h)
+static int flush_pipe(struct router *r, uint32_t i)
 {
-    router_start(h->loop->data);
-}
-
-static void on_msg_closed(uv_handle_t *h)
-{
-    struct wk *w = h->data;
-    /* Closing the write end is what tells the worker "no more messages". */
-    if (close(w->msg_fd) < 0)
-        log_warn("worker %u: close of its pipe: %s", w->index, strerror(errno));
-    w->msg_fd = -1;
-}
-
-static void close_msgs(struct phase3 *p, uint32_t i)
-{
-    struct wk *w = &p->w[i];
-    if (w->msg_closed)
-        return;
-    w->msg_closed = true;
-    log_debug("worker %u: pipe flushed after %llu messages; closing it", i, (unsigned long long)w->out.pushed);
-    uv_close((uv_handle_t *)&w->msg_poll, on_msg_closed);
-}
-
-static void on_msg_writable(uv_poll_t *h, int status, int events)
-{
-    /* TODO: The message pipe of worker h->data can take bytes again (or
-     * reported an error, which ends the run naming that worker: see
-     * p3_worker_failed()). Write what the worker's queue holds; if
-     * the pipe is emptied and the source was paused for this very worker,
-     * resume the source; while draining, close the pipe once all is out. */
-    (void)status;
-    (void)events;
-    (void)close_msgs;
-    p3_not_written(h->loop->data, "on_msg_writable()");
-}
-
-static int flush_msgs(struct phase3 *p, uint32_t i)
-{
-    /* TODO: Write worker i's queued bytes (outq_flush). When the pipe is full,
-     * ask the loop to call on_msg_writable() once it can take more, and make
-     * sure that request is withdrawn once the queue is empty. On any other
-     * error (the worker is gone) stop feeding the source. Return what
-     * outq_flush() returned. */
-    (void)on_msg_writable;
-    p3_not_written(p, "flush_msgs()");
+    /* TODO: Write worker i's queued bytes (outq_flush) and keep pipe[i].full
+     * true exactly while its pipe refuses them (router.h: the driver
+     * watches a full pipe for writable, and only a full one). ROUTER_OK
+     * when the queue is empty, ROUTER_BLOCKED when the pipe is full,
+     * ROUTER_LOST (naming worker i in r->lost) on any other error: the
+     * worker is gone. */
     (void)i;
-    return -ENOSYS;
+    r->not_written = "flush_pipe()";
+    return ROUTER_NOT_WRITTEN;
 }
 
-static void on_pump(uv_idle_t *h)
+int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t now_ns)
 {
-    /* TODO: One loop turn of the source: route up to PUMP_TURN messages (fewer
-     * under --rate, and none until the next is due: sleep on rate_timer) to
-     * their worker by route_worker() of the id's hash, each into that
-     * worker's outq; flush a queue that reaches OUTQ_BATCH, and at the end of
-     * the turn flush every queue that holds bytes. A message that a full
-     * pipe refuses is kept (p->held), sent first next time, and the source
-     * pauses until that worker's pipe is writable. At the end of the source,
-     * drain. */
-    (void)on_rate_timer;
-    (void)flush_msgs;
-    p3_not_written(h->loop->data, "on_pump()");
+    /* TODO: Route up to budget messages; under --rate (r->rate), only those
+     * the pacer says are due by now_ns, and when none is, ROUTER_SLEEP with
+     * the time the next one is due in r->wake_ns. The held message goes
+     * first, then the source's (at its end, ROUTER_END), each to
+     * route_worker() of its id's hash,
+     * into that worker's outq. A queue that refuses a message is flushed
+     * and asked again; if it still refuses (its pipe is full, or it failed),
+     * hold the message in r->held and stop: ROUTER_BLOCKED (or ROUTER_LOST).
+     * Flush a queue that reaches OUTQ_BATCH, and before returning flush
+     * every queue that holds bytes and whose pipe is not full, so a slow
+     * source never leaves messages waiting for a batch to fill. Count what
+     * you route in r->routed, and take it from the pacer. */
+    (void)src;
+    (void)budget;
+    (void)now_ns;
+    (void)worse;
+    (void)flush_pipe;
+    r->not_written = "router_turn()";
+    return ROUTER_NOT_WRITTEN;
 }
 
-void router_drain(struct phase3 *p)
+int router_writable(struct router *r, uint32_t i)
 {
-    /* TODO: No new message from now on: leave stage RUN for DRAIN, stop the pump
-     * and the rate timer, forget a held message (it was never sent), and for
-     * every worker push out what its queue holds, then close its pipe: the
-     * end of file is how a worker learns that no message will follow. A
-     * pipe that cannot take everything now is closed when it can. */
-    p3_not_written(p, "router_drain()");
+    /* TODO: Pipe i can take bytes again: write what its queue holds. While it
+     * is still full, ROUTER_BLOCKED. Once the queue is empty, ROUTER_RESUME
+     * if the held message is for worker i (the source waits on this very
+     * pipe), else ROUTER_OK: resuming the source for another worker's pipe
+     * would only have the held message refused again. */
+    (void)i;
+    r->not_written = "router_writable()";
+    return ROUTER_NOT_WRITTEN;
+}
+
+int router_drain(struct router *r)
+{
+    /* TODO: No new message from now on. A held message was never sent: it is
+     * not part of the run (the dump will not count it), so forget it. Then
+     * push out every queue: ROUTER_OK when all are empty, ROUTER_BLOCKED
+     * when a pipe is full (the driver closes it once writable empties it),
+     * ROUTER_LOST when a write failed. */
+    r->not_written = "router_drain()";
+    return ROUTER_NOT_WRITTEN;
 }

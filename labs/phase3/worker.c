@@ -1,4 +1,6 @@
-/* worker.c - one worker process: pipe in, machines, answers out. */
+/* worker.c - one worker process: pipe in, machines, answers out. It calls
+ * only libraries (inq.h, codec.h, shard.h, libuv) and ends with an exit
+ * status (worker.h); fail() keeps the first reason a worker has to stop. */
 #include "worker.h"
 
 #include <errno.h>
@@ -54,7 +56,7 @@ static int ctl_send(struct worker *w)
      * go on (worker.h says why waiting is safe here). Retry on EINTR. Return
      * 0, or a negative errno when the pipe is broken (the main process is
      * gone). */
-    log_error("worker %u: ctl_send() is not written yet: see labs/phase3/README.md", w->setup->index);
+    fail(w, WORKER_EXIT_TODO, "ctl_send()", "not written yet: see labs/phase3/README.md");
     return -ENOSYS;
 }
 
@@ -87,7 +89,7 @@ static void on_msgs(uv_poll_t *h, int status, int events)
     (void)status;
     (void)send_stats;
     (void)publish_stats;
-    fail(h->data, WORKER_EXIT_PROTOCOL, "on_msgs()", "not written yet: see labs/phase3/README.md");
+    fail(h->data, WORKER_EXIT_TODO, "on_msgs()", "not written yet: see labs/phase3/README.md");
 }
 
 static void answer_query(struct worker *w, const struct codec_frame *f)
@@ -97,7 +99,7 @@ static void answer_query(struct worker *w, const struct codec_frame *f)
      * answer too). Answers collect in w->out; when it is full, send it first
      * and try again. */
     (void)f;
-    fail(w, WORKER_EXIT_PROTOCOL, "answer_query()", "not written yet: see labs/phase3/README.md");
+    fail(w, WORKER_EXIT_TODO, "answer_query()", "not written yet: see labs/phase3/README.md");
 }
 
 /* Sends every machine in RECORDS batches, then END with the count. */
@@ -131,7 +133,7 @@ static void on_ctl(uv_poll_t *h, int status, int events)
     (void)status;
     (void)answer_query;
     (void)send_records;
-    fail(h->data, WORKER_EXIT_PROTOCOL, "on_ctl()", "not written yet: see labs/phase3/README.md");
+    fail(h->data, WORKER_EXIT_TODO, "on_ctl()", "not written yet: see labs/phase3/README.md");
 }
 
 static void on_closed(uv_handle_t *h)
@@ -182,8 +184,7 @@ int worker_run(const struct worker_setup *s, struct pool_slot *slot)
         goto close_handles;
     }
     if (codec_put_ready(&w.out, s->index, (int64_t)getpid()) < 0 || ctl_send(&w) < 0) {
-        log_error("worker %u: cannot say ready", s->index);
-        w.status = WORKER_EXIT_IO;
+        fail(&w, WORKER_EXIT_IO, "reply pipe", "cannot say ready");
         goto close_handles;
     }
     log_debug("worker %u: ready", s->index);

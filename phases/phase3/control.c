@@ -1,6 +1,7 @@
 /* control.c - the control pipes, main process side: READY, STATS,
  * ANSWER, RECORDS and END from each worker, queries and COLLECT to it, and
- * the stage changes (p3.h) those frames drive. */
+ * the stage changes (p3.h) those frames drive: the driver's own stage
+ * machine, which moves on what the lesson modules report. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,23 +57,24 @@ static void start_run(struct phase3 *p)
     p->stage = ST_RUN;
     p->start_ns = now_ns();
     pacer_init(&p->rate, p->o->rate, p->start_ns, PUMP_TURN);
+    p->rt.rate = p->o->rate > 0 ? &p->rate : NULL;
     pacer_init(&p->qpace, p->o->queries, p->start_ns, 1000);
     if (p->o->queries > 0)
-        query_arm_timer(p);
-    router_start(p);
+        ask_arm_timer(p);
+    pump_start(p);
 }
 
 static void after_drain(struct phase3 *p)
 {
     p->end_ns = now_ns();
-    tl_instant(TL_DRAIN, p->routed, 0);
+    tl_instant(TL_DRAIN, p->rt.routed, 0);
     log_debug("all workers drained");
     if (p->c->nfinal == 0) {
         control_collect(p);
         return;
     }
     p->stage = ST_FINAL;
-    query_ask_final(p);
+    ask_final(p);
 }
 
 static void on_req_writable(uv_poll_t *h, int status, int events)
@@ -183,7 +185,7 @@ static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame 
         else if (p->stage == ST_COLLECT)
             send_collect(p, w); /* a restarted worker (--recover) drained again */
         return;
-    case CODEC_ANSWER: query_on_answer(p, f); return;
+    case CODEC_ANSWER: ask_on_answer(p, f); return;
     case CODEC_RECORDS:
         if (p->stage != ST_COLLECT || w->ended || w->records_got + f->u.records.count > w->machines ||
             p->nrecords + f->u.records.count > p->records_cap)
@@ -202,6 +204,24 @@ static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame 
         return;
     }
     p3_worker_failed(p, i, "sent an unexpected frame on its reply pipe");
+}
+
+/* Takes the next whole reply frame of w and acts on it. False when none is
+ * complete yet, or when the stream is broken (the worker then fails). */
+static bool next_reply(struct phase3 *p, struct wk *w)
+{
+    struct codec_frame f = {.records = p->scratch};
+    int rc = inq_next(&w->ctl_in, &f);
+    if (rc == CODEC_INCOMPLETE)
+        return false;
+    if (rc < 0) {
+        char what[128];
+        snprintf(what, sizeof what, "bad frame on its reply pipe: %s", codec_strerror(rc));
+        p3_worker_failed(p, w->index, what);
+        return false;
+    }
+    on_ctl_frame(p, w->index, &f);
+    return true;
 }
 
 void control_on_replies(uv_poll_t *h, int status, int events)
@@ -224,16 +244,8 @@ void control_on_replies(uv_poll_t *h, int status, int events)
         uv_poll_stop(h);
         return;
     }
-    struct codec_frame f = {.records = p->scratch};
-    int rc;
-    while ((rc = inq_next(&w->ctl_in, &f)) == CODEC_OK) {
-        on_ctl_frame(p, w->index, &f);
-        if (p->exit_status != EXIT_OK || w->ctl_closed)
-            return;
-    }
-    if (rc < 0) {
-        char what[128];
-        snprintf(what, sizeof what, "bad frame on its reply pipe: %s", codec_strerror(rc));
-        p3_worker_failed(p, w->index, what);
-    }
+    /* Every whole frame the read completed; a frame can end the run or
+     * release the worker (its pipes closed): then nothing more is read. */
+    while (p->exit_status == EXIT_OK && !w->ctl_closed && next_reply(p, w))
+        ;
 }

@@ -1,8 +1,16 @@
-/* p3.h - the state of phase 3's main process, shared by the files that
- * make it up: router.c (source -> pipes), query.c (queries and their
- * deadlines), control.c (control pipes and the stages of a run) and
- * phase3.c (set-up, signals, supervision). Not a public interface: main.c
- * sees only phase3.h.
+/* p3.h - the state of phase 3's driver, the fixed code of the main
+ * process: phase3.c (set-up, signals, supervision), pump.c (the source and
+ * the message pipes, around the router), ask.c (the query clock and the
+ * request pipes, around the query module), control.c (the reply pipes and
+ * the stages of a run) and respawn.c (--recover). Not a public interface:
+ * main.c sees only phase3.h.
+ *
+ * The lesson modules never see this struct. Each gets its own state through
+ * its own header and returns what happened: router.h (struct router: the
+ * message queues and the held message), query.h (struct queries: the table
+ * of queries in flight and the run's query counts), worker.h (the worker
+ * process, which shares nothing with the main process but its pipes). The
+ * driver alone ends a run, names a worker, closes a pipe or moves a stage.
  *
  * Stages (struct phase3.stage), each entered once, in order:
  *   START    workers forked; waiting for READY from each (orderly start:
@@ -39,9 +47,10 @@
 #include "pacer.h"
 #include "phase3.h"
 #include "pool.h"
-#include "querytab.h"
+#include "query.h"
 #include "recover.h"
 #include "rng.h"
+#include "router.h"
 #include "tl_loop.h"
 
 #define PROGRAM "phase3"
@@ -64,7 +73,6 @@ struct wk {
     int pid;
     int msg_fd, req_fd, rep_fd;    /* main's ends: messages and requests out, replies in */
     int msg_rfd, req_rfd, rep_wfd; /* the worker's ends, closed here after the fork */
-    struct outq out;
     struct inq ctl_in;
     struct codec_buf ctl_out;
     size_t ctl_head; /* bytes of ctl_out already written */
@@ -99,17 +107,15 @@ struct phase3 {
     int exit_status; /* EXIT_OK until something decides otherwise */
     unsigned interrupts;
 
+    struct router rt; /* the lesson's router (router.h): message queues, the held message */
+    struct queries q; /* the lesson's queries (query.h): the table in flight, counts, latencies */
+
     struct pacer rate, qpace;
     struct rng qrng;
-    struct querytab qt;
-    struct hist *hist;
-    uint64_t q_failed, q_not_found, q_late;
     uint32_t final_left;
 
-    struct msg held; /* refused by a full pipe; routed first when it drains */
-    bool have_held;
     bool pumping;
-    uint64_t routed, start_ns, end_ns;
+    uint64_t start_ns, end_ns;
     uint32_t ready_count, drained_count, ended_count;
 
     struct machine *records, *scratch;
@@ -119,16 +125,17 @@ struct phase3 {
     uv_timer_t recover_tick; /* --recover: resumes a source paused on a full log */
 };
 
-/* router.c: the source into the pipes. */
-void router_start(struct phase3 *p); /* (re)starts the pump in stage RUN */
-void router_drain(struct phase3 *p); /* stops the source; flushes and closes every pipe */
+/* pump.c: the source into the pipes, through router.h. */
+void pump_start(struct phase3 *p); /* (re)starts the pump in stage RUN */
+void pump_stop(struct phase3 *p);
+void pump_drain(struct phase3 *p); /* stops the source; flushes and closes every pipe */
 
-/* query.c: queries, their answers and deadlines. */
-void query_arm_timer(struct phase3 *p);
-void query_ask_final(struct phase3 *p); /* the --query list, after the drain */
-void query_on_answer(struct phase3 *p, const struct codec_frame *f);
-void query_on_timer(uv_poll_t *h, int status, int events);
-void query_on_sweep(uv_timer_t *h);
+/* ask.c: queries, their answers and deadlines, through query.h. */
+void ask_arm_timer(struct phase3 *p);
+void ask_final(struct phase3 *p); /* the --query list, after the drain */
+void ask_on_answer(struct phase3 *p, const struct codec_frame *f);
+void ask_on_timer(uv_poll_t *h, int status, int events);
+void ask_on_sweep(uv_timer_t *h);
 
 /* control.c: control pipes and the stages they drive. */
 void control_flush(struct phase3 *p, struct wk *w);
@@ -149,8 +156,9 @@ int p3_watch_worker(struct phase3 *p, struct wk *w);
 void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what);
 /* phase3.c: ends the run with exit 3 whatever the flags. */
 void p3_worker_lost(struct phase3 *p, uint32_t i, const char *what);
-/* phase3.c: ends the run with exit 1 because func, a function of the lab
- * (labs/phase3/), is still the starter's stub; the stubs call it. */
+/* phase3.c: ends the run with EXIT_NOT_WRITTEN because func, a function of
+ * the lab (labs/phase3/), is still the starter's stub: the driver calls it
+ * when a lesson module returns *_NOT_WRITTEN. */
 void p3_not_written(struct phase3 *p, const char *func);
 
 #endif

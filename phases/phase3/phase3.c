@@ -2,7 +2,8 @@
  * pipes, the worker pool, the loop and its handles,
  * signals (SIGINT/SIGTERM drain, a second one kills, SIGUSR1 prints the
  * status table) and the supervision that turns a worker's death into exit
- * 3. The run itself is router.c, query.c and control.c (see p3.h). */
+ * 3. The run itself is pump.c, ask.c and control.c, which call the lesson
+ * modules (router.h, query.h) and act on what they return (see p3.h). */
 #define _GNU_SOURCE
 #include "phase3.h"
 
@@ -49,6 +50,7 @@ void p3_worker_failed(struct phase3 *p, uint32_t i, const char *what)
     }
     struct wk *w = &p->w[i];
     log_warn("worker %u (pid %d): %s; killing it, --recover restarts it", i, (int)p->pool.w[i].pid, what);
+    p->rt.pipe[i].full = false; /* its queue is replayed to its successor, not written */
     if (!w->msg_closed && w->msg_writable_armed) {
         uv_poll_stop(&w->msg_poll);
         w->msg_writable_armed = false;
@@ -99,6 +101,15 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
     tl_died(i, pid, wstatus);
     if (p->exit_status != EXIT_OK)
         return; /* already ending: these are the workers we killed */
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == WORKER_EXIT_TODO) {
+        /* The starter's worker.c: no restart can help. */
+        fprintf(stderr, "%s: worker %u (pid %d): stopped at a function of labs/phase3/worker.c not written yet\n",
+                PROGRAM, i, (int)pid);
+        p->exit_status = EXIT_NOT_WRITTEN;
+        pool_signal_all(&p->pool, SIGKILL);
+        uv_stop(&p->loop);
+        return;
+    }
     if (p->o->recover) {
         respawn_on_death(p, i, pid, wstatus);
         return;
@@ -139,7 +150,7 @@ static void print_status(struct phase3 *p)
             .pid = (int)p->pool.w[i].pid,
             .alive = p->pool.w[i].alive,
             .handled = handled,
-            .queue_depth = p->w[i].out.pushed > handled ? p->w[i].out.pushed - handled : 0,
+            .queue_depth = p->rt.pipe[i].q.pushed > handled ? p->rt.pipe[i].q.pushed - handled : 0,
             .busy_ns = atomic_load_explicit(&s->busy_ns, memory_order_relaxed),
             .rss_kb = rss,
         };
@@ -162,13 +173,13 @@ static void on_signal(uv_signal_t *h, int sig)
     }
     if (++p->interrupts == 1) {
         log_warn("%s: stopping the source after %llu messages and draining (again to abort)", strsignal(sig),
-                 (unsigned long long)p->routed);
+                 (unsigned long long)p->rt.routed);
         if (p->stage == ST_START) {
             /* No message was routed: drain an empty run. */
             p->stage = ST_RUN;
             p->start_ns = now_ns();
         }
-        router_drain(p);
+        pump_drain(p);
         return;
     }
     if (p->exit_status == EXIT_OK) {
@@ -276,20 +287,21 @@ static int setup_ipc(struct phase3 *p)
 {
     for (uint32_t i = 0; i < p->n; i++) {
         struct wk *w = &p->w[i];
+        struct outq *q = &p->rt.pipe[i].q;
         int rc = p3_open_pipes(p, w);
         if (rc < 0)
             return rc;
-        if (outq_init(&w->out, w->msg_fd) < 0 || inq_init(&w->ctl_in, CTL_INQ_CAP) < 0)
+        if (outq_init(q, w->msg_fd) < 0 || inq_init(&w->ctl_in, CTL_INQ_CAP) < 0)
             return -ENOMEM;
-        w->out.tl_worker = i;
+        q->tl_worker = i;
         inq_timeline(&w->ctl_in, TL_REPLIES, i);
         w->ctl_out.cap = CTL_OUT_CAP;
         w->ctl_out.data = malloc(CTL_OUT_CAP);
         if (!w->ctl_out.data)
             return -ENOMEM;
         if (p->o->recover) {
-            w->out.rec = &p->rec;
-            w->out.rec_w = i;
+            q->rec = &p->rec;
+            q->rec_w = i;
         }
     }
     return 0;
@@ -335,14 +347,14 @@ static int setup_loop(struct phase3 *p)
      * the trace loaded or the workers started) is handed over now. */
     if (signals_stops() > 0)
         on_signal(&p->sigint, SIGINT);
-    if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, query_on_timer)) < 0)
+    if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, ask_on_timer)) < 0)
         return rc;
     /* Only a run that asks queries can have one pending: a run without
      * them never needs the sweep (and a student's routing can be tried
      * before the query TODOs are written). */
     if (p->o->queries > 0 || p->c->nfinal > 0)
-        uv_timer_start(&p->sweep_timer, query_on_sweep, SWEEP_MS, SWEEP_MS);
-    if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->routed)) < 0)
+        uv_timer_start(&p->sweep_timer, ask_on_sweep, SWEEP_MS, SWEEP_MS);
+    if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->rt.routed)) < 0)
         return rc;
     if (p->o->status_every > 0) {
         uint64_t ms = (uint64_t)(p->o->status_every * 1000.0);
@@ -387,7 +399,8 @@ static void teardown(struct phase3 *p, bool loop_made)
         for (size_t k = 0; k < sizeof fds / sizeof fds[0]; k++)
             if (fds[k] >= 0)
                 close(fds[k]);
-        outq_free(&w->out);
+        if (p->rt.pipe)
+            outq_free(&p->rt.pipe[i].q);
         inq_free(&w->ctl_in);
         free(w->ctl_out.data);
     }
@@ -397,8 +410,9 @@ static void teardown(struct phase3 *p, bool loop_made)
         pool_reap_all(&p->pool, 1000);
     pool_free(&p->pool);
     recover_free(&p->rec);
-    qt_free(&p->qt);
+    qt_free(&p->q.tab);
     free(p->scratch);
+    free(p->rt.pipe);
     free(p->w);
 }
 
@@ -424,17 +438,17 @@ static int take_result(struct phase3 *p, struct p3_result *r)
     r->records = p->records;
     r->nrecords = p->nrecords;
     p->records = NULL;
-    r->queries = p->hist;
-    p->hist = NULL;
+    r->queries = p->q.latency;
+    p->q.latency = NULL;
     long self = rss_peak_self_kb(), kids = rss_peak_children_kb();
     r->sum = (struct run_summary){
         .phase = 3,
         .workers = p->n,
-        .messages = p->routed,
+        .messages = p->rt.routed,
         .seconds = p->end_ns > p->start_ns ? (double)(p->end_ns - p->start_ns) / 1e9 : 0,
         .queries = r->queries,
-        .query_failed = p->q_failed,
-        .query_not_found = p->q_not_found,
+        .query_failed = p->q.failed,
+        .query_not_found = p->q.not_found,
         .rss_kb_max = self > kids ? self : kids,
         .per_worker = r->per_worker,
     };
@@ -457,11 +471,13 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
 
     rng_seed(&p->qrng, o->gen.seed ^ 0x71755e57ull);
     p->w = calloc(p->n, sizeof *p->w);
-    p->hist = malloc(sizeof *p->hist);
+    p->rt = (struct router){.n = p->n, .pipe = calloc(p->n, sizeof *p->rt.pipe)};
+    p->q.latency = malloc(sizeof *p->q.latency);
     p->scratch = malloc(CODEC_RECORDS_MAX * sizeof *p->scratch);
-    if (!p->w || !p->hist || !p->scratch || qt_init(&p->qt, (uint64_t)o->query_timeout_ms * 1000000ull) < 0)
+    if (!p->w || !p->rt.pipe || !p->q.latency || !p->scratch ||
+        qt_init(&p->q.tab, (uint64_t)o->query_timeout_ms * 1000000ull) < 0)
         goto fail;
-    hist_init(p->hist);
+    hist_init(p->q.latency);
     for (uint32_t i = 0; i < p->n; i++)
         p->w[i] = (struct wk){
             .index = i, .msg_fd = -1, .req_fd = -1, .rep_fd = -1, .msg_rfd = -1, .req_rfd = -1, .rep_wfd = -1};
@@ -526,7 +542,7 @@ fail:
 out:
     teardown(p, loop_made);
     free(p->records);
-    free(p->hist);
+    free(p->q.latency);
     free(p);
     return status;
 }

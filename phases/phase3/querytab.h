@@ -6,7 +6,10 @@
  * (its slot reused or its deadline past) is recognised and dropped. Every
  * query has the same timeout, so deadlines expire in id order and the sweep
  * only ever looks at the oldest. At most QT_SLOTS queries are in flight: a
- * query beyond that fails at once (a stated limit, not a growing table). */
+ * query beyond that fails at once (a stated limit, not a growing table).
+ *
+ * A lesson module (querytab.c): it knows nothing of pipes or workers; the
+ * query module (query.h) is its one caller. */
 #ifndef MSGROUTE_PHASE3_QUERYTAB_H
 #define MSGROUTE_PHASE3_QUERYTAB_H
 
@@ -32,20 +35,29 @@ struct querytab {
     struct qt_entry *e; /* QT_SLOTS entries */
     uint64_t next_corr, oldest;
     uint64_t timeout_ns;
+    const char *not_written; /* with QT_NOT_WRITTEN: the function */
+};
+
+enum qt_status {
+    QT_OK = 0,
+    QT_NONE,       /* no entry: the table is full, corr is not pending, or nothing has expired */
+    QT_NOT_WRITTEN /* the starter: `not_written` is still a stub */
 };
 
 int qt_init(struct querytab *t, uint64_t timeout_ns);
 void qt_free(struct querytab *t);
 
-/* A new pending entry with the next id, or NULL when QT_SLOTS are in flight. */
-struct qt_entry *qt_open(struct querytab *t, uint64_t intended_ns, uint64_t now_ns, uint32_t worker, const char *id,
-                         size_t id_len);
+/* A new pending entry with the next id in *e: QT_OK, or QT_NONE when
+ * QT_SLOTS are in flight or the id is longer than MSG_ID_MAX. */
+int qt_open(struct querytab *t, uint64_t intended_ns, uint64_t now_ns, uint32_t worker, const char *id, size_t id_len,
+            struct qt_entry **e);
 
-/* The pending entry of corr, or NULL (unknown, answered, or expired). */
-struct qt_entry *qt_match(struct querytab *t, uint64_t corr);
+/* The pending entry of corr in *e: QT_OK, or QT_NONE (unknown, answered, or
+ * expired). */
+int qt_match(struct querytab *t, uint64_t corr, struct qt_entry **e);
 
 /* The oldest entry whose deadline has passed, taken out of the pending set,
- * or NULL when none has expired. */
-struct qt_entry *qt_expired(struct querytab *t, uint64_t now_ns);
+ * in *e: QT_OK, or QT_NONE when none has expired. */
+int qt_expired(struct querytab *t, uint64_t now_ns, struct qt_entry **e);
 
 #endif

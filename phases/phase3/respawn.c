@@ -33,16 +33,16 @@ static void say_if_back(struct phase3 *p, uint32_t i)
 }
 
 /* Resumes the source when it paused on a message whose worker's log was
- * full and has room again (the router cannot know: no pipe became writable);
+ * full and has room again (the pump cannot know: no pipe became writable);
  * says when a restarted worker applies messages again. */
 static void on_tick(uv_timer_t *h)
 {
     struct phase3 *p = h->loop->data;
     for (uint32_t i = 0; i < p->n; i++)
         say_if_back(p, i);
-    if (p->stage == ST_RUN && !p->pumping && p->have_held && p->n > 0 &&
-        recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
-        router_start(p);
+    if (p->stage == ST_RUN && !p->pumping && p->rt.have_held && p->n > 0 &&
+        recover_room(&p->rec, route_worker(p->rt.held.id_hash, p->n)))
+        pump_start(p);
 }
 
 int respawn_watch(struct phase3 *p)
@@ -61,7 +61,7 @@ static int flush_blocking(struct phase3 *p, struct wk *w)
         return -errno;
     int rc;
     do
-        rc = outq_flush(&w->out);
+        rc = outq_flush(&p->rt.pipe[w->index].q);
     while (rc == -EINTR || rc == -EAGAIN);
     if (fcntl(w->msg_fd, F_SETFL, flags) < 0 && rc == 0)
         rc = -errno;
@@ -76,7 +76,7 @@ static void replay(struct phase3 *p, struct wk *w)
     uint64_t n = 0;
     int rc = 0;
     while (rc == 0 && recover_replay_next(&p->rec, w->index, &m)) {
-        while ((rc = outq_push_again(&w->out, &m)) < 0)
+        while ((rc = outq_push_again(&p->rt.pipe[w->index].q, &m)) < 0)
             if ((rc = flush_blocking(p, w)) < 0)
                 break;
         n++;
@@ -124,6 +124,7 @@ static void forget_old(struct phase3 *p, struct wk *w)
     if (p->stage == ST_COLLECT)
         drop_records(p, w);
     w->msg_writable_armed = w->req_writable_armed = false;
+    p->rt.pipe[w->index].full = false;
     w->msg_closed = w->ctl_closed = false;
     w->ctl_in.head = w->ctl_in.tail = 0;
     w->ctl_out.len = w->ctl_head = 0; /* queries to the dead one fail at their deadline */
@@ -149,7 +150,7 @@ static void respawn(struct phase3 *p, struct wk *w)
             log_warn("worker %u: close of the worker's end of a pipe: %s", w->index, strerror(errno));
     w->msg_rfd = w->req_rfd = w->rep_wfd = -1;
     forget_old(p, w);
-    outq_reset(&w->out, w->msg_fd);
+    outq_reset(&p->rt.pipe[w->index].q, w->msg_fd);
     if ((rc = p3_watch_worker(p, w)) < 0) {
         snprintf(what, sizeof what, "cannot be watched after its restart: %s", uv_strerror(rc));
         p3_worker_lost(p, w->index, what);
@@ -161,7 +162,7 @@ static void respawn(struct phase3 *p, struct wk *w)
         w->msg_closed = true;
         uv_close((uv_handle_t *)&w->msg_poll, on_new_msg_closed);
     } else if (p->stage == ST_RUN) {
-        router_start(p); /* the source may have paused for this worker */
+        pump_start(p); /* the source may have paused for this worker */
     }
 }
 

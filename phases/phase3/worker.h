@@ -1,6 +1,9 @@
-/* worker.h - the body of one phase-3 worker process: its own libuv loop,
- * its own machine table, messages in from its pipe, queries in on its
- * request pipe and answers out on its reply pipe.
+/* worker.h - the body of one phase-3 worker process, a lesson module
+ * (worker.c): its own libuv loop, its own machine table, messages in from
+ * its pipe, queries in on its request pipe and answers out on its reply
+ * pipe. It gets its three descriptors and its settings (struct
+ * worker_setup), shares nothing else with the main process, and says how it
+ * ended by its exit status, which the driver reports.
  *
  * Protocol, as the worker sees it (frames of codec.h):
  *   reply pipe out: READY once its loop runs;
@@ -31,6 +34,7 @@ enum worker_exit {
     WORKER_EXIT_PROTOCOL = EXIT_PROTOCOL, /* a bad frame, or a pipe ended inside one */
     WORKER_EXIT_IO = EXIT_PEER_GONE,      /* a read or write failed (the main process is gone) */
     WORKER_EXIT_NOMEM = EXIT_NO_MEMORY,
+    WORKER_EXIT_TODO = EXIT_NOT_WRITTEN, /* the lab's starter: a function of worker.c is not written yet */
 };
 
 struct worker_setup {

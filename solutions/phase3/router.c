@@ -1,219 +1,148 @@
-/* router.c - phase 3's source into the workers' pipes: route each message
- * to route_worker(hash, N), batch it in that worker's outq, flush at
- * OUTQ_BATCH and at the end of every loop turn, and stop the source when a
- * pipe is full (backpressure) until it is writable again. */
+/* router.c - phase 3's source into the workers' message queues: route each
+ * message to route_worker(hash, N), batch it in that worker's outq, flush
+ * at OUTQ_BATCH and at the end of every turn, and hold a message a full
+ * pipe refuses (backpressure). It says what happened; the driver (pump.c)
+ * owns the loop, the pipes and the stages (router.h). */
+#include "router.h"
+
 #include <errno.h>
-#include <string.h>
-#include <unistd.h>
+#include <stddef.h>
 
-#include "clock.h"
 #include "fnv.h"
-#include "log.h"
-#include "p3.h"
 
-static void on_pump(uv_idle_t *h);
-static int flush_msgs(struct phase3 *p, uint32_t i);
-
-void router_start(struct phase3 *p)
+/* The status of two results taken together: a lost worker outweighs a
+ * full pipe, which outweighs success. */
+static int worse(int a, int b)
 {
-    if (!p->pumping && p->stage == ST_RUN) {
-        uv_idle_start(&p->pump, on_pump);
-        p->pumping = true;
-    }
+    if (a == ROUTER_LOST || b == ROUTER_LOST)
+        return ROUTER_LOST;
+    return a == ROUTER_BLOCKED || b == ROUTER_BLOCKED ? ROUTER_BLOCKED : a;
 }
 
-static void on_rate_timer(uv_timer_t *h)
+static int flush_pipe(struct router *r, uint32_t i)
 {
-    router_start(h->loop->data);
-}
-
-static void on_msg_closed(uv_handle_t *h)
-{
-    struct wk *w = h->data;
-    /* Closing the write end is what tells the worker "no more messages". */
-    if (close(w->msg_fd) < 0)
-        log_warn("worker %u: close of its pipe: %s", w->index, strerror(errno));
-    w->msg_fd = -1;
-}
-
-static void close_msgs(struct phase3 *p, uint32_t i)
-{
-    struct wk *w = &p->w[i];
-    if (w->msg_closed)
-        return;
-    w->msg_closed = true;
-    log_debug("worker %u: pipe flushed after %llu messages; closing it", i, (unsigned long long)w->out.pushed);
-    uv_close((uv_handle_t *)&w->msg_poll, on_msg_closed);
-}
-
-static void on_msg_writable(uv_poll_t *h, int status, int events)
-{
-    /* LAB: The message pipe of worker h->data can take bytes again (or
-     * reported an error, which ends the run naming that worker: see
-     * p3_worker_failed()). Write what the worker's queue holds; if
-     * the pipe is emptied and the source was paused for this very worker,
-     * resume the source; while draining, close the pipe once all is out. */
-    /* LAB STUB: (void)status; */
-    /* LAB STUB: (void)events; */
-    /* LAB STUB: (void)close_msgs; */
-    /* LAB STUB: p3_not_written(h->loop->data, "on_msg_writable()"); */
-    struct wk *w = h->data;
-    struct phase3 *p = w->msg_poll.loop->data;
-    (void)events;
-    if (status < 0) {
-        p3_worker_failed(p, w->index, "its pipe reported an error");
-        return;
-    }
-    int rc = flush_msgs(p, w->index);
-    if (rc == -EAGAIN)
-        return;
-    if (rc < 0)
-        return; /* reported by flush_msgs */
-    /* Resume only for the worker the held message waits on: another
-     * worker's pipe draining would just refuse that message again. */
-    bool waited_on = !p->have_held || route_worker(p->held.id_hash, p->n) == w->index;
-    if (p->stage == ST_RUN && !p->pumping && waited_on) {
-        log_debug("worker %u: pipe writable again; resuming the source", w->index);
-        router_start(p);
-    } else if (p->stage == ST_DRAIN) {
-        close_msgs(p, w->index);
-    }
-    /* END LAB */
-}
-
-static int flush_msgs(struct phase3 *p, uint32_t i)
-{
-    /* LAB: Write worker i's queued bytes (outq_flush). When the pipe is full,
-     * ask the loop to call on_msg_writable() once it can take more, and make
-     * sure that request is withdrawn once the queue is empty. On any other
-     * error (the worker is gone) stop feeding the source. Return what
-     * outq_flush() returned. */
-    /* LAB STUB: (void)on_msg_writable; */
-    /* LAB STUB: p3_not_written(p, "flush_msgs()"); */
+    /* LAB: Write worker i's queued bytes (outq_flush) and keep pipe[i].full
+     * true exactly while its pipe refuses them (router.h: the driver
+     * watches a full pipe for writable, and only a full one). ROUTER_OK
+     * when the queue is empty, ROUTER_BLOCKED when the pipe is full,
+     * ROUTER_LOST (naming worker i in r->lost) on any other error: the
+     * worker is gone. */
     /* LAB STUB: (void)i; */
-    /* LAB STUB: return -ENOSYS; */
-    struct wk *w = &p->w[i];
-    int rc = outq_flush(&w->out);
-    if (rc == -EAGAIN) {
-        if (!w->msg_writable_armed) {
-            uv_poll_start(&w->msg_poll, UV_WRITABLE, on_msg_writable);
-            w->msg_writable_armed = true;
-        }
-        return rc;
-    }
-    if (w->msg_writable_armed) {
-        uv_poll_stop(&w->msg_poll);
-        w->msg_writable_armed = false;
-    }
+    /* LAB STUB: r->not_written = "flush_pipe()"; */
+    /* LAB STUB: return ROUTER_NOT_WRITTEN; */
+    struct router_pipe *pp = &r->pipe[i];
+    int rc = outq_flush(&pp->q);
+    pp->full = rc == -EAGAIN;
+    if (rc == -EAGAIN)
+        return ROUTER_BLOCKED;
     if (rc < 0) {
         /* EPIPE: the worker has closed its end, which it only does by
-         * dying. Stop feeding; SIGCHLD will name the cause. */
-        log_debug("worker %u: write to its pipe: %s", i, strerror(-rc));
-        if (p->pumping) {
-            uv_idle_stop(&p->pump);
-            p->pumping = false;
-        }
+         * dying; its death tells the driver why. */
+        r->lost = i;
+        return ROUTER_LOST;
     }
-    return rc;
+    return ROUTER_OK;
     /* END LAB */
 }
 
-static void on_pump(uv_idle_t *h)
+int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t now_ns)
 {
-    /* LAB: One loop turn of the source: route up to PUMP_TURN messages (fewer
-     * under --rate, and none until the next is due: sleep on rate_timer) to
-     * their worker by route_worker() of the id's hash, each into that
-     * worker's outq; flush a queue that reaches OUTQ_BATCH, and at the end of
-     * the turn flush every queue that holds bytes. A message that a full
-     * pipe refuses is kept (p->held), sent first next time, and the source
-     * pauses until that worker's pipe is writable. At the end of the source,
-     * drain. */
-    /* LAB STUB: (void)on_rate_timer; */
-    /* LAB STUB: (void)flush_msgs; */
-    /* LAB STUB: p3_not_written(h->loop->data, "on_pump()"); */
-    struct phase3 *p = h->loop->data;
-    uint64_t now = now_ns();
-    uint64_t budget = PUMP_TURN;
-    if (p->o->rate > 0) {
-        budget = pacer_due(&p->rate, now);
-        if (budget > PUMP_TURN)
-            budget = PUMP_TURN;
-        if (budget == 0) {
-            /* Nothing due: sleep in the loop until the next message is. */
-            uint64_t wait = pacer_next_due(&p->rate) - now;
-            uv_idle_stop(&p->pump);
-            p->pumping = false;
-            uv_timer_start(&p->rate_timer, on_rate_timer, (wait + 999999) / 1000000, 0);
-            return;
+    /* LAB: Route up to budget messages; under --rate (r->rate), only those
+     * the pacer says are due by now_ns, and when none is, ROUTER_SLEEP with
+     * the time the next one is due in r->wake_ns. The held message goes
+     * first, then the source's (at its end, ROUTER_END), each to
+     * route_worker() of its id's hash,
+     * into that worker's outq. A queue that refuses a message is flushed
+     * and asked again; if it still refuses (its pipe is full, or it failed),
+     * hold the message in r->held and stop: ROUTER_BLOCKED (or ROUTER_LOST).
+     * Flush a queue that reaches OUTQ_BATCH, and before returning flush
+     * every queue that holds bytes and whose pipe is not full, so a slow
+     * source never leaves messages waiting for a batch to fill. Count what
+     * you route in r->routed, and take it from the pacer. */
+    /* LAB STUB: (void)src; */
+    /* LAB STUB: (void)budget; */
+    /* LAB STUB: (void)now_ns; */
+    /* LAB STUB: (void)worse; */
+    /* LAB STUB: (void)flush_pipe; */
+    /* LAB STUB: r->not_written = "router_turn()"; */
+    /* LAB STUB: return ROUTER_NOT_WRITTEN; */
+    if (r->rate) {
+        uint64_t due = pacer_due(r->rate, now_ns);
+        if (due == 0) {
+            r->wake_ns = pacer_next_due(r->rate);
+            return ROUTER_SLEEP;
         }
+        if (due < budget)
+            budget = due;
     }
+    int status = ROUTER_OK;
     uint64_t done = 0;
     for (; done < budget; done++) {
         struct msg m;
-        if (p->have_held) {
-            m = p->held;
-        } else if (!source_next(p->src, &m)) {
-            router_drain(p);
+        if (r->have_held) {
+            m = r->held;
+        } else if (!source_next(src, &m)) {
+            status = ROUTER_END;
             break;
         }
-        uint32_t i = route_worker(m.id_hash, p->n);
-        struct wk *w = &p->w[i];
-        if (outq_push(&w->out, &m) < 0) {
-            int rc = flush_msgs(p, i);
-            if (rc < 0 || outq_push(&w->out, &m) < 0) {
-                /* The pipe is full: backpressure. Keep the message, stop
-                 * the source until on_msg_writable() restarts it. */
-                p->held = m;
-                p->have_held = true;
-                if (p->pumping) {
-                    uv_idle_stop(&p->pump);
-                    p->pumping = false;
-                }
-                log_debug("worker %u: pipe full; source paused", i);
+        uint32_t i = route_worker(m.id_hash, r->n);
+        struct outq *q = &r->pipe[i].q;
+        if (outq_push(q, &m) < 0) {
+            int rc = flush_pipe(r, i);
+            if (rc != ROUTER_OK || outq_push(q, &m) < 0) {
+                /* Backpressure: keep the message; the source waits. */
+                r->held = m;
+                r->have_held = true;
+                status = rc == ROUTER_LOST ? ROUTER_LOST : ROUTER_BLOCKED;
                 break;
             }
         }
-        p->have_held = false;
-        p->routed++;
-        if (outq_buffered(&w->out) >= OUTQ_BATCH)
-            flush_msgs(p, i);
+        r->have_held = false;
+        r->routed++;
+        if (outq_buffered(q) >= OUTQ_BATCH && flush_pipe(r, i) == ROUTER_LOST)
+            status = ROUTER_LOST;
     }
-    if (p->o->rate > 0)
-        pacer_take(&p->rate, done);
-    /* End of the turn: whatever is buffered leaves now, so a slow source
-     * never leaves messages waiting for a batch to fill. */
-    for (uint32_t i = 0; i < p->n; i++)
-        if (!p->w[i].msg_closed && outq_dirty(&p->w[i].out) && !p->w[i].msg_writable_armed)
-            flush_msgs(p, i);
+    if (r->rate)
+        pacer_take(r->rate, done);
+    /* End of the turn: whatever is buffered leaves now. A full pipe is not
+     * asked again: its writable callback comes first. */
+    for (uint32_t i = 0; i < r->n; i++)
+        if (!r->pipe[i].full && outq_dirty(&r->pipe[i].q) && flush_pipe(r, i) == ROUTER_LOST)
+            status = ROUTER_LOST;
+    return status;
     /* END LAB */
 }
 
-void router_drain(struct phase3 *p)
+int router_writable(struct router *r, uint32_t i)
 {
-    /* LAB: No new message from now on: leave stage RUN for DRAIN, stop the pump
-     * and the rate timer, forget a held message (it was never sent), and for
-     * every worker push out what its queue holds, then close its pipe: the
-     * end of file is how a worker learns that no message will follow. A
-     * pipe that cannot take everything now is closed when it can. */
-    /* LAB STUB: p3_not_written(p, "router_drain()"); */
-    if (p->stage > ST_RUN)
-        return;
-    log_debug("draining: %llu messages routed", (unsigned long long)p->routed);
-    p->stage = ST_DRAIN;
-    if (p->pumping) {
-        uv_idle_stop(&p->pump);
-        p->pumping = false;
-    }
-    uv_timer_stop(&p->rate_timer);
-    /* A message refused by a full pipe was never sent: it is not part of
-     * the run, and the dump will not count it. */
-    p->have_held = false;
-    for (uint32_t i = 0; i < p->n; i++) {
-        if (p->w[i].msg_closed)
-            continue;
-        int rc = flush_msgs(p, i);
-        if (rc == 0)
-            close_msgs(p, i);
-    }
+    /* LAB: Pipe i can take bytes again: write what its queue holds. While it
+     * is still full, ROUTER_BLOCKED. Once the queue is empty, ROUTER_RESUME
+     * if the held message is for worker i (the source waits on this very
+     * pipe), else ROUTER_OK: resuming the source for another worker's pipe
+     * would only have the held message refused again. */
+    /* LAB STUB: (void)i; */
+    /* LAB STUB: r->not_written = "router_writable()"; */
+    /* LAB STUB: return ROUTER_NOT_WRITTEN; */
+    int rc = flush_pipe(r, i);
+    if (rc != ROUTER_OK)
+        return rc;
+    return r->have_held && route_worker(r->held.id_hash, r->n) == i ? ROUTER_RESUME : ROUTER_OK;
+    /* END LAB */
+}
+
+int router_drain(struct router *r)
+{
+    /* LAB: No new message from now on. A held message was never sent: it is
+     * not part of the run (the dump will not count it), so forget it. Then
+     * push out every queue: ROUTER_OK when all are empty, ROUTER_BLOCKED
+     * when a pipe is full (the driver closes it once writable empties it),
+     * ROUTER_LOST when a write failed. */
+    /* LAB STUB: r->not_written = "router_drain()"; */
+    /* LAB STUB: return ROUTER_NOT_WRITTEN; */
+    r->have_held = false;
+    int status = ROUTER_OK;
+    for (uint32_t i = 0; i < r->n; i++)
+        status = worse(status, flush_pipe(r, i));
+    return status;
     /* END LAB */
 }

@@ -1,4 +1,6 @@
-/* worker.c - one worker process: pipe in, machines, answers out. */
+/* worker.c - one worker process: pipe in, machines, answers out. It calls
+ * only libraries (inq.h, codec.h, shard.h, libuv) and ends with an exit
+ * status (worker.h); fail() keeps the first reason a worker has to stop. */
 #include "worker.h"
 
 #include <errno.h>
@@ -54,7 +56,7 @@ static int ctl_send(struct worker *w)
      * go on (worker.h says why waiting is safe here). Retry on EINTR. Return
      * 0, or a negative errno when the pipe is broken (the main process is
      * gone). */
-    /* LAB STUB: log_error("worker %u: ctl_send() is not written yet: see labs/phase3/README.md", w->setup->index); */
+    /* LAB STUB: fail(w, WORKER_EXIT_TODO, "ctl_send()", "not written yet: see labs/phase3/README.md"); */
     /* LAB STUB: return -ENOSYS; */
     size_t off = 0;
     while (off < w->out.len) {
@@ -105,7 +107,7 @@ static void on_msgs(uv_poll_t *h, int status, int events)
     /* LAB STUB: (void)status; */
     /* LAB STUB: (void)send_stats; */
     /* LAB STUB: (void)publish_stats; */
-    /* LAB STUB: fail(h->data, WORKER_EXIT_PROTOCOL, "on_msgs()", "not written yet: see labs/phase3/README.md"); */
+    /* LAB STUB: fail(h->data, WORKER_EXIT_TODO, "on_msgs()", "not written yet: see labs/phase3/README.md"); */
     struct worker *w = h->data;
     (void)events;
     if (status < 0) {
@@ -159,7 +161,7 @@ static void answer_query(struct worker *w, const struct codec_frame *f)
      * answer too). Answers collect in w->out; when it is full, send it first
      * and try again. */
     /* LAB STUB: (void)f; */
-    /* LAB STUB: fail(w, WORKER_EXIT_PROTOCOL, "answer_query()", "not written yet: see labs/phase3/README.md"); */
+    /* LAB STUB: fail(w, WORKER_EXIT_TODO, "answer_query()", "not written yet: see labs/phase3/README.md"); */
     const struct machine *m =
         table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     /* Answers collect in the buffer and leave in one write per read of the
@@ -202,7 +204,7 @@ static void on_ctl(uv_poll_t *h, int status, int events)
     /* LAB STUB: (void)status; */
     /* LAB STUB: (void)answer_query; */
     /* LAB STUB: (void)send_records; */
-    /* LAB STUB: fail(h->data, WORKER_EXIT_PROTOCOL, "on_ctl()", "not written yet: see labs/phase3/README.md"); */
+    /* LAB STUB: fail(h->data, WORKER_EXIT_TODO, "on_ctl()", "not written yet: see labs/phase3/README.md"); */
     struct worker *w = h->data;
     (void)events;
     if (status < 0) {
@@ -292,8 +294,7 @@ int worker_run(const struct worker_setup *s, struct pool_slot *slot)
         goto close_handles;
     }
     if (codec_put_ready(&w.out, s->index, (int64_t)getpid()) < 0 || ctl_send(&w) < 0) {
-        log_error("worker %u: cannot say ready", s->index);
-        w.status = WORKER_EXIT_IO;
+        fail(&w, WORKER_EXIT_IO, "reply pipe", "cannot say ready");
         goto close_handles;
     }
     log_debug("worker %u: ready", s->index);

@@ -6,7 +6,7 @@ standard library only.
     test_stability.py CASE --work DIR --ref-build DIR [--werror]
 
   reproducible  phase 3 part-way through the handout (every routing and
-                query TODO written except on_msg_writable, the case whose
+                query TODO written except router_writable, the case whose
                 grade used to move with the machine's load) graded three
                 times (grade.py --repeat 3, as `make grade REPEAT=3`): no
                 test changes its result, and the tests of the full pipe are
@@ -64,7 +64,7 @@ def grade(args, impl_dir, build, phase, repeat=1):
 def case_reproducible(args):
     tmp = tempfile.mkdtemp(prefix="msgroute-repro-", dir=args.work)
     try:
-        labgen("--partial", "on_msg_writable", tmp)
+        labgen("--partial", "router_writable", tmp)
         doc = grade(args, tmp, os.path.join(args.work, "student"), 3, repeat=3)
         unstable = [f"{t['test']} ({t['unstable']})" for t in doc["tests"] if t.get("unstable")]
         if unstable:
@@ -74,7 +74,7 @@ def case_reproducible(args):
                      "graded_phase3/a_skewed_workload_gives_the_oracle_dump_for_1_2_4_8_workers",
                      "phase3/a_stopped_worker_slows_the_source_and_main_memory_stays_bounded"):
             if must not in lost:
-                fail(f"without on_msg_writable, {must} should fail on every run")
+                fail(f"without router_writable, {must} should fail on every run")
         print(f"three gradings: {doc['total']} / {doc['max']}, every test the same each time")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

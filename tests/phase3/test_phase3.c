@@ -26,7 +26,7 @@ TestSuite(phase3, .timeout = 60, .init = conf_suite_init, .fini = conf_suite_fin
  * so the same code could pass and fail by the machine's load. With one
  * page, every trace larger than a few KiB fills its pipes on every run, so
  * a dump test always exercises the full pipe (backpressure, then
- * on_msg_writable()), and the small traces never do. */
+ * router_writable()), and the small traces never do. */
 #define SMALL_PIPE "--pipe-size", "4096"
 
 Test(phase3, every_golden_trace_gives_its_golden_dump_for_1_2_3_4_8_workers)
