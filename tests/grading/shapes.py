@@ -9,7 +9,9 @@ called (an identifier followed by "("): a copy of an answer calls the same
 given functions (pacer_due(), shard_deliver(), ...) whatever it names its
 variables, while a loop header followed by a call of another function is
 another piece of code, not a copy. Every other identifier becomes I, every
-number N, every string or character literal S; comments are dropped.
+number N, every string or character literal S; comments are dropped. A
+window made only of plain copies (x->f = y->g; ...) is no shape: it holds
+no logic to give away.
 """
 import re
 
@@ -48,9 +50,17 @@ def tokens(text):
     return out
 
 
+# The tokens of plain copies (a = b; x->f = y->g; s.f = t.f;). A window of
+# nothing else is a run of field copies: every program that moves a record
+# from one struct to another has one, and it answers nothing.
+COPY_TOKENS = {"I", "->", ".", "=", ";"}
+
+
 def windows(toks):
-    """Every WINDOW-token shape of toks, as hashable tuples."""
-    return {tuple(toks[i:i + WINDOW]) for i in range(len(toks) - WINDOW + 1)}
+    """Every WINDOW-token shape of toks that is not only plain copies, as
+    hashable tuples."""
+    shapes = (tuple(toks[i:i + WINDOW]) for i in range(len(toks) - WINDOW + 1))
+    return {w for w in shapes if not COPY_TOKENS.issuperset(w)}
 
 
 def render(shape):
