@@ -309,6 +309,18 @@ void pool_describe_exit(int wstatus, char *buf, size_t len)
     }
 }
 
+void pool_describe_loss(struct pool *p, uint32_t index, int timeout_ms, const char *symptom, char *buf, size_t len)
+{
+    int wstatus;
+    char how[64];
+    if (pool_wait_one(p, index, timeout_ms, &wstatus) < 0) {
+        snprintf(buf, len, "%s", symptom);
+        return;
+    }
+    pool_describe_exit(wstatus, how, sizeof how);
+    snprintf(buf, len, "%s (%s)", how, symptom);
+}
+
 void pool_free(struct pool *p)
 {
     if (p->slots)

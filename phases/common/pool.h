@@ -143,6 +143,13 @@ int pool_wait_one(struct pool *p, uint32_t index, int timeout_ms, int *wstatus);
  * of SPEC §8, with the meaning of the status from exits.h. */
 void pool_describe_exit(int wstatus, char *buf, size_t len);
 
+/* What to say of worker index when a phase saw a symptom of its loss (a
+ * pipe error, a failed send): a failure is often the symptom of a death
+ * whose SIGCHLD has not been handled yet, so this waits up to timeout_ms
+ * for it and names the cause first, "killed by SIGKILL (symptom)"; the
+ * symptom alone when the worker still runs. */
+void pool_describe_loss(struct pool *p, uint32_t index, int timeout_ms, const char *symptom, char *buf, size_t len);
+
 /* Worker side: its own slot. */
 static inline struct pool_slot *pool_slot(struct pool *p, uint32_t index)
 {

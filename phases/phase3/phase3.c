@@ -64,18 +64,11 @@ void p3_worker_lost(struct phase3 *p, uint32_t i, const char *what)
 {
     if (p->exit_status != EXIT_OK)
         return;
-    /* A pipe error is usually the symptom of a death whose SIGCHLD has not
-     * been handled yet: give it SPEC §8's 100 ms to show, and name the
-     * cause (its signal or exit status) before the symptom. */
-    int wstatus;
-    char how[64], both[160];
-    if (pool_wait_one(&p->pool, i, 100, &wstatus) < 0) {
-        lose_worker(p, i, what);
-        return;
-    }
-    pool_describe_exit(wstatus, how, sizeof how);
-    snprintf(both, sizeof both, "%s (%s)", how, what);
-    lose_worker(p, i, both);
+    /* A pipe error is usually the symptom of a death: SPEC §8's 100 ms
+     * for it to show, so that the cause is named. */
+    char why[160];
+    pool_describe_loss(&p->pool, i, 100, what, why, sizeof why);
+    lose_worker(p, i, why);
 }
 
 void p3_not_written(struct phase3 *p, const char *func)

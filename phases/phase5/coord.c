@@ -44,18 +44,11 @@ void p5_worker_lost(struct coord *p, uint32_t i, const char *what)
 {
     if (p->exit_status != EXIT_OK)
         return;
-    /* A send that fails is often the symptom of a death whose SIGCHLD has
-     * not been handled yet: give it a moment to show, and name the cause
-     * (its signal or exit status) before the symptom. */
-    int wstatus;
-    char how[64], both[320];
-    if (pool_wait_one(&p->pool, i, 50, &wstatus) < 0) {
-        lose(p, i, what);
-        return;
-    }
-    pool_describe_exit(wstatus, how, sizeof how);
-    snprintf(both, sizeof both, "%s (%s)", how, what);
-    lose(p, i, both);
+    /* A send that fails is often the symptom of a death: a moment for it
+     * to show, so that the cause is named. */
+    char why[320];
+    pool_describe_loss(&p->pool, i, 50, what, why, sizeof why);
+    lose(p, i, why);
 }
 
 static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus, void *arg)
