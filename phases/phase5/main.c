@@ -188,7 +188,7 @@ int main(int argc, char **argv)
     if (status != RUN_GO)
         return status;
     if (o.recover) {
-        fprintf(stderr, "phase5: --recover is not in phase 5 yet (issue 20): a lost worker ends the run with exit 3\n");
+        fprintf(stderr, "phase5: --recover is not in phase 5 yet: a lost worker ends the run with exit 3\n");
         source_free(&src);
         return run_end(program.name, EXIT_USAGE);
     }
