@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "idmap.h"
+#include "msg.h"
 
 enum {
     OPT_TRACE = 1000,
@@ -121,6 +122,20 @@ bool cli_parse_double(const char *s, double min, double max, double *out)
     if (errno || *end || !isfinite(v) || v < min || v > max)
         return false;
     *out = v;
+    return true;
+}
+
+bool cli_add_final_query(const char **list, size_t *n, size_t max, const char *arg, char *why, size_t why_len)
+{
+    if (!msg_id_valid(arg, strlen(arg))) {
+        snprintf(why, why_len, "'%s' is not a worker_id (1-63 bytes of A-Za-z0-9_.:-)", arg);
+        return false;
+    }
+    if (*n == max) {
+        snprintf(why, why_len, "at most %zu of them", max);
+        return false;
+    }
+    list[(*n)++] = arg;
     return true;
 }
 

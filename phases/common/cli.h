@@ -66,4 +66,9 @@ void cli_usage(const struct cli_program *p, FILE *f);
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool cli_parse_double(const char *s, double min, double max, double *out);
 
+/* A --query ID of the phases with workers (asked after the drain): checks
+ * that arg is a worker_id and that list, holding *n of max, has room, then
+ * appends it. False with why filled otherwise. */
+bool cli_add_final_query(const char **list, size_t *n, size_t max, const char *arg, char *why, size_t why_len);
+
 #endif

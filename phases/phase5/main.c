@@ -41,16 +41,7 @@ static bool set_bind(void *ctx, const char *arg, char *why, size_t why_len)
 static bool add_query(void *ctx, const char *arg, char *why, size_t why_len)
 {
     struct p5_config *c = ctx;
-    if (!msg_id_valid(arg, strlen(arg))) {
-        snprintf(why, why_len, "'%s' is not a worker_id (1-63 bytes of A-Za-z0-9_.:-)", arg);
-        return false;
-    }
-    if (c->nfinal == P5_FINAL_QUERIES_MAX) {
-        snprintf(why, why_len, "at most %d of them", P5_FINAL_QUERIES_MAX);
-        return false;
-    }
-    c->final_queries[c->nfinal++] = arg;
-    return true;
+    return cli_add_final_query(c->final_queries, &c->nfinal, P5_FINAL_QUERIES_MAX, arg, why, why_len);
 }
 
 static bool parse_u32(const char *arg, uint64_t min, uint64_t max, uint32_t *out, char *why, size_t why_len)
