@@ -129,6 +129,7 @@ static void on_req_closed(uv_handle_t *h)
     if (close(w->req_fd) < 0)
         log_warn("worker %u: close of its request pipe: %s", w->index, strerror(errno));
     w->req_fd = -1;
+    respawn_on_closed(h->loop->data, w);
 }
 
 static void on_rep_closed(uv_handle_t *h)
@@ -137,6 +138,7 @@ static void on_rep_closed(uv_handle_t *h)
     if (close(w->rep_fd) < 0)
         log_warn("worker %u: close of its reply pipe: %s", w->index, strerror(errno));
     w->rep_fd = -1;
+    respawn_on_closed(h->loop->data, w);
 }
 
 static void close_ctl(struct wk *w)

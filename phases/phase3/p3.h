@@ -128,7 +128,8 @@ struct phase3 {
 /* pump.c: the source into the pipes, through router.h. */
 void pump_start(struct phase3 *p); /* (re)starts the pump in stage RUN */
 void pump_stop(struct phase3 *p);
-void pump_drain(struct phase3 *p); /* stops the source; flushes and closes every pipe */
+void pump_drain(struct phase3 *p);                  /* stops the source; flushes and closes every pipe */
+void pump_close_msgs(struct phase3 *p, uint32_t i); /* worker i's end of file, once */
 
 /* ask.c: queries, their answers and deadlines, through query.h. */
 void ask_arm_timer(struct phase3 *p);
@@ -145,6 +146,9 @@ void control_on_replies(uv_poll_t *h, int status, int events);
 /* respawn.c: --recover. */
 int respawn_watch(struct phase3 *p); /* starts recover_tick */
 void respawn_on_death(struct phase3 *p, uint32_t i, int pid, int wstatus);
+/* Every close callback of a worker's pipe handles calls this: a dead
+ * worker's successor starts when the last of them has closed. */
+void respawn_on_closed(struct phase3 *p, struct wk *w);
 
 /* phase3.c: a worker's three pipes (the main process's ends non-blocking),
  * and the loop's handles on the main process's ends. 0 or a negative errno. */

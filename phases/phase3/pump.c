@@ -57,10 +57,10 @@ static void on_msg_closed(uv_handle_t *h)
     if (close(w->msg_fd) < 0)
         log_warn("worker %u: close of its pipe: %s", w->index, strerror(errno));
     w->msg_fd = -1;
+    respawn_on_closed(h->loop->data, w);
 }
 
-/* The end of file of worker i's messages. */
-static void close_msgs(struct phase3 *p, uint32_t i)
+void pump_close_msgs(struct phase3 *p, uint32_t i)
 {
     struct wk *w = &p->w[i];
     if (w->msg_closed)
@@ -127,7 +127,7 @@ static void on_msg_writable(uv_poll_t *h, int status, int events)
         return;
     }
     if (p->stage == ST_DRAIN) {
-        close_msgs(p, w->index);
+        pump_close_msgs(p, w->index);
     } else if (rc == ROUTER_RESUME && p->stage == ST_RUN && !p->pumping) {
         log_debug("worker %u: pipe writable again; resuming the source", w->index);
         pump_start(p);
@@ -153,6 +153,6 @@ void pump_drain(struct phase3 *p)
     for (uint32_t i = 0; i < p->n; i++) {
         watch(p, i);
         if (p->w[i].closing == 0 && !p->rt.pipe[i].full && !outq_dirty(&p->rt.pipe[i].q))
-            close_msgs(p, i);
+            pump_close_msgs(p, i);
     }
 }

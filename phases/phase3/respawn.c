@@ -102,14 +102,6 @@ static void drop_records(struct phase3 *p, struct wk *w)
     w->records_got = 0;
 }
 
-static void on_new_msg_closed(uv_handle_t *h)
-{
-    struct wk *w = h->data;
-    if (close(w->msg_fd) < 0)
-        log_warn("worker %u: close of its pipe: %s", w->index, strerror(errno));
-    w->msg_fd = -1;
-}
-
 /* The main process's view of w as of a worker that has just started. */
 static void forget_old(struct phase3 *p, struct wk *w)
 {
@@ -158,12 +150,16 @@ static void respawn(struct phase3 *p, struct wk *w)
     }
     replay(p, w);
     if (p->stage >= ST_DRAIN) {
-        /* The source is over: after its replay, the end of file. */
-        w->msg_closed = true;
-        uv_close((uv_handle_t *)&w->msg_poll, on_new_msg_closed);
+        pump_close_msgs(p, w->index); /* the source is over: after its replay, the end of file */
     } else if (p->stage == ST_RUN) {
         pump_start(p); /* the source may have paused for this worker */
     }
+}
+
+void respawn_on_closed(struct phase3 *p, struct wk *w)
+{
+    if (w->closing > 0 && --w->closing == 0)
+        respawn(p, w);
 }
 
 static void on_old_closed(uv_handle_t *h)
@@ -173,33 +169,30 @@ static void on_old_closed(uv_handle_t *h)
     int *fd = h == (uv_handle_t *)&w->msg_poll   ? &w->msg_fd
               : h == (uv_handle_t *)&w->req_poll ? &w->req_fd
                                                  : &w->rep_fd;
-    if (*fd >= 0 && close(*fd) < 0)
+    if (close(*fd) < 0)
         log_warn("worker %u: close of a pipe: %s", w->index, strerror(errno));
     *fd = -1;
-    if (--w->closing == 0)
-        respawn(p, w);
+    respawn_on_closed(p, w);
 }
 
 /* libuv must stop watching a descriptor before it is closed, and a handle
- * can be initialised again only once its close has completed: the restart
- * waits for the last of these callbacks. */
+ * can be initialised again only once its close has completed. A handle
+ * whose descriptor is still open is either closed here or already closing
+ * (the drain's end of file, the end of the run): in both cases its close
+ * callback calls respawn_on_closed(), and the restart waits for the last. */
 static void close_old(struct phase3 *p, struct wk *w)
 {
-    uv_handle_t *hs[3] = {NULL, NULL, NULL};
-    if (!w->msg_closed)
-        hs[0] = (uv_handle_t *)&w->msg_poll;
-    if (!w->ctl_closed) {
-        hs[1] = (uv_handle_t *)&w->req_poll;
-        hs[2] = (uv_handle_t *)&w->rep_poll;
-    }
-    w->closing = 1; /* held until every close is asked, so none restarts early */
-    for (int k = 0; k < 3; k++)
-        if (hs[k] && !uv_is_closing(hs[k])) {
-            w->closing++;
+    uv_handle_t *hs[3] = {(uv_handle_t *)&w->msg_poll, (uv_handle_t *)&w->req_poll, (uv_handle_t *)&w->rep_poll};
+    int fds[3] = {w->msg_fd, w->req_fd, w->rep_fd};
+    w->closing = 1; /* held until every close is counted, so none restarts early */
+    for (int k = 0; k < 3; k++) {
+        if (fds[k] < 0)
+            continue;
+        w->closing++;
+        if (!uv_is_closing(hs[k]))
             uv_close(hs[k], on_old_closed);
-        }
-    if (--w->closing == 0)
-        respawn(p, w);
+    }
+    respawn_on_closed(p, w);
 }
 
 void respawn_on_death(struct phase3 *p, uint32_t i, int pid, int wstatus)
