@@ -153,6 +153,30 @@ static void describe(const struct recover *r, uint32_t w, uint64_t pos, const ch
                  (unsigned long long)e->seq, (unsigned long long)e->seq + 1, (unsigned long long)e->seq, k->s, ev);
 }
 
+/* The poison rule: deaths in a row in the middle of one message. */
+static bool poisoned(struct recover_log *l, uint64_t on, bool crashed)
+{
+    if (on != 0 && on == l->died_on) {
+        l->deaths_on++;
+        l->crashed_on = l->crashed_on || crashed;
+    } else {
+        l->died_on = on;
+        l->deaths_on = 1;
+        l->crashed_on = crashed;
+    }
+    return on != 0 && l->deaths_on >= (l->crashed_on ? 2u : 3u);
+}
+
+/* The start rule: own deaths in a row of runs that applied nothing. */
+static bool stalled(struct recover_log *l, uint64_t applied, uint64_t on, bool crashed)
+{
+    if (applied > l->restored)
+        l->stalls = 0;
+    else if (on == 0 && crashed)
+        l->stalls++;
+    return l->stalls >= RECOVER_STALLS;
+}
+
 enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus, const char *src_name, char *why,
                                       size_t len)
 {
@@ -163,18 +187,23 @@ enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus
     l->ack = atomic_load_explicit(&a->published, memory_order_acquire) >> 1;
     uint64_t on = applying > applied ? applying : 0; /* 0: it died between messages */
     bool crashed = !(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL);
-    if (on != 0 && on == l->died_on) {
-        l->deaths_on++;
-        l->crashed_on = l->crashed_on || crashed;
-    } else {
-        l->died_on = on;
-        l->deaths_on = 1;
-        l->crashed_on = crashed;
-    }
-    if (on != 0 && l->deaths_on >= (l->crashed_on ? 2u : 3u)) {
-        describe(r, w, on, src_name, why, len);
+    if (poisoned(l, on, crashed)) {
+        char what[200];
+        describe(r, w, on, src_name, what, sizeof what);
+        snprintf(why, len, "again without getting past the message it died on last time: %s is a poison message", what);
         return RECOVER_GIVE_UP;
     }
+    if (stalled(l, applied, on, crashed)) {
+        snprintf(why, len, "(%u runs in a row died by themselves before applying a message: it cannot start)",
+                 l->stalls);
+        return RECOVER_GIVE_UP;
+    }
+    /* Its successor starts from ack: until it says otherwise, that is where
+     * it stands (the dead one's positions would read as its progress). No
+     * worker of index w runs now. */
+    atomic_store_explicit(&a->applied, l->ack, memory_order_relaxed);
+    atomic_store_explicit(&a->applying, l->ack, memory_order_relaxed);
+    l->restored = l->ack;
     l->restarts++;
     l->died_ns = now_ns();
     l->replay = l->ack + 1;

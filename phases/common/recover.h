@@ -53,7 +53,12 @@
  * runs at the same pace, so two kills at similar delays can land in the same
  * message: it takes three deaths in a row on one message when they are all
  * SIGKILLs, two when the worker crashed by itself (another signal, an exit
- * status). There is no limit on the number of deaths.
+ * status). A worker that cannot start is the one loop between messages:
+ * when RECOVER_STALLS successive runs of it die by themselves (not a
+ * SIGKILL) without applying one message, it is not restarted again (a
+ * worker that exits at once: a missing function, a checkpoint it cannot
+ * load). SIGKILLs between messages never count: an operator may kill an
+ * idle worker at will. There is no limit on the number of deaths.
  *
  * Test hook: with --recover, a worker that is about to apply a message whose
  * seq equals the environment variable MSGROUTE_TEST_POISON_SEQ crashes
@@ -88,6 +93,7 @@
  * bytes per message. */
 #define RECOVER_EVERY_MAX (1u << 20)
 #define RECOVER_ENV_POISON "MSGROUTE_TEST_POISON_SEQ"
+#define RECOVER_STALLS 3 /* own deaths in a row without a message applied */
 
 /* Shared by worker w and the main process: one mapping per worker. */
 struct recover_area {
@@ -125,6 +131,8 @@ struct recover_log {
     uint64_t died_on;   /* the position it was applying at its last death; 0: none */
     unsigned deaths_on; /* deaths in a row on died_on */
     bool crashed_on;    /* one of them was not a SIGKILL */
+    uint64_t restored;  /* the checkpoint position its present run started from */
+    unsigned stalls;    /* own deaths in a row without a message applied */
     uint64_t restarts;  /* for the summary and the logs */
     uint64_t died_ns;   /* when its last death was noticed; 0 once it applies again */
 };
@@ -193,8 +201,11 @@ enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };
 /* Worker w has died with wstatus (it is reaped; nothing of it runs). Applies the restart
  * policy above. RECOVER_RESTART: the replay is set to start after w's last
  * checkpoint (recover_replay_next() hands it out), and why names the
- * position it restarts from. RECOVER_GIVE_UP: why names the poison message
- * ("FILE:LINE (seq S, id ID, EVENT)"). */
+ * position it restarts from. RECOVER_GIVE_UP: why says what makes a restart
+ * useless, to follow the death's description: "again without getting past
+ * the message it died on last time: FILE:LINE (seq S, id ID, EVENT) is a
+ * poison message", or "(3 runs in a row died by themselves before applying
+ * a message: it cannot start)". */
 enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus, const char *src_name, char *why,
                                       size_t len);
 

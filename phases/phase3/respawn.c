@@ -209,10 +209,7 @@ void respawn_on_death(struct phase3 *p, uint32_t i, int pid, int wstatus)
     }
     const char *src_name = !p->o->trace ? "" : strcmp(p->o->trace, "-") == 0 ? "<stdin>" : p->o->trace;
     if (recover_on_death(&p->rec, i, wstatus, src_name, why, sizeof why) == RECOVER_GIVE_UP) {
-        fprintf(stderr,
-                "%s: worker %u (pid %d): %s again without getting past the message it died on last time: "
-                "%s is a poison message; giving up, no dump written\n",
-                PROGRAM, i, pid, how, why);
+        fprintf(stderr, "%s: worker %u (pid %d): %s %s; giving up, no dump written\n", PROGRAM, i, pid, how, why);
         p->exit_status = EXIT_WORKER_LOST;
         pool_signal_all(&p->pool, SIGKILL);
         uv_stop(&p->loop);

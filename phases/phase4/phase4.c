@@ -117,7 +117,8 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     }
     char how[64];
     pool_describe_exit(wstatus, how, sizeof how);
-    if (l->o->recover && !l->dead[index]) {
+    bool unwritten = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == PHASE4_WORKER_TODO; /* no restart can help */
+    if (l->o->recover && !l->dead[index] && !unwritten) {
         /* Restarted by recover_dead() at the next step that can (never from
          * inside this callback, which runs in the middle of a wait); the
          * pool keeps pid and wstatus until then, for its message. */
@@ -501,10 +502,7 @@ static bool recover_dead(struct main4 *l)
         pool_describe_exit(l->pool.w[w].wstatus, how, sizeof how);
         int pid = (int)l->pool.w[w].pid;
         if (recover_on_death(&l->rec, w, l->pool.w[w].wstatus, name, why, sizeof why) == RECOVER_GIVE_UP) {
-            fprintf(stderr,
-                    "phase4: worker %u (pid %d): %s again without getting past the message it died on last time: "
-                    "%s is a poison message; giving up, no dump written\n",
-                    w, pid, how, why);
+            fprintf(stderr, "phase4: worker %u (pid %d): %s %s; giving up, no dump written\n", w, pid, how, why);
             l->lost = true;
             return false;
         }
