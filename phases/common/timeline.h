@@ -60,6 +60,8 @@ enum tl_what {
     TL_RESTART,      /* i: worker b restarted as pid a */
     TL_DRAIN,        /* i: the source is done; what is queued drains (a = messages routed) */
     TL_QUERY,        /* s/t/f: one query's flow, id a */
+    TL_NET_SEND,     /* X: zmq_send of one message to or from worker b (a = bytes) */
+    TL_NET_WAIT,     /* X: a worker waited in zmq_poll for its next message */
     TL_WHAT_COUNT
 };
 

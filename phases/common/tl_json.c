@@ -50,6 +50,8 @@ static const struct what_info info[TL_WHAT_COUNT] = {
     [TL_RESTART] = {"worker restarted", "lifecycle", "pid", "worker"},
     [TL_DRAIN] = {"drain", "lifecycle", "messages_routed", NULL},
     [TL_QUERY] = {"query", "query", NULL, NULL},
+    [TL_NET_SEND] = {"zmq send", "network", "bytes", "worker"},
+    [TL_NET_WAIT] = {"wait for a message", "network", NULL, NULL},
 };
 
 /* A flow point with the process it happened in, for pairing. */

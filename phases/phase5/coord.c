@@ -307,6 +307,8 @@ static int setup_loop(struct coord *p)
     if ((rc = zwatch_start(&p->zw, &p->loop, p->router, inbox_on_readable, p)) < 0)
         return rc;
     p->zw.on_writable = route_on_writable;
+    if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->routed)) < 0)
+        return rc;
     if ((rc = uv_signal_start(&p->sigint, on_signal, SIGINT)) < 0 ||
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)

@@ -40,6 +40,7 @@
 #include "pool.h"
 #include "ptimer.h"
 #include "rng.h"
+#include "tl_loop.h"
 #include "wire.h"
 #include "zwatch.h"
 
@@ -124,6 +125,7 @@ struct coord {
     bool have_held, pumping, retrying;
     bool stop_early; /* a stop request before every worker had connected */
     uint64_t routed, start_ns, end_ns;
+    struct tl_loop turns; /* --timeline: the loop's turns */
     uint32_t hello_count, drained_count, ended_count;
     uint64_t bad_from_strangers;
 

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "p5.h"
 #include "ptimer.h"
+#include "timeline.h"
 
 int query_init(struct coord *p)
 {
@@ -162,6 +163,7 @@ void query_on_answer(struct coord *p, struct wk *w, const struct codec_frame *f)
         return;
     }
     e->pending = false;
+    tl_flow('f', TL_QUERY, f->u.answer.corr);
     hist_record(p->hist, now_ns() - e->intended_ns);
     if (!f->u.answer.found)
         p->q_not_found++;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "p5.h"
 #include "payload.h"
+#include "timeline.h"
 
 static void on_pump(uv_idle_t *h);
 
@@ -45,6 +46,7 @@ static void on_rate_timer(uv_timer_t *h)
  * is queued whole or not at all. */
 static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
 {
+    uint64_t t0 = tl_now();
     for (;;) {
         if (zmq_send(p->router, w->rid, w->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
             break;
@@ -52,8 +54,10 @@ static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
             return -errno;
     }
     for (;;) {
-        if (zmq_send(p->router, body, len, ZMQ_DONTWAIT) >= 0)
+        if (zmq_send(p->router, body, len, ZMQ_DONTWAIT) >= 0) {
+            tl_span(TL_NET_SEND, t0, len, w->index);
             return 0;
+        }
         if (errno != EINTR)
             return -errno;
     }
@@ -178,13 +182,14 @@ static void on_pump(uv_idle_t *h)
             return;
         }
     }
-    uint64_t done = 0;
+    uint64_t done = 0, t0 = tl_now();
     while (done < budget) {
         struct msg m;
         if (p->have_held) {
             m = p->held;
         } else if (!source_next(p->src, &m)) {
             flush_all(p);
+            tl_span(TL_ROUTE_BATCH, t0, done, 0);
             route_drain(p);
             return;
         }
@@ -207,6 +212,7 @@ static void on_pump(uv_idle_t *h)
     if (p->o->rate > 0)
         pacer_take(&p->rate, done);
     flush_all(p);
+    tl_span(TL_ROUTE_BATCH, t0, done, 0);
 }
 
 /* Worker w's share of the drain: its batch out, then its tail (the --query
@@ -236,6 +242,7 @@ void route_drain(struct coord *p)
     uv_timer_stop(&p->rate_timer);
     p->have_held = false; /* a message refused for lack of credit was not routed */
     log_debug("draining after %llu messages", (unsigned long long)p->routed);
+    tl_instant(TL_DRAIN, p->routed, 0);
     for (uint32_t i = 0; i < p->n; i++)
         drain_worker(p, &p->w[i]);
 }

@@ -30,6 +30,7 @@
 #include "pool.h"
 #include "shard.h"
 #include "summary.h"
+#include "timeline.h"
 #include "wire.h"
 
 /* Room for the largest frame a worker sends, a full RECORDS batch, and
@@ -71,9 +72,11 @@ static int send_out(struct p5w *w, uint8_t kind)
                          .credit_frames = w->ret_frames,
                          .credit_bytes = w->ret_bytes};
     wire_put_hdr(w->out.data, &h);
+    uint64_t t0 = tl_now();
     while (zmq_send(w->sock, w->out.data, w->out.len, 0) < 0)
         if (errno != EINTR)
             return fail(w, EXIT_PEER_GONE, "cannot send to the coordinator: %s", zmq_strerror(errno));
+    tl_span(TL_NET_SEND, t0, w->out.len, w->s->index);
     w->out.len = WIRE_HDR;
     w->ret_frames = w->ret_bytes = 0;
     w->last_sent_ns = now_ns();
@@ -105,6 +108,7 @@ static int answer(struct p5w *w, const struct codec_frame *f)
         table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     if (room(w, CODEC_RECORD_MAX + 32) < 0)
         return -1;
+    tl_flow('t', TL_QUERY, f->u.query.corr);
     codec_put_answer(&w->out, f->u.query.corr, m);
     return 0;
 }
@@ -167,7 +171,7 @@ static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
     struct wire_iter it;
     struct codec_frame f = {0};
     size_t used;
-    uint32_t since = 0;
+    uint32_t since = 0, applied = 0;
     uint64_t t0 = now_ns();
     wire_iter_init(&it, buf, len);
     while (wire_next(&it, &f, &used) == 1) {
@@ -177,6 +181,7 @@ static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
                 return fail(w, EXIT_NO_MEMORY, "%s", "out of memory for a new machine");
             w->ret_frames++;
             w->ret_bytes += (uint32_t)used;
+            applied++;
             if (++since == LEASE_CHECK_EVERY) {
                 /* A long batch (--work-ns, big payloads) must not let the
                  * lease lapse: renew it, handing back the credit so far. */
@@ -196,7 +201,10 @@ static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
             break;
         }
     }
-    w->busy_ns += now_ns() - t0;
+    uint64_t t1 = now_ns();
+    w->busy_ns += t1 - t0;
+    if (applied)
+        tl_span_at(TL_APPLY_BATCH, t0, t1, applied, w->s->index);
     publish(w);
     return 0;
 }
@@ -306,8 +314,10 @@ static int run(struct p5w *w)
         uint64_t now = now_ns(), due = w->last_sent_ns + w->renew_ns;
         long timeout = due > now ? (long)((due - now) / 1000000) + 1 : 0;
         zmq_pollitem_t item = {.socket = w->sock, .events = ZMQ_POLLIN};
+        uint64_t t0 = tl_now();
         if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR)
             return fail(w, EXIT_PEER_GONE, "zmq_poll: %s", zmq_strerror(errno));
+        tl_span(TL_NET_WAIT, t0, 0, w->s->index);
         if (drain(w) < 0)
             return -1;
         if (!w->done && now_ns() - w->last_sent_ns >= w->renew_ns && send_out(w, WIRE_LEASE) < 0)

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""check_timeline.py - --timeline FILE, for every phase: the file parses as
-Chrome trace-event JSON, every event has the fields its type needs, every
+"""check_timeline.py - --timeline FILE, for every phase (phase 5's ZeroMQ
+sends, waits and batches included): the file parses as Chrome trace-event
+JSON, every event has the fields its type needs, every
 process of the run (a real pid) has a named track with events, spans on one
 thread nest, every query's flow starts in the main process, steps through
 the worker that answers and ends back in the main process, a run with
@@ -156,6 +157,10 @@ def test_phase3(tmp):
     check("phase3: every worker reads and applies batches",
           all(has(ev, "X", "read and apply messages", p) for p in workers))
     check("phase3: queue depth per worker", all(has(ev, "C", "queue depth, worker %d" % i) for i in range(3)))
+    check_query_flows("phase3", ev, main, workers)
+
+
+def check_query_flows(tag, ev, main, workers):
     flows = {}
     for e in ev:
         if e["ph"] in "stf" and e["name"] == "query":
@@ -167,7 +172,26 @@ def test_phase3(tmp):
         if kinds != "stf" or pts[0]["pid"] != main or pts[2]["pid"] != main or pts[1]["pid"] not in workers:
             paired = False
             print("  flow %r: %r" % (fid, [(e["ph"], e["pid"]) for e in pts]))
-    check("phase3: every query is a flow main -> worker -> main (%d flows)" % len(flows), paired)
+    check("%s: every query is a flow main -> worker -> main (%d flows)" % (tag, len(flows)), paired)
+
+
+def test_phase5(tmp):
+    args = ["--workers", "3", "--messages", "200000", "--work-ns", "300", "--queries", "300", "--timeline", "t.json"]
+    rc, out, err = run(5, args, tmp)
+    if not check("phase5 --workers 3 --timeline exits 0", rc == 0, err):
+        return
+    d, ev, names = common_checks("phase5", os.path.join(tmp, "t.json"), 4)
+    main = [p for p, n in names.items() if n == "main"][0]
+    workers = {p for p, n in names.items() if n.startswith("worker ")}
+    check("phase5: tracks named worker 0, 1, 2",
+          sorted(names[p] for p in workers) == ["worker 0", "worker 1", "worker 2"], repr(names))
+    check("phase5: route batches, loop turns, the sends to the workers and the drain in the main process",
+          has(ev, "X", "route batch", main) and has(ev, "X", "turn: timers and idle callbacks", main)
+          and has(ev, "X", "zmq send", main) and has(ev, "i", "drain", main))
+    check("phase5: every worker waits for messages, applies batches and sends replies",
+          all(has(ev, "X", "wait for a message", p) and has(ev, "X", "apply batch", p) and has(ev, "X", "zmq send", p)
+              for p in workers))
+    check_query_flows("phase5", ev, main, workers)
 
 
 def test_phase3_recover(tmp):
@@ -248,7 +272,7 @@ def kill_and_recover(phase, tmp, extra):
 def test_stop_is_marked(tmp):
     """A first SIGINT: the signal (or, in phase 4, which polls for it, the
     stop request) and the drain are instants of the main process."""
-    for ph, mark in ((2, "SIGINT"), (3, "SIGINT"), (4, "stop requested")):
+    for ph, mark in ((2, "SIGINT"), (3, "SIGINT"), (4, "stop requested"), (5, "SIGINT")):
         p = subprocess.Popen([os.path.join(BIN, "phase%d" % ph), "--messages", "100000000", "--rate", "100000",
                               "--timeline", "s.json"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              start_new_session=True, text=True)
@@ -267,7 +291,7 @@ def test_stop_is_marked(tmp):
 
 def test_dump_unchanged(tmp):
     base = ["--workers", "2", "--messages", "50000", "--ids", "500"]
-    for ph in (3, 4):
+    for ph in (3, 4, 5):
         rc1, _, e1 = run(ph, base + ["--dump", "a.csv"], tmp)
         rc2, _, e2 = run(ph, base + ["--dump", "b.csv", "--timeline", "t.json"], tmp)
         same = rc1 == 0 and rc2 == 0 and open(os.path.join(tmp, "a.csv")).read() == open(
@@ -296,6 +320,7 @@ def main():
             test_full_buffer(tmp)
             test_phase3(tmp)
             test_phase4(tmp)
+            test_phase5(tmp)
             kill_and_recover(4, tmp, [])
             test_phase3_recover(tmp)
             test_stop_is_marked(tmp)
