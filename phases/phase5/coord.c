@@ -1,9 +1,8 @@
 /* coord.c - phase 5's coordinator, its set-up and its end: the ROUTER and
- * its place in the loop (zwatch.h), the forked local workers (pool.h),
- * signals (SIGINT/SIGTERM drain, a second one kills, SIGUSR1 prints the
- * status table), and supervision: a worker is lost when it dies (SIGCHLD),
- * breaks the protocol, reconnects, or is silent past its lease. The run
- * itself is route.c, inbox.c and query.c (see p5.h). */
+ * its place in the loop (zwatch.h), the forked local workers (pool.h) or,
+ * with --remote, the command that starts each worker elsewhere, signals (SIGINT/SIGTERM drain, a second one kills,
+ * SIGUSR1 prints the status table), and supervision: a worker is lost when it dies (SIGCHLD), breaks the protocol,
+ * reconnects, or is silent past its lease. The run itself is route.c, inbox.c and query.c (see p5.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -30,13 +29,23 @@ void p5_describe(const struct coord *p, uint32_t i, char *buf, size_t len)
         snprintf(buf, len, "never connected to %s", p->endpoint);
 }
 
+/* Ends the run's workers at once: local ones by SIGKILL, remote ones (no
+ * signal reaches them) by WIRE_EXIT, which the ROUTER's linger delivers
+ * after the loop stops (teardown). */
+static void end_workers(struct coord *p)
+{
+    pool_signal_all(&p->pool, SIGKILL);
+    for (uint32_t i = 0; p->c->remote && i < p->n; i++)
+        route_send_exit(p, &p->w[i]);
+}
+
 static void lose(struct coord *p, uint32_t i, const char *how)
 {
     char where[P5_ENDPOINT_MAX + 96];
     p5_describe(p, i, where, sizeof where);
     fprintf(stderr, "%s: worker %u (pid %d): %s [%s]\n", PROGRAM, i, p->w[i].pid, how, where);
     p->exit_status = EXIT_WORKER_LOST;
-    pool_signal_all(&p->pool, SIGKILL);
+    end_workers(p);
     uv_stop(&p->loop);
 }
 
@@ -45,9 +54,12 @@ void p5_worker_lost(struct coord *p, uint32_t i, const char *what)
     if (p->exit_status != EXIT_OK)
         return;
     /* A send that fails is often the symptom of a death: a moment for it
-     * to show, so that the cause is named. */
+     * to show, so that the cause is named. A remote death cannot be seen. */
     char why[320];
-    pool_describe_loss(&p->pool, i, 50, what, why, sizeof why);
+    if (p->c->remote)
+        snprintf(why, sizeof why, "%s", what);
+    else
+        pool_describe_loss(&p->pool, i, 50, what, why, sizeof why);
     lose(p, i, why);
 }
 
@@ -72,12 +84,15 @@ static void print_status(struct coord *p)
 {
     struct worker_stats ws[CLI_MAX_WORKERS];
     for (uint32_t i = 0; i < p->n; i++) {
+        /* A local worker's counters are in shared memory; a remote one's
+         * progress is the credit it has handed back. */
         struct pool_slot *s = pool_slot(&p->pool, i);
-        uint64_t handled = atomic_load_explicit(&s->handled, memory_order_relaxed);
+        uint64_t handled =
+            p->c->remote ? p->w[i].credited_msgs : atomic_load_explicit(&s->handled, memory_order_relaxed);
         ws[i] = (struct worker_stats){
             .index = i,
             .pid = p->w[i].pid,
-            .alive = p->pool.w[i].alive,
+            .alive = p->c->remote ? p->w[i].hello && !p->w[i].ended : p->pool.w[i].alive,
             .handled = handled,
             .queue_depth = p->w[i].sent_msgs > handled ? p->w[i].sent_msgs - handled : 0,
             .busy_ns = atomic_load_explicit(&s->busy_ns, memory_order_relaxed),
@@ -104,6 +119,18 @@ static void on_status_timer(uv_timer_t *h)
     print_status(h->loop->data);
 }
 
+/* A stop request while remote workers are still awaited: nothing was
+ * routed, so the run ends now with its dump of nothing, and the workers
+ * that did connect are released. */
+static void end_before_start(struct coord *p)
+{
+    p->stage = ST_EXIT;
+    p->start_ns = p->end_ns = now_ns();
+    for (uint32_t i = 0; i < p->n; i++)
+        route_send_exit(p, &p->w[i]);
+    uv_stop(&p->loop);
+}
+
 static void on_signal(uv_signal_t *h, int sig)
 {
     struct coord *p = h->loop->data;
@@ -115,16 +142,18 @@ static void on_signal(uv_signal_t *h, int sig)
     if (++p->interrupts == 1) {
         log_warn("%s: stopping the source after %llu messages and draining (again to abort)", strsignal(sig),
                  (unsigned long long)p->routed);
-        if (p->stage == ST_START)
+        if (p->stage == ST_START && p->c->remote)
+            end_before_start(p); /* a worker not started yet may never be */
+        else if (p->stage == ST_START)
             p->stop_early = true; /* nothing routed: an empty run drains once every HELLO is in */
         else
             route_drain(p);
         return;
     }
     if (p->exit_status == EXIT_OK) {
-        fprintf(stderr, "%s: interrupted again: killing the workers\n", PROGRAM);
+        fprintf(stderr, "%s: interrupted again: %s the workers\n", PROGRAM, p->c->remote ? "releasing" : "killing");
         p->exit_status = EXIT_INTERRUPTED;
-        pool_signal_all(&p->pool, SIGKILL);
+        end_workers(p);
         uv_stop(&p->loop);
     }
 }
@@ -149,7 +178,7 @@ void p5_after_drain(struct coord *p)
     uv_timer_stop(&p->sweep_timer);
     for (uint32_t i = 0; i < p->n; i++)
         route_send_exit(p, &p->w[i]);
-    if (pool_alive(&p->pool) == 0)
+    if (pool_alive(&p->pool) == 0) /* always, with --remote: nothing to reap */
         uv_stop(&p->loop);
 }
 
@@ -179,15 +208,18 @@ static char proc_state(int pid)
  * at load 18 expires for healthy workers. A local worker's state in /proc
  * tells them apart: one that is stopped (SIGSTOP, a debugger) or gone is
  * lost at the lease; one the kernel says is running or waiting is given up
- * to P5_LEASE_GRACE leases more before it is declared hung. A remote worker
- * (not in this phase yet) would have only the lease. */
+ * to P5_LEASE_GRACE leases more before it is declared hung. A remote
+ * worker has only the lease: its process cannot be seen from here. */
 
 static void check_lease(struct coord *p, uint32_t i, uint64_t now, uint64_t lease)
 {
     struct wk *w = &p->w[i];
     uint64_t silent = now - w->last_heard_ns;
-    char st = proc_state(w->pid), what[200];
-    if (st == 'T' || st == 't' || st == 'Z' || st == 'X' || st == 0)
+    char st = p->c->remote ? 0 : proc_state(w->pid), what[200];
+    if (p->c->remote)
+        snprintf(what, sizeof what, "silent for %llu ms, past its %u ms lease (a remote worker: only the lease tells)",
+                 (unsigned long long)(silent / 1000000), p->c->lease_ms);
+    else if (st == 'T' || st == 't' || st == 'Z' || st == 'X' || st == 0)
         snprintf(what, sizeof what, "silent for %llu ms, past its %u ms lease (%s)",
                  (unsigned long long)(silent / 1000000), p->c->lease_ms,
                  st == 'T' || st == 't' ? "the process is stopped" : "the process is gone");
@@ -205,7 +237,8 @@ static void on_lease_timer(uv_timer_t *h)
     struct coord *p = h->loop->data;
     uint64_t now = now_ns();
     if (p->stage == ST_START) {
-        if (now - p->start_begin_ns > (uint64_t)START_TIMEOUT_MS * 1000000ull)
+        /* Remote workers are started by someone else, whenever: no limit. */
+        if (!p->c->remote && now - p->start_begin_ns > (uint64_t)START_TIMEOUT_MS * 1000000ull)
             for (uint32_t i = 0; i < p->n; i++)
                 if (!p->w[i].hello) {
                     p5_worker_lost(p, i, "did not say HELLO within 10 s");
@@ -349,6 +382,12 @@ static void teardown(struct coord *p, bool loop_made)
         if (uv_loop_close(&p->loop) < 0)
             log_warn("the loop still had open handles at exit");
     }
+    if (p->router && p->c->remote) {
+        /* The WIRE_EXITs still queued are the remote workers' only way to
+         * learn that the run is over: give them a moment to leave. */
+        int linger = REMOTE_LINGER_MS;
+        zmq_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof linger);
+    }
     if (p->router)
         zmq_close(p->router);
     if (p->zctx)
@@ -398,6 +437,24 @@ static int take_result(struct coord *p, struct p5_result *r)
     return EXIT_OK;
 }
 
+/* --remote: the exact command of each worker, for whoever starts them
+ * (each flag that must agree with the coordinator's is spelt out). */
+static void print_worker_commands(const struct coord *p)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    snprintf(self + (n > 0 ? n : 0), sizeof self - (size_t)(n > 0 ? n : 0), "%s", n > 0 ? "" : "phase5");
+    fprintf(stderr, "%s: waiting for %u workers at %s; start each of them, on any host that reaches it, as:\n", PROGRAM,
+            p->n, p->endpoint);
+    for (uint32_t i = 0; i < p->n; i++)
+        fprintf(stderr,
+                "  %s --worker --connect %s --index %u --of %u --work-ns %llu --window %u --window-bytes %u "
+                "--hwm %d --lease %u\n",
+                self, p->endpoint, i, p->n, (unsigned long long)p->o->work_ns, p->c->window_frames, p->c->window_bytes,
+                p->c->hwm, p->c->lease_ms);
+    fflush(stderr);
+}
+
 /* Each batch holds up to BATCH_BYTES of frames, one largest MSG frame of
  * this source beyond that, and room for queries: allocated once per worker.
  * The cost is N times the largest payload (the pages a big frame touched
@@ -444,12 +501,16 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
     step = "worker pool";
     if ((rc = pool_init(&p->pool, p->n, o->pin, body, keep_no_fds, on_worker_exit, p)) < 0)
         goto fail;
-    work_iterations_for(o->work_ns); /* calibrated once, inherited by the fork (as phase 3) */
-    if ((rc = pool_start(&p->pool)) < 0)
-        goto fail;
-    p->pool_started = true;
-    for (uint32_t i = 0; i < p->n; i++)
-        p->w[i].pid = (int)p->pool.w[i].pid;
+    if (c->remote) {
+        print_worker_commands(p);
+    } else {
+        work_iterations_for(o->work_ns); /* calibrated once, inherited by the fork (as phase 3) */
+        if ((rc = pool_start(&p->pool)) < 0)
+            goto fail;
+        p->pool_started = true;
+        for (uint32_t i = 0; i < p->n; i++)
+            p->w[i].pid = (int)p->pool.w[i].pid;
+    }
     loop_made = true;
     if ((rc = setup_loop(p)) < 0) {
         fprintf(stderr, "%s: cannot set up the event loop: %s\n", PROGRAM, uv_strerror(rc));

@@ -60,7 +60,7 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
         return;
     }
     struct wk *w = &p->w[i];
-    if (w->hello || f.u.ready.pid != (int64_t)p->pool.w[i].pid) {
+    if (w->hello || (!p->c->remote && f.u.ready.pid != (int64_t)p->pool.w[i].pid)) {
         snprintf(why, sizeof why, "a HELLO for worker %u claiming pid %lld, which is not the one this run started", i,
                  (long long)f.u.ready.pid);
         stranger(p, peer, why);
@@ -73,6 +73,8 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
     memcpy(w->rid, rid, rid_len);
     w->rid_len = rid_len;
     w->hello = true;
+    if (p->c->remote)
+        w->pid = (int)f.u.ready.pid; /* its host's pid: only a name here */
     snprintf(w->peer, sizeof w->peer, "%s", peer);
     w->seq_in = 1;
     w->window_frames = w->credit_frames = h->credit_frames;

@@ -84,12 +84,39 @@ static bool set_lease(void *ctx, const char *arg, char *why, size_t why_len)
     return parse_u32(arg, 50, 600000, &((struct p5_config *)ctx)->lease_ms, why, why_len);
 }
 
-static bool refuse_remote(void *ctx, const char *arg, char *why, size_t why_len)
+static bool set_remote(void *ctx, const char *arg, char *why, size_t why_len)
 {
-    (void)ctx;
     (void)arg;
-    snprintf(why, why_len, "workers started elsewhere are not in phase 5 yet: the coordinator starts its own");
-    return false;
+    (void)why;
+    (void)why_len;
+    ((struct p5_config *)ctx)->remote = true;
+    return true;
+}
+
+/* One flag of `phase5 --worker` and its value into s: false when neither
+ * is one it knows. */
+static bool worker_flag(struct p5_worker_setup *s, const char *f, const char *v, bool *have_index)
+{
+    uint64_t u;
+    if (strcmp(f, "--connect") == 0 && strlen(v) < sizeof s->connect)
+        snprintf(s->connect, sizeof s->connect, "%s", v);
+    else if (strcmp(f, "--index") == 0 && cli_parse_u64(v, 0, CLI_MAX_WORKERS - 1, &u))
+        s->index = (uint32_t)u, *have_index = true;
+    else if (strcmp(f, "--of") == 0 && cli_parse_u64(v, 1, CLI_MAX_WORKERS, &u))
+        s->of = (uint32_t)u;
+    else if (strcmp(f, "--work-ns") == 0 && cli_parse_u64(v, 0, 1000000000, &u))
+        s->work_ns = u;
+    else if (strcmp(f, "--window") == 0 && cli_parse_u64(v, 1, 1u << 24, &u))
+        s->window_frames = (uint32_t)u;
+    else if (strcmp(f, "--window-bytes") == 0 && cli_parse_u64(v, 4096, 1u << 30, &u))
+        s->window_bytes = (uint32_t)u;
+    else if (strcmp(f, "--hwm") == 0 && cli_parse_u64(v, 1, 1u << 20, &u))
+        s->hwm = (int)u;
+    else if (strcmp(f, "--lease") == 0 && cli_parse_u64(v, 50, 600000, &u))
+        s->lease_ms = (uint32_t)u;
+    else
+        return false;
+    return true;
 }
 
 /* `phase5 --worker --connect ENDPOINT --index K --of N`: one worker. Its
@@ -107,7 +134,6 @@ static int worker_main(int argc, char **argv)
     log_init("phase5");
     for (int k = 1; k < argc; k++) {
         const char *f = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
-        uint64_t u;
         if (strcmp(f, "--worker") == 0)
             continue;
         if (!v) {
@@ -115,15 +141,7 @@ static int worker_main(int argc, char **argv)
             break;
         }
         k++;
-        if (strcmp(f, "--connect") == 0 && strlen(v) < sizeof s.connect)
-            snprintf(s.connect, sizeof s.connect, "%s", v);
-        else if (strcmp(f, "--index") == 0 && cli_parse_u64(v, 0, CLI_MAX_WORKERS - 1, &u))
-            s.index = (uint32_t)u, have_index = true;
-        else if (strcmp(f, "--of") == 0 && cli_parse_u64(v, 1, CLI_MAX_WORKERS, &u))
-            s.of = (uint32_t)u;
-        else if (strcmp(f, "--work-ns") == 0 && cli_parse_u64(v, 0, 1000000000, &u))
-            s.work_ns = u;
-        else {
+        if (!worker_flag(&s, f, v, &have_index)) {
             snprintf(why, sizeof why, "bad flag or value: %s %s", f, v);
             break;
         }
@@ -133,7 +151,7 @@ static int worker_main(int argc, char **argv)
     if (why[0]) {
         fprintf(stderr,
                 "phase5 --worker: %s\nusage: phase5 --worker --connect ENDPOINT --index K --of N "
-                "[--work-ns W]\n",
+                "[--work-ns W] [--window FRAMES] [--window-bytes BYTES] [--hwm N] [--lease MS]\n",
                 why);
         return EXIT_USAGE;
     }
@@ -161,7 +179,7 @@ int main(int argc, char **argv)
         {"batch", "FRAMES", "messages per ZeroMQ message at most (default 1024)", set_batch, &cfg},
         {"hwm", "N", "ZeroMQ high-water mark of every socket, in messages (default 1000)", set_hwm, &cfg},
         {"lease", "MS", "a worker silent this long is lost (default 300)", set_lease, &cfg},
-        {"remote", NULL, "(not in phase 5 yet) wait for workers started elsewhere", refuse_remote, &cfg},
+        {"remote", NULL, "start no worker: wait for N started elsewhere (it prints their command)", set_remote, &cfg},
     };
     const struct cli_program program = {
         .name = "phase5",

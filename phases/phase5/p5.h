@@ -52,7 +52,8 @@
 #define SWEEP_MS 5                 /* query deadline resolution */
 #define LEASE_TICK_MS 20           /* how often leases are checked */
 #define RETRY_MS 1                 /* a worker whose ZeroMQ queue was full is retried this often */
-#define START_TIMEOUT_MS 10000     /* every worker must say HELLO within this */
+#define START_TIMEOUT_MS 10000     /* every local worker must say HELLO within this */
+#define REMOTE_LINGER_MS 2000      /* --remote: how long the last WIRE_EXITs may take to leave */
 #define REPLY_MAX (1u << 20)       /* largest message a worker may send (ZMQ_MAXMSGSIZE) */
 
 enum stage { ST_START, ST_RUN, ST_DRAIN, ST_EXIT };
@@ -76,6 +77,7 @@ struct wk {
     uint32_t batch_msgs;
     bool sealed;
     uint64_t sent_msgs;
+    uint64_t credited_msgs; /* messages it has said it applied (the credit handed back) */
     bool tail_sent, drained, ended, exit_sent;
     uint64_t handled, busy_ns, machines, records_got;
     int64_t rss_kb;

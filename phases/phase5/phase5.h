@@ -3,11 +3,13 @@
  * processes, each a DEALER, as batches of phase 3's msgpack frames under
  * credit-based flow control; queries travel the same connections with
  * correlation ids. Workers are started by the coordinator itself (forked,
- * pool.h) and connect over TCP on the loopback; `phase5 --worker` is the
- * same worker body as a program of its own. */
+ * pool.h) and connect over TCP on the loopback, or with --remote started
+ * elsewhere as `phase5 --worker`, the same worker body as a program of its
+ * own. */
 #ifndef MSGROUTE_PHASE5_H
 #define MSGROUTE_PHASE5_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +30,7 @@ struct p5_config {
     uint32_t batch_frames;                           /* MSG frames per ZeroMQ message at most */
     int hwm;                                         /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
     uint32_t lease_ms;                               /* a worker silent this long is lost */
+    bool remote;                                     /* --remote: wait for workers started elsewhere */
     const char *final_queries[P5_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
     size_t nfinal;
 };

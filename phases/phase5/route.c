@@ -102,16 +102,19 @@ int route_send(struct coord *p, struct wk *w)
 
 void route_send_exit(struct coord *p, struct wk *w)
 {
+    if (!w->hello || w->exit_sent)
+        return; /* never connected: nowhere to send it */
     uint8_t buf[WIRE_HDR];
     struct wire_hdr h = {.kind = WIRE_EXIT, .seq = ++w->seq_out};
     wire_put_hdr(buf, &h);
     int rc = zsend(p, w, buf, sizeof buf);
     w->exit_sent = true;
-    if (rc < 0) {
+    if (rc < 0 && p->pool.w[w->index].alive) {
         /* Everything it owed has arrived: nothing is lost by ending it. */
         log_warn("worker %u: cannot send it WIRE_EXIT (%s); killing it", w->index, zmq_strerror(-rc));
-        if (p->pool.w[w->index].alive)
-            kill(p->pool.w[w->index].pid, SIGKILL);
+        kill(p->pool.w[w->index].pid, SIGKILL);
+    } else if (rc < 0) {
+        log_debug("worker %u: cannot send it WIRE_EXIT (%s): its connection is gone", w->index, zmq_strerror(-rc));
     }
 }
 
@@ -251,6 +254,7 @@ void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes
 {
     w->credit_frames += frames;
     w->credit_bytes += bytes;
+    w->credited_msgs += frames;
     if (w->credit_frames > w->window_frames || w->credit_bytes > (int64_t)w->window_bytes) {
         p5_worker_lost(p, w->index, "handed back more credit than it granted (protocol error)");
         return;

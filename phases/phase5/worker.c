@@ -14,7 +14,12 @@
  * EXIT_PROTOCOL (7), naming what was wrong.
  *
  * Credit: the HELLO grants the window; each DATA message's reply hands back
- * the frames and bytes of the MSG frames it applied. */
+ * the frames and bytes of the MSG frames it applied.
+ *
+ * A worker whose connection to the coordinator closes ends (EXIT_PEER_GONE):
+ * the coordinator takes a reconnection for a lost worker anyway, and a
+ * worker on another host has no parent whose death would end it. A socket
+ * monitor (zmq_socket_monitor) says when the connection closes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,11 +42,13 @@
  * the envelope. A reply is sent when the next frame does not fit. */
 #define OUT_CAP (WIRE_HDR + 64u + (size_t)CODEC_RECORDS_MAX * CODEC_RECORD_MAX)
 #define LEASE_CHECK_EVERY 256 /* messages applied between two looks at the clock */
+#define MONITOR_ENDPOINT "inproc://phase5-worker-monitor"
 
 struct p5w {
     const struct p5_worker_setup *s;
     struct pool_slot *slot;
     void *ctx, *sock;
+    void *monitor; /* a PAIR receiving the DEALER's disconnection events */
     struct shard shard;
     struct codec_buf out; /* the envelope's room, then reply frames */
     uint64_t seq_out, seq_in;
@@ -258,7 +265,34 @@ static int connect_dealer(struct p5w *w)
         set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
         zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -1;
+    if (zmq_socket_monitor(w->sock, MONITOR_ENDPOINT, ZMQ_EVENT_DISCONNECTED) < 0 ||
+        !(w->monitor = zmq_socket(w->ctx, ZMQ_PAIR)) || zmq_connect(w->monitor, MONITOR_ENDPOINT) < 0)
+        return -1;
     return zmq_connect(w->sock, w->s->connect);
+}
+
+/* An event of the monitor: -1 when it says the connection closed. Its
+ * first part is a 16-bit event number and a 32-bit value, the second the
+ * endpoint (zmq_socket_monitor(3)). */
+static int on_monitor(struct p5w *w)
+{
+    zmq_msg_t part;
+    uint16_t event = 0;
+    bool more = true;
+    for (int k = 0; more; k++) {
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, w->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&part);
+            return 0;
+        }
+        if (k == 0 && zmq_msg_size(&part) >= sizeof event)
+            memcpy(&event, zmq_msg_data(&part), sizeof event);
+        more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+    }
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        return fail(w, EXIT_PEER_GONE, "%s", "the connection to the coordinator closed; ending");
+    return 0;
 }
 
 static int hello(struct p5w *w)
@@ -313,12 +347,16 @@ static int run(struct p5w *w)
     while (!w->done) {
         uint64_t now = now_ns(), due = w->last_sent_ns + w->renew_ns;
         long timeout = due > now ? (long)((due - now) / 1000000) + 1 : 0;
-        zmq_pollitem_t item = {.socket = w->sock, .events = ZMQ_POLLIN};
+        zmq_pollitem_t items[2] = {{.socket = w->sock, .events = ZMQ_POLLIN},
+                                   {.socket = w->monitor, .events = ZMQ_POLLIN}};
         uint64_t t0 = tl_now();
-        if (zmq_poll(&item, 1, timeout) < 0 && errno != EINTR)
+        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
             return fail(w, EXIT_PEER_GONE, "zmq_poll: %s", zmq_strerror(errno));
         tl_span(TL_NET_WAIT, t0, 0, w->s->index);
         if (drain(w) < 0)
+            return -1;
+        /* After the drain: a WIRE_EXIT that arrived before the close wins. */
+        if (!w->done && (items[1].revents & ZMQ_POLLIN) && on_monitor(w) < 0)
             return -1;
         if (!w->done && now_ns() - w->last_sent_ns >= w->renew_ns && send_out(w, WIRE_LEASE) < 0)
             return -1;
@@ -338,6 +376,8 @@ int p5_worker_run(const struct p5_worker_setup *s, struct pool_slot *slot)
         return EXIT_NO_MEMORY;
     }
     run(&w);
+    if (w.monitor)
+        zmq_close(w.monitor);
     if (w.sock)
         zmq_close(w.sock);
     if (w.ctx)

@@ -2,8 +2,9 @@
  * of generated traces through ZeroMQ, credit and high-water marks at their
  * smallest, 16 MiB payloads, queries, the lifecycle of SPEC §8 and §10
  * (drain, second SIGINT, SIGUSR1 floods, a killed worker, a stopped one, a
- * reconnect), and hostile messages sent to the coordinator and to a worker
- * by a socket of the test's own. Every test leaves no process behind. */
+ * reconnect), hostile messages sent to the coordinator and to a worker by a
+ * socket of the test's own, and --remote: workers started by the test from
+ * the commands the coordinator prints. Every test leaves no process behind. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -613,4 +614,212 @@ Test(phase5, a_worker_refuses_garbage_truncated_oversized_gapped_and_misrouted_m
     }
     len = msg_body(buf, sizeof buf, 1, id);
     worker_refuses(buf, len, "2", "a message for worker 1 of 2");
+}
+
+/* ------------------------------------------------ --remote: workers started elsewhere */
+
+#define REMOTE_MAX 4
+
+/* A coordinator started with --remote and the workers started from the
+ * commands it prints, each a process of the test's own (as someone on
+ * another host would start them). */
+struct remote_run {
+    struct proc coord;
+    struct proc worker[REMOTE_MAX];
+    char cmd[REMOTE_MAX][1024];
+    int n;
+};
+
+/* Starts the coordinator and reads the n worker commands it prints. */
+static void remote_coordinator(char *const argv[], int n, struct remote_run *rr)
+{
+    memset(rr, 0, sizeof *rr);
+    rr->n = n;
+    cr_assert_eq(proc_start(argv, &rr->coord), 0);
+    char want[64];
+    snprintf(want, sizeof want, "--index %d --of %d", n - 1, n);
+    cr_assert(wait_for_text(rr->coord.err_path, want, 10000, NULL, 0), "no worker command printed");
+    char *err = read_file(rr->coord.err_path, NULL);
+    cr_assert(err);
+    cr_expect(strstr(err, "waiting for") && strstr(err, "workers at tcp://127.0.0.1:"), "%s", err);
+    int k = 0;
+    for (char *line = strtok(err, "\n"); line && k < n; line = strtok(NULL, "\n"))
+        if (strstr(line, " --worker "))
+            snprintf(rr->cmd[k++], sizeof rr->cmd[0], "%s", line + strspn(line, " "));
+    free(err);
+    cr_assert_eq(k, n, "%d worker commands printed, want %d", k, n);
+}
+
+/* Starts worker k from its printed command, split at its spaces. */
+static void remote_worker(struct remote_run *rr, int k)
+{
+    char copy[1024], *argv[32];
+    snprintf(copy, sizeof copy, "%s", rr->cmd[k]);
+    int argc = 0;
+    for (char *t = strtok(copy, " "); t && argc < 31; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    argv[argc] = NULL;
+    cr_assert_eq(proc_start(argv, &rr->worker[k]), 0);
+}
+
+/* Waits for worker k's exit: its status. */
+static int remote_worker_exit(struct remote_run *rr, int k, int timeout_ms, char *err, size_t err_len)
+{
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr->worker[k], timeout_ms, &r), 0);
+    cr_expect_not(r.timed_out, "worker %d did not end within %d ms", k, timeout_ms);
+    int status = r.status;
+    if (err)
+        snprintf(err, err_len, "%s", r.err ? r.err : "");
+    proc_result_free(&r);
+    return status;
+}
+
+/* Once every process of rr has been waited for: nothing of them is left
+ * (the check reaps stray zombies, so it comes after every wait). */
+static void remote_assert_clean(struct remote_run *rr)
+{
+    conf_assert_clean_exit(rr->coord.pid);
+    for (int k = 0; k < rr->n; k++)
+        conf_assert_clean_exit(rr->worker[k].pid);
+}
+
+Test(phase5, remote_workers_started_from_the_printed_commands_give_every_golden_dump_and_exit_0)
+{
+    const char *traces[] = {"tiny", "edges", "hotkey", "lifecycle", "empty"};
+    for (size_t t = 0; t < sizeof traces / sizeof traces[0]; t++) {
+        char trace[512], want[512], out[512];
+        snprintf(trace, sizeof trace, "%s/%s.trace", GOLDEN_DIR, traces[t]);
+        snprintf(want, sizeof want, "%s/%s.csv", GOLDEN_DIR, traces[t]);
+        conf_path(out, "remote.csv");
+        unlink(out);
+        char *argv[] = {PHASE5, "--remote", "--workers", "3", "--trace", trace, LONG_LEASE, "--dump", out, NULL};
+        struct remote_run rr;
+        remote_coordinator(argv, 3, &rr);
+        for (int k = 0; k < 3; k++)
+            remote_worker(&rr, k);
+        struct proc_result r;
+        cr_assert_eq(proc_wait(&rr.coord, 30000, &r), 0);
+        cr_assert_not(r.timed_out);
+        cr_expect_eq(r.status, 0, "%s: exit %d: %s", traces[t], r.status, proc_tail(r.err));
+        cr_expect(files_equal(out, want), "%s: the dump differs from the golden one", traces[t]);
+        for (int k = 0; k < 3; k++)
+            cr_expect_eq(remote_worker_exit(&rr, k, 5000, NULL, 0), 0, "%s: worker %d", traces[t], k);
+        proc_result_free(&r);
+        remote_assert_clean(&rr);
+    }
+}
+
+Test(phase5, a_killed_remote_worker_ends_the_run_within_1_s_naming_it_and_releases_the_others)
+{
+    char out[512];
+    conf_path(out, "d.csv");
+    /* A long lease: what must tell is the closed connection, not the silence. */
+    char *argv[] = {PHASE5,       "--remote", "--workers", "2",      "--rate", "50000",
+                    "--messages", "10000000", LONG_LEASE,  "--dump", out,      NULL};
+    struct remote_run rr;
+    remote_coordinator(argv, 2, &rr);
+    remote_worker(&rr, 0);
+    remote_worker(&rr, 1);
+    proc_sleep_ms(500);
+    long long t0 = proc_now_ms();
+    kill(rr.worker[1].pid, SIGKILL);
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, 10000, &r), 0);
+    long long took = proc_now_ms() - t0;
+    cr_assert_not(r.timed_out);
+    cr_expect_eq(r.status, 3, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect_lt(took, 1000, "the loss took %lld ms to be reported", took);
+    cr_expect(strstr(r.err, "worker 1 (pid "), "%s", proc_tail(r.err));
+    cr_expect_neq(access(out, F_OK), 0, "a dump was written");
+    char err[4096];
+    int st = remote_worker_exit(&rr, 0, 5000, err, sizeof err);
+    cr_expect(st == 0 || st == 8, "the other worker: exit %d (want 0, released, or 8, peer gone): %s", st, err);
+    remote_worker_exit(&rr, 1, 1000, NULL, 0);
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
+}
+
+Test(phase5, remote_workers_end_with_exit_8_when_their_coordinator_is_killed)
+{
+    char *argv[] = {PHASE5,  "--remote",   "--workers", "2",        "--rate",
+                    "50000", "--messages", "10000000",  LONG_LEASE, NULL};
+    struct remote_run rr;
+    remote_coordinator(argv, 2, &rr);
+    remote_worker(&rr, 0);
+    remote_worker(&rr, 1);
+    proc_sleep_ms(500);
+    kill(rr.coord.pid, SIGKILL);
+    long long t0 = proc_now_ms();
+    for (int k = 0; k < 2; k++) {
+        char err[4096];
+        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
+        cr_expect_eq(st, 8, "worker %d: exit %d: %s", k, st, err);
+        cr_expect(strstr(err, "connection to the coordinator closed"), "worker %d: %s", k, err);
+    }
+    cr_expect_lt(proc_now_ms() - t0, 1000, "the workers took too long to notice");
+    struct proc_result r;
+    proc_wait(&rr.coord, 1000, &r);
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
+}
+
+Test(phase5, sigint_while_remote_workers_are_awaited_exits_0_with_an_empty_dump_and_releases_those_connected)
+{
+    char out[512];
+    conf_path(out, "d.csv");
+    char *argv[] = {PHASE5, "--remote", "--workers", "3", "--messages", "1000", LONG_LEASE, "--dump", out, NULL};
+    struct remote_run rr;
+    remote_coordinator(argv, 3, &rr);
+    remote_worker(&rr, 0); /* one of three: the run cannot start */
+    proc_sleep_ms(300);
+    kill(rr.coord.pid, SIGINT);
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, 10000, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_expect_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    char *dump = read_file(out, NULL);
+    cr_expect(dump && strchr(dump, '\n') == dump + strlen(dump) - 1, "want a dump of its header only: %s",
+              dump ? dump : "(none)");
+    free(dump);
+    cr_expect_eq(remote_worker_exit(&rr, 0, 5000, NULL, 0), 0, "the connected worker is released");
+    proc_result_free(&r);
+    conf_assert_clean_exit(rr.coord.pid);
+    conf_assert_clean_exit(rr.worker[0].pid);
+}
+
+/* A remote worker's process cannot be seen: a stopped one is lost when its
+ * lease runs out. 1 s, so that a healthy worker starved of CPU on a loaded
+ * machine still renews (every quarter lease). */
+Test(phase5, a_stopped_remote_worker_is_lost_at_its_lease_naming_it)
+{
+    char out[512];
+    conf_path(out, "d.csv");
+    char *argv[] = {PHASE5,     "--remote", "--workers", "2",      "--rate", "50000", "--messages",
+                    "10000000", "--lease",  "1000",      "--dump", out,      NULL};
+    struct remote_run rr;
+    remote_coordinator(argv, 2, &rr);
+    remote_worker(&rr, 0);
+    remote_worker(&rr, 1);
+    proc_sleep_ms(500);
+    long long t0 = proc_now_ms();
+    kill(rr.worker[0].pid, SIGSTOP);
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, 10000, &r), 0);
+    long long took = proc_now_ms() - t0;
+    cr_assert_not(r.timed_out);
+    cr_expect_eq(r.status, 3, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect(took >= 900 && took < 2500, "lost after %lld ms, want its 1000 ms lease", took);
+    char want[96];
+    snprintf(want, sizeof want, "worker 0 (pid %d): silent for", (int)rr.worker[0].pid);
+    cr_expect(strstr(r.err, want) && strstr(r.err, "a remote worker: only the lease tells"), "want '%s' in: %s", want,
+              proc_tail(r.err));
+    cr_expect_neq(access(out, F_OK), 0, "a dump was written");
+    kill(rr.worker[0].pid, SIGKILL);
+    remote_worker_exit(&rr, 0, 5000, NULL, 0);
+    char err[4096];
+    int st = remote_worker_exit(&rr, 1, 5000, err, sizeof err);
+    cr_expect(st == 0 || st == 8, "the other worker: exit %d: %s", st, err);
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
 }
