@@ -10,6 +10,17 @@ import statistics
 from .config import MODES, PY_IPC, PY_SERIAL, PYTHON, SPREAD_WARN, log
 from .proc import RunFailed, discover, json_lines, run_cmd
 
+NAN = float("nan")
+
+# rss.csv: kind "workers" rows come from experiment 1 (--ids 10000, each
+# worker count); kind "ids" rows from the memory sweep (2 workers, each
+# --ids), whose bytes_per_machine_* are the slopes from the sweep's previous
+# size: the main process (for phases 1 and 2, the one process) and the
+# workers together. rss_kb_workers_sum is the one process for phases 1, 2.
+RSS_COLUMNS = ["kind", "series", "workers", "processes", "rss_kb_per_worker", "rss_kb_max", "rss_kb_workers_sum",
+               "ids", "machines", "rss_kb_main", "bytes_per_machine_main", "bytes_per_machine_workers"]
+
+
 def stats(values):
     values = [v for v in values if v is not None]
     if not values:
@@ -108,8 +119,7 @@ class Bench:
                                            "msgs_per_s_max", "spread", "wide", "reps", "cpu_ns_per_msg",
                                            "rss_kb_max", "rss_kb_per_worker", "cpu_count"])
         ref = self.table("exp1_scaling_ref", ["series", "work_ns", "workers", "msgs_per_s_median"])
-        rss = self.table("rss", ["series", "workers", "processes", "rss_kb_per_worker", "rss_kb_max",
-                                 "rss_kb_workers_sum"])
+        rss = self.table("rss", RSS_COLUMNS)
         for work in c["work"]:
             for s in self.series:
                 for workers in (self.worker_counts() if s.has_workers else [1]):
@@ -139,8 +149,44 @@ class Bench:
                     if work == 0:
                         # Worker processes only: the C phases do not report
                         # their router's RSS apart from rss_kb_max.
-                        rss.append([s.name, workers, len(pw) + (1 if s.has_workers else 0), rss_pw,
-                                    last.get("rss_kb_max", 0), sum(pw) if pw else last.get("rss_kb_max", 0)])
+                        rss.append(["workers", s.name, workers, len(pw) + (1 if s.has_workers else 0), rss_pw,
+                                    last.get("rss_kb_max", 0), sum(pw) if pw else last.get("rss_kb_max", 0),
+                                    10000, last.get("machines", 0), last.get("rss_kb_main", 0), NAN, NAN])
+        self.memory_sweep(rss)
+
+    def memory_sweep(self, rss):
+        """Bytes per machine, per process: each C program at 2 workers (1 for
+        phases 1 and 2) over the mode's --ids, with 3 messages per id (all
+        but about 5 % of the ids get a machine). Peak RSS grows with the
+        machines a process holds, so the slope between two sizes is what a
+        machine costs there, start-up and buffers cancelled out."""
+        prev = {}
+        for s in self.series:
+            if s.is_peer:
+                continue  # the Python peer needs minutes for 3 million messages
+            for ids in self.cfg["mem_ids"]:
+                flags = ["--ids", str(ids), "--messages", str(3 * ids)]
+                if s.has_workers:
+                    flags += ["--workers", "2"]
+                log("memory: %s, %d ids" % (s.name, ids))
+                try:
+                    r = s.run(flags, self.cfg["timeout"] * 3)
+                except RunFailed as e:
+                    self.note_failure("memory", s.name, dict(ids=ids), e)
+                    continue
+                pw = [w.get("rss_kb", 0) for w in r.get("per_worker", [])]
+                main_kb = r.get("rss_kb_main", r.get("rss_kb_max", 0))
+                workers_kb = sum(pw) if pw else main_kb
+                machines = r.get("machines", 0)
+                per_main = per_workers = NAN
+                p = prev.get(s.name)
+                if p and machines > p[0]:
+                    per_main = 1024.0 * (main_kb - p[1]) / (machines - p[0])
+                    per_workers = 1024.0 * (workers_kb - p[2]) / (machines - p[0])
+                prev[s.name] = (machines, main_kb, workers_kb)
+                rss.append(["ids", s.name, 2 if s.has_workers else 1, len(pw) + (1 if s.has_workers else 0),
+                            statistics.median(pw) if pw else main_kb, r.get("rss_kb_max", 0), workers_kb, ids,
+                            machines, main_kb, per_main, per_workers])
 
     # ------------------------------------------------------ experiment 2: IPC
 

@@ -18,11 +18,12 @@ GRAPHS = (
      "Messages per second against --workers, one panel per --work-ns (the per-message work). Phases with "
      "workers are lines with min-max bars over the repetitions; phases 1 and 2 (one process) are dashed "
      "horizontal lines; the dotted vertical line is the machine's CPU count."),
-    ("rss", "Memory per worker",
-     "What does one more worker cost in memory?",
-     "Peak resident set (ru_maxrss) of one worker process and the sum over worker processes, against the "
-     "worker count, from experiment 1's runs at --work-ns 0. The Python peer's forked workers share pages, "
-     "so its sum over-counts."),
+    ("rss", "Memory per worker and per machine",
+     "What does one more worker cost in memory, and one more machine?",
+     "Peak resident set (VmHWM) of one worker process and the sum over worker processes, against the "
+     "worker count, from experiment 1's runs at --work-ns 0 (the Python peer's forked workers share pages, "
+     "so its sum over-counts); and bytes per machine against --ids: the slope of peak RSS between two sizes "
+     "of the memory sweep (3 messages per id, 2 workers), for the main process and for the workers."),
     ("ipc", "Experiment 2: IPC cost against payload size",
      "What does moving one message between processes cost, and how does it grow with its size?",
      "Nanoseconds per message, log-log. Solid: the transports alone (in-process call, pipe, phase-4 ring, "
@@ -153,7 +154,7 @@ def graphs_section(out_dir):
 # What each data file holds, in a few words (bench/README.md has the columns).
 FILES = {"exp1_scaling.csv": "experiment 1: msgs/s per program, --work-ns and worker count",
          "exp1_scaling_ref.csv": "experiment 1: phases 1 and 2 as horizontal lines",
-         "rss.csv": "peak RSS per worker and summed", "exp2_ipc.csv": "experiment 2: ns per message by payload size",
+         "rss.csv": "peak RSS per worker and summed; bytes per machine over --ids", "exp2_ipc.csv": "experiment 2: ns per message by payload size",
          "exp3_serial.csv": "experiment 3: pack/unpack ns per message",
          "exp3_share.csv": "experiment 3: (de)serialization share of a message's CPU time",
          "exp4_balance.csv": "experiment 4: busiest worker / mean", "exp4_per_worker.csv": "experiment 4: each worker",

@@ -64,7 +64,7 @@ def summary(out_dir):
         zb = next((float(r["msgs_max_over_mean"]) for r in bal if r["series"] == n and r["dist"] == "zipf:1.2"), None)
         l50 = next((float(r["p99_us"]) for r in lat if r["series"] == n and r["load_pct"] == "50"), None)
         l0 = next((float(r["p99_us"]) for r in lat if r["series"] == n and r["load_pct"] == "0"), None)
-        rw = [r for r in rss if r["series"] == n]
+        rw = [r for r in rss if r["series"] == n and r.get("kind", "workers") == "workers"]
         rkb = next((float(r["rss_kb_per_worker"]) for r in rw if r["workers"] == "2"), None)
         if rkb is None and rw:
             rkb = float(rw[0]["rss_kb_per_worker"])
@@ -73,6 +73,12 @@ def summary(out_dir):
             "%.0f" % (100 * sh) if sh is not None else "-", "%.2f" % zb if zb else "-",
             "%.0f us" % l50 if l50 is not None else "-", "%.0f us" % l0 if l0 is not None else "-",
             "%.1f MiB" % (rkb / 1024) if rkb else "-"))
+    for n in names:
+        sweep = [r for r in rss if r.get("kind") == "ids" and r["series"] == n and r["bytes_per_machine_main"] != "nan"]
+        if sweep:
+            r = max(sweep, key=lambda r: int(r["ids"]))
+            lines.append("memory %-7s per machine, %s ids: main process %.0f B, workers %.0f B (RSS slope)" % (
+                n, r["ids"], float(r["bytes_per_machine_main"]), float(r["bytes_per_machine_workers"])))
     for r in ipc:
         if r["transport"] in ("call", "pipe", "ring", "mp.Queue") and r["size_bytes"] in ("100", "1048576"):
             lines.append("ipc %-9s %8s B: %12.0f ns/msg" % (r["transport"], r["size_bytes"],

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -45,12 +46,12 @@ void summary_print_json(FILE *f, const struct run_summary *s)
             "{\"phase\":%d,\"workers\":%u,\"messages\":%llu,\"seconds\":%.6f,\"msgs_per_s\":%.1f,"
             "\"query_count\":%llu,\"query_failed\":%llu,\"query_not_found\":%llu,"
             "\"query_p50_us\":%.3f,\"query_p99_us\":%.3f,\"query_p999_us\":%.3f,\"query_mean_us\":%.3f,"
-            "\"rss_kb_max\":%ld,\"cpu_count\":%d,\"machines\":%llu,\"invalid\":%llu,\"corrupt\":%llu,\"ooo\":%llu,"
+            "\"rss_kb_max\":%ld,\"rss_kb_main\":%ld,\"cpu_count\":%d,\"machines\":%llu,\"invalid\":%llu,\"corrupt\":%llu,\"ooo\":%llu,"
             "\"per_worker\":[",
             s->phase, s->workers, (unsigned long long)s->messages, s->seconds, rate(s),
             (unsigned long long)(s->queries ? s->queries->count : 0), (unsigned long long)s->query_failed,
             (unsigned long long)s->query_not_found, pct_us(s, 50), pct_us(s, 99), pct_us(s, 99.9),
-            s->queries ? hist_mean(s->queries) / 1000.0 : 0.0, s->rss_kb_max, cpu_count(),
+            s->queries ? hist_mean(s->queries) / 1000.0 : 0.0, s->rss_kb_max, rss_peak_self_kb(), cpu_count(),
             (unsigned long long)s->machines, (unsigned long long)s->invalid, (unsigned long long)s->corrupt,
             (unsigned long long)s->ooo);
     for (uint32_t i = 0; s->per_worker && i < s->workers; i++) {
@@ -91,9 +92,28 @@ long rss_now_kb(void)
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* VmHWM, not getrusage's ru_maxrss: Linux keeps ru_maxrss across execve,
+ * so a program started by a large parent (a Python harness, a shell holding
+ * a big file) would report the parent's peak as its own. An exec starts a
+ * new address space, and VmHWM is that space's peak. */
 long rss_peak_self_kb(void)
 {
-    struct rusage ru;
+    char line[128];
+    FILE *f = fopen("/proc/self/status", "r");
+    long kb = -1;
+    while (f && kb < 0 && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            char *end;
+            errno = 0;
+            kb = strtol(line + 6, &end, 10);
+            if (errno || kb < 0)
+                kb = -1;
+        }
+    if (f)
+        fclose(f);
+    if (kb >= 0)
+        return kb;
+    struct rusage ru; /* no /proc: the best there is */
     return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : 0;
 }
 

@@ -42,8 +42,8 @@ void summary_print_text(FILE *f, const char *program, const struct run_summary *
 void summary_print_json(FILE *f, const struct run_summary *s);
 void status_print(FILE *f, const char *program, const struct worker_stats *w, uint32_t n);
 
-/* Resident set of this process now, and the peak of this process and of its
- * reaped children (getrusage), in KiB. */
+/* Resident set of this process now, its peak since its exec (VmHWM), and
+ * the peak of its reaped children (getrusage), in KiB. */
 long rss_now_kb(void);
 long rss_peak_self_kb(void);
 long rss_peak_children_kb(void);

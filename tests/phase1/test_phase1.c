@@ -91,6 +91,28 @@ Test(phase1, json_summary_is_the_last_line_of_stdout)
     proc_result_free(&r);
 }
 
+/* Linux keeps getrusage's ru_maxrss across execve: a program started by a
+ * large process would report its parent's peak. The test is that parent. */
+Test(phase1, rss_kb_max_is_the_programs_own_peak_not_its_parents)
+{
+    size_t big = 96u << 20;
+    char *held = malloc(big);
+    cr_assert(held);
+    memset(held, 1, big); /* resident, in this process */
+    char *argv[] = {PHASE1, "--messages", "10000", "--ids", "100", "--json", NULL};
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, 10000, &r), 0);
+    free(held);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *at = strstr(r.out, "\"rss_kb_max\":");
+    cr_assert(at, "%s", r.out);
+    long kb = strtol(at + strlen("\"rss_kb_max\":"), NULL, 10);
+    cr_expect(kb > 0 && kb < 48 * 1024, "rss_kb_max %ld KiB: the parent's 96 MiB leaked into it", kb);
+    at = strstr(r.out, "\"rss_kb_main\":");
+    cr_expect(at && strtol(at + strlen("\"rss_kb_main\":"), NULL, 10) < 48 * 1024, "%s", r.out);
+    proc_result_free(&r);
+}
+
 Test(phase1, help_exits_0_and_a_bad_flag_exits_2)
 {
     char *help[] = {PHASE1, "--help", NULL};
