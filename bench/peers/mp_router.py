@@ -324,7 +324,7 @@ def generate(cfg):
 # ----------------------------------------------------------------- workers
 
 def rss_peak_kb():
-    """VmHWM of this process: its peak resident set, as ru_maxrss is for C."""
+    """VmHWM of this process: its peak resident set, as the C programs report it."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
