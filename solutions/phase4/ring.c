@@ -406,9 +406,15 @@ int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail
     /* Every field is read once, into a local copy, and only the copy is
      * checked and used: the other process could rewrite shared memory between
      * a check and a use. One copy of the whole header when it fits in what
-     * may be read, else of rec_len and kind only (8 <= room always). */
+     * may be read, else of rec_len and kind only (8 <= room always). Two
+     * calls with constant sizes, not one with a computed size: a constant
+     * memcpy compiles to a few moves, a variable one to a generic copy that
+     * costs as much as the rest of the decode. */
     struct ring_rec h;
-    memcpy(&h, data + off, room >= sizeof h ? sizeof h : RING_ALIGN);
+    if (room >= sizeof h)
+        memcpy(&h, data + off, sizeof h);
+    else
+        memcpy(&h, data + off, RING_ALIGN);
     if (h.rec_len < RING_ALIGN || h.rec_len % RING_ALIGN != 0 || h.rec_len > room)
         return RING_CORRUPT;
     *out = (struct ring_view){.kind = h.kind};
