@@ -65,8 +65,8 @@ void remote_worker_as(struct remote_run *rr, int k, char *const wrap[], const ch
         argv[argc++] = wrap[w];
     for (char *t = strtok(copy, " "); t && argc < 47; t = strtok(NULL, " ")) {
         argv[argc++] = t;
-        if (connect && strcmp(t, "--connect") == 0 && (t = strtok(NULL, " ")) && argc < 47)
-            argv[argc++] = (char *)connect;
+        if (connect && strcmp(t, "--connect") == 0 && strtok(NULL, " ") && argc < 47)
+            argv[argc++] = (char *)connect; /* in place of the printed endpoint */
     }
     argv[argc] = NULL;
     cr_assert_eq(proc_start(argv, &rr->worker[k]), 0);
