@@ -1,8 +1,11 @@
 /* main.c - phase 5's program: the coordinator (parse, load, run, dump,
  * report), or with --worker one worker that connects to a coordinator. */
+#define _GNU_SOURCE /* realpath */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -74,6 +77,11 @@ static int load_keys(struct p5_config *c, struct keys *k)
                 c->bind);
         return EXIT_USAGE;
     }
+    /* Absolute, for the worker commands --remote prints: they may be run
+     * from any directory. (A directory that is not there is named below.) */
+    char abs[PATH_MAX];
+    if (realpath(c->keys_dir, abs) && strlen(abs) < sizeof c->keys_dir)
+        snprintf(c->keys_dir, sizeof c->keys_dir, "%s", abs);
     if (keys_load(c->keys_dir, c->remote ? KEYS_COORDINATOR : KEYS_COORDINATOR_LOCAL, k, why, sizeof why) < 0) {
         fprintf(stderr, "phase5: --keys: %s\n", why);
         return EXIT_USAGE;
