@@ -41,10 +41,11 @@ static int send_frame(void *sock, const void *data, size_t len, bool more)
     return 0;
 }
 
-static void reply(struct zap *z, zmq_msg_t *request_id, bool ok)
+/* 200 when why is NULL, else 400 with why as its text. */
+static void reply(struct zap *z, zmq_msg_t *request_id, const char *why)
 {
-    const char *code = ok ? "200" : "400", *text = ok ? "OK" : "not the worker key";
-    const char *user = ok ? "worker" : "";
+    const char *code = why ? "400" : "200", *text = why ? why : "OK";
+    const char *user = why ? "" : "worker";
     const void *id = request_id ? zmq_msg_data(request_id) : "";
     size_t id_len = request_id ? zmq_msg_size(request_id) : 0;
     if (send_frame(z->sock, "1.0", 3, true) < 0 || send_frame(z->sock, id, id_len, true) < 0 ||
@@ -84,7 +85,7 @@ static void judge(struct zap *z, zmq_msg_t *f, int nframes, bool extra)
         report(z, f, nframes, why);
     else
         z->admitted++;
-    reply(z, nframes > F_REQUEST_ID ? &f[F_REQUEST_ID] : NULL, why == NULL);
+    reply(z, nframes > F_REQUEST_ID ? &f[F_REQUEST_ID] : NULL, why);
 }
 
 /* Receives one request, its first frames into f: how many (-1: none
