@@ -280,6 +280,13 @@ static int body(struct pool *pool, uint32_t index, void *arg)
         .lease_ms = p->c->lease_ms,
     };
     snprintf(s.connect, sizeof s.connect, "%s", p->endpoint);
+    if (p->c->keys) {
+        /* This process's copy of the keys: the worker's own, and no
+         * coordinator secret left lying in its memory. */
+        s.curve = true;
+        s.keys = *p->c->keys;
+        keys_wipe_secrets(p->c->keys);
+    }
     return p5_worker_run(&s, pool_slot(pool, index));
 }
 
@@ -300,6 +307,23 @@ static int set_int(void *sock, int opt, int v)
  * workers never touch the parent's ZeroMQ context: each makes its own after
  * the fork (a context's I/O threads do not survive a fork), and the pool
  * closes the parent's descriptors in them. */
+/* --keys: the ROUTER is a CURVE server, and the ZAP handler, bound first,
+ * admits the worker key only (zap.h). The coordinator's secret key is
+ * wiped once the socket holds it. */
+static int setup_curve(struct coord *p)
+{
+    struct keys *k = p->c->keys;
+    int rc = 0;
+    if (zap_open(&p->zap, p->zctx, k->worker_pub) < 0 || set_int(p->router, ZMQ_CURVE_SERVER, 1) < 0 ||
+        zmq_setsockopt(p->router, ZMQ_CURVE_SECRETKEY, k->coord_secret, KEYS_Z85_LEN) < 0 ||
+        zmq_setsockopt(p->router, ZMQ_ZAP_DOMAIN, PROGRAM, strlen(PROGRAM)) < 0)
+        rc = -errno;
+    keys_wipe(k->coord_secret, sizeof k->coord_secret);
+    if (rc == 0)
+        log_info("CURVE: server key %s, admitting worker key %s only", k->coord_pub, k->worker_pub);
+    return rc;
+}
+
 static int setup_router(struct coord *p)
 {
     int64_t maxmsg = WIRE_HDR + REPLY_MAX;
@@ -308,6 +332,9 @@ static int setup_router(struct coord *p)
     if (!p->zctx)
         return -errno;
     p->router = zmq_socket(p->zctx, ZMQ_ROUTER);
+    int rc;
+    if (p->router && p->c->keys && (rc = setup_curve(p)) < 0)
+        return rc;
     if (!p->router || set_int(p->router, ZMQ_ROUTER_MANDATORY, 1) < 0 ||
         set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
         set_int(p->router, ZMQ_RCVHWM, p->c->hwm) < 0 || set_int(p->router, ZMQ_LINGER, 0) < 0 ||
@@ -338,6 +365,8 @@ static int setup_loop(struct coord *p)
     uv_signal_init(&p->loop, &p->sigterm);
     uv_signal_init(&p->loop, &p->sigusr1);
     if ((rc = zwatch_start(&p->zw, &p->loop, p->router, inbox_on_readable, p)) < 0)
+        return rc;
+    if (p->zap.sock && (rc = zap_watch(&p->zap, &p->loop)) < 0)
         return rc;
     p->zw.on_writable = route_on_writable;
     if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->routed)) < 0)
@@ -372,7 +401,7 @@ static void teardown(struct coord *p, bool loop_made)
     if (loop_made) {
         sigset_t held;
         signals_hold(&held);
-        p->zw.closed = true;
+        p->zw.closed = p->zap.zw.closed = true;
         if (p->qtimer_made)
             ptimer_close(&p->qtimer); /* its handle and its timerfd */
         uv_walk(&p->loop, close_one, NULL);
@@ -390,6 +419,7 @@ static void teardown(struct coord *p, bool loop_made)
     }
     if (p->router)
         zmq_close(p->router);
+    zap_close(&p->zap); /* after the ROUTER: no handshake is left to answer */
     if (p->zctx)
         zmq_ctx_term(p->zctx);
     if (p->pool_started)
@@ -449,9 +479,9 @@ static void print_worker_commands(const struct coord *p)
     for (uint32_t i = 0; i < p->n; i++)
         fprintf(stderr,
                 "  %s --worker --connect %s --index %u --of %u --work-ns %llu --window %u --window-bytes %u "
-                "--hwm %d --lease %u\n",
+                "--hwm %d --lease %u%s%s\n",
                 self, p->endpoint, i, p->n, (unsigned long long)p->o->work_ns, p->c->window_frames, p->c->window_bytes,
-                p->c->hwm, p->c->lease_ms);
+                p->c->hwm, p->c->lease_ms, p->c->keys ? " --keys " : "", p->c->keys ? p->c->keys_dir : "");
     fflush(stderr);
 }
 
@@ -508,6 +538,8 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
         if ((rc = pool_start(&p->pool)) < 0)
             goto fail;
         p->pool_started = true;
+        if (c->keys)
+            keys_wipe_secrets(c->keys); /* the workers have their copies */
         for (uint32_t i = 0; i < p->n; i++)
             p->w[i].pid = (int)p->pool.w[i].pid;
     }

@@ -1,41 +1,113 @@
 /* main.c - phase 5's program: the coordinator (parse, load, run, dump,
  * report), or with --worker one worker that connects to a coordinator. */
+#define _GNU_SOURCE /* realpath */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "keys.h"
 #include "log.h"
 #include "phase5.h"
 #include "run.h"
 
-/* True for an endpoint on this host only: tcp:// on 127.0.0.0/8, ::1 or
- * localhost. Anything else would accept workers (and anyone else) from the
- * network, which needs CURVE (SPEC §10), and phase 5 has no CURVE yet. */
+/* True for an endpoint on this host only: tcp:// to an address of
+ * 127.0.0.0/8, to ::1 or to localhost. Anything else accepts workers (and
+ * anyone else) from the network, which needs CURVE (SPEC §10). The host is
+ * parsed, not matched by prefix: "tcp://127.example.com:80" is not local. */
 static bool loopback(const char *e)
 {
-    static const char *const ok[] = {"tcp://127.", "tcp://[::1]:", "tcp://localhost:"};
-    for (size_t k = 0; k < sizeof ok / sizeof ok[0]; k++)
-        if (strncmp(e, ok[k], strlen(ok[k])) == 0)
-            return true;
-    return false;
+    static const char tcp[] = "tcp://";
+    if (strncmp(e, tcp, strlen(tcp)) != 0)
+        return false;
+    const char *host = e + strlen(tcp), *colon = strrchr(host, ':');
+    size_t len = colon ? (size_t)(colon - host) : 0;
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']')
+        host++, len -= 2;
+    char h[INET6_ADDRSTRLEN];
+    if (len == 0 || len >= sizeof h)
+        return false;
+    memcpy(h, host, len);
+    h[len] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(h, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, h, &a4) == 1)
+        return ntohl(a4.s_addr) >> 24 == 127;
+    return inet_pton(AF_INET6, h, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
 static bool set_bind(void *ctx, const char *arg, char *why, size_t why_len)
 {
     struct p5_config *c = ctx;
-    if (!loopback(arg)) {
-        snprintf(why, why_len,
-                 "'%s' is not a loopback address: binding to the network needs CURVE keys (SPEC §10), "
-                 "which phase 5 does not have yet; use tcp://127.0.0.1:PORT",
-                 arg);
-        return false;
-    }
     if (strlen(arg) >= sizeof c->bind) {
         snprintf(why, why_len, "an endpoint of at most %zu bytes", sizeof c->bind - 1);
         return false;
     }
     snprintf(c->bind, sizeof c->bind, "%s", arg);
     return true;
+}
+
+static bool set_keys(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    struct p5_config *c = ctx;
+    if (strlen(arg) >= sizeof c->keys_dir) {
+        snprintf(why, why_len, "a directory name of at most %zu bytes", sizeof c->keys_dir - 1);
+        return false;
+    }
+    snprintf(c->keys_dir, sizeof c->keys_dir, "%s", arg);
+    return true;
+}
+
+/* Once every flag is known (--remote decides which keys are needed): a
+ * bind beyond loopback only with --keys, and the keys loaded into k. */
+static int load_keys(struct p5_config *c, struct keys *k)
+{
+    char why[600];
+    if (!c->keys_dir[0]) {
+        if (loopback(c->bind))
+            return EXIT_OK;
+        fprintf(stderr,
+                "phase5: --bind %s: not a loopback address: binding to the network needs CURVE keys (SPEC §10); "
+                "run `phase5 --keygen DIR` once and pass --keys DIR to the coordinator and its workers\n",
+                c->bind);
+        return EXIT_USAGE;
+    }
+    /* Absolute, for the worker commands --remote prints: they may be run
+     * from any directory. (A directory that is not there is named below.) */
+    char abs[PATH_MAX];
+    if (realpath(c->keys_dir, abs) && strlen(abs) < sizeof c->keys_dir)
+        snprintf(c->keys_dir, sizeof c->keys_dir, "%s", abs);
+    if (keys_load(c->keys_dir, c->remote ? KEYS_COORDINATOR : KEYS_COORDINATOR_LOCAL, k, why, sizeof why) < 0) {
+        fprintf(stderr, "phase5: --keys: %s\n", why);
+        return EXIT_USAGE;
+    }
+    c->keys = k;
+    return EXIT_OK;
+}
+
+/* `phase5 --keygen DIR`: both key pairs, written once. */
+static int keygen_main(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--keygen") != 0) {
+        fprintf(stderr, "usage: phase5 --keygen DIR (writes a coordinator and a worker CURVE key pair into DIR)\n");
+        return EXIT_USAGE;
+    }
+    char out[4 * 4100], why[4200];
+    bool exists;
+    if (keys_generate(argv[2], out, sizeof out, &exists, why, sizeof why) < 0) {
+        fprintf(stderr, "phase5 --keygen: %s\n", why);
+        return exists ? EXIT_USAGE : EXIT_OUTPUT_FAILED;
+    }
+    printf("phase5 --keygen: wrote, each mode 0600:\n%s"
+           "the coordinator takes --keys %s; a worker on another host needs worker.key, worker.pub and "
+           "coordinator.pub in a directory of its own, given as its --keys (never copy coordinator.key)\n",
+           out, argv[2]);
+    return EXIT_OK;
 }
 
 static bool add_query(void *ctx, const char *arg, char *why, size_t why_len)
@@ -130,7 +202,8 @@ static int worker_main(int argc, char **argv)
                                 .hwm = P5_HWM_DEFAULT,
                                 .lease_ms = P5_LEASE_MS_DEFAULT};
     bool have_index = false;
-    char why[200] = "";
+    const char *keys_dir = NULL;
+    char why[600] = "";
     log_init("phase5");
     for (int k = 1; k < argc; k++) {
         const char *f = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
@@ -141,6 +214,10 @@ static int worker_main(int argc, char **argv)
             break;
         }
         k++;
+        if (strcmp(f, "--keys") == 0) {
+            keys_dir = v;
+            continue;
+        }
         if (!worker_flag(&s, f, v, &have_index)) {
             snprintf(why, sizeof why, "bad flag or value: %s %s", f, v);
             break;
@@ -148,10 +225,16 @@ static int worker_main(int argc, char **argv)
     }
     if (!why[0] && (!s.connect[0] || !have_index || s.of == 0 || s.index >= s.of))
         snprintf(why, sizeof why, "want --connect ENDPOINT --index K --of N with K < N");
+    if (!why[0] && keys_dir) {
+        char bad[500];
+        if (keys_load(keys_dir, KEYS_WORKER, &s.keys, bad, sizeof bad) < 0)
+            snprintf(why, sizeof why, "--keys: %s", bad);
+        s.curve = true;
+    }
     if (why[0]) {
         fprintf(stderr,
                 "phase5 --worker: %s\nusage: phase5 --worker --connect ENDPOINT --index K --of N "
-                "[--work-ns W] [--window FRAMES] [--window-bytes BYTES] [--hwm N] [--lease MS]\n",
+                "[--work-ns W] [--window FRAMES] [--window-bytes BYTES] [--hwm N] [--lease MS] [--keys DIR]\n",
                 why);
         return EXIT_USAGE;
     }
@@ -160,9 +243,12 @@ static int worker_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    for (int k = 1; k < argc; k++)
+    for (int k = 1; k < argc; k++) {
         if (strcmp(argv[k], "--worker") == 0)
             return worker_main(argc, argv);
+        if (strcmp(argv[k], "--keygen") == 0)
+            return keygen_main(argc, argv);
+    }
     struct p5_config cfg = {.bind = "tcp://127.0.0.1:*",
                             .window_frames = P5_WINDOW_FRAMES_DEFAULT,
                             .window_bytes = P5_WINDOW_BYTES_DEFAULT,
@@ -170,8 +256,9 @@ int main(int argc, char **argv)
                             .hwm = P5_HWM_DEFAULT,
                             .lease_ms = P5_LEASE_MS_DEFAULT};
     const struct cli_extra extras[] = {
-        {"bind", "ENDPOINT", "where the ROUTER binds (default tcp://127.0.0.1:*; loopback only: no CURVE yet)",
+        {"bind", "ENDPOINT", "where the ROUTER binds (default tcp://127.0.0.1:*; beyond loopback only with --keys)",
          set_bind, &cfg},
+        {"keys", "DIR", "CURVE keys from `phase5 --keygen DIR`: only peers with the worker key get in", set_keys, &cfg},
         {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)", add_query,
          &cfg},
         {"window", "FRAMES", "credit each worker grants, in frames (default 16384)", set_window, &cfg},
@@ -185,7 +272,7 @@ int main(int argc, char **argv)
         .name = "phase5",
         .purpose = "Routes messages to N worker processes over ZeroMQ (ROUTER/DEALER on TCP), batched msgpack "
                    "frames under credit flow control (msgroute phase 5). `phase5 --worker --connect ENDPOINT "
-                   "--index K --of N` runs one worker.",
+                   "--index K --of N [--keys DIR]` runs one worker; `phase5 --keygen DIR` writes CURVE keys.",
         .phase = 5,
         .has_workers = true,
         .extras = extras,
@@ -201,8 +288,14 @@ int main(int argc, char **argv)
         source_free(&src);
         return run_end(program.name, EXIT_USAGE);
     }
+    struct keys keys;
+    if ((status = load_keys(&cfg, &keys)) != EXIT_OK) {
+        source_free(&src);
+        return run_end(program.name, status);
+    }
     struct p5_result r;
     status = phase5_run(&o, &cfg, &src, &r);
+    keys_wipe(&keys, sizeof keys);
     if (status == EXIT_OK)
         status = run_check_source(&src);
     if (status == EXIT_OK) {

@@ -42,6 +42,7 @@
 #include "rng.h"
 #include "tl_loop.h"
 #include "wire.h"
+#include "zap.h"
 #include "zwatch.h"
 
 #define PROGRAM "phase5"
@@ -104,6 +105,7 @@ struct coord {
     char endpoint[P5_ENDPOINT_MAX]; /* what the ROUTER actually bound (the port filled in) */
     uv_loop_t loop;
     struct zwatch zw;
+    struct zap zap; /* with --keys: who may connect (zap.h) */
     uv_idle_t pump;
     uv_timer_t rate_timer, retry_timer, lease_timer, sweep_timer, status_timer;
     struct ptimer qtimer; /* query.c: the query clock */

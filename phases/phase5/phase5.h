@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "hist.h"
+#include "keys.h"
 #include "sm.h"
 #include "source.h"
 #include "summary.h"
@@ -24,13 +25,15 @@
 
 /* Phase 5's own flags. */
 struct p5_config {
-    char bind[P5_ENDPOINT_MAX];                      /* where the ROUTER binds: tcp://127.0.0.1:* unless --bind */
-    uint32_t window_frames;                          /* credit each worker grants: frames in flight to it */
-    uint32_t window_bytes;                           /* ... and their bytes */
-    uint32_t batch_frames;                           /* MSG frames per ZeroMQ message at most */
-    int hwm;                                         /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
-    uint32_t lease_ms;                               /* a worker silent this long is lost */
-    bool remote;                                     /* --remote: wait for workers started elsewhere */
+    char bind[P5_ENDPOINT_MAX];     /* where the ROUTER binds: tcp://127.0.0.1:* unless --bind */
+    uint32_t window_frames;         /* credit each worker grants: frames in flight to it */
+    uint32_t window_bytes;          /* ... and their bytes */
+    uint32_t batch_frames;          /* MSG frames per ZeroMQ message at most */
+    int hwm;                        /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
+    uint32_t lease_ms;              /* a worker silent this long is lost */
+    bool remote;                    /* --remote: wait for workers started elsewhere */
+    char keys_dir[P5_ENDPOINT_MAX]; /* --keys DIR, or "" */
+    struct keys *keys;              /* loaded from keys_dir, or NULL: no CURVE. The run wipes its secrets once used */
     const char *final_queries[P5_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
     size_t nfinal;
 };
@@ -69,6 +72,8 @@ struct p5_worker_setup {
     uint32_t window_frames, window_bytes;
     int hwm;
     uint32_t lease_ms;
+    bool curve;       /* a CURVE client with keys: needs coord_pub and the worker pair */
+    struct keys keys; /* wiped by p5_worker_run once its socket has them */
 };
 
 struct pool_slot;
@@ -77,7 +82,8 @@ struct pool_slot;
  * at WIRE_EXIT. Returns its exit status (exits.h): EXIT_OK, EXIT_PROTOCOL for
  * anything from the network that breaks the protocol, EXIT_PEER_GONE,
  * EXIT_NO_MEMORY, EXIT_SETUP_FAILED. slot (NULL when run by hand) gets its
- * counters for the status table. */
-int p5_worker_run(const struct p5_worker_setup *s, struct pool_slot *slot);
+ * counters for the status table. With s->curve, the secret key in s is
+ * wiped once the socket has it. */
+int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot);
 
 #endif

@@ -30,6 +30,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "keys.h"
 #include "log.h"
 #include "phase5.h"
 #include "pool.h"
@@ -43,9 +44,15 @@
 #define OUT_CAP (WIRE_HDR + 64u + (size_t)CODEC_RECORDS_MAX * CODEC_RECORD_MAX)
 #define LEASE_CHECK_EVERY 256 /* messages applied between two looks at the clock */
 #define MONITOR_ENDPOINT "inproc://phase5-worker-monitor"
+/* A closed connection, or a handshake the coordinator refused: a worker
+ * without the right keys (or one without CURVE facing a coordinator with
+ * it) would otherwise retry forever in silence. */
+#define MONITOR_EVENTS                                                                                                 \
+    (ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |             \
+     ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 struct p5w {
-    const struct p5_worker_setup *s;
+    struct p5_worker_setup *s;
     struct pool_slot *slot;
     void *ctx, *sock;
     void *monitor; /* a PAIR receiving the DEALER's disconnection events */
@@ -245,6 +252,23 @@ static int set_int(void *sock, int opt, int v)
     return zmq_setsockopt(sock, opt, &v, sizeof v);
 }
 
+/* A CURVE client: it checks the coordinator by its public key and shows
+ * the worker key, which the coordinator's ZAP handler admits (zap.h). The
+ * secret key is wiped from s once the socket holds it. */
+static int set_curve(struct p5w *w)
+{
+    struct keys *k = &w->s->keys;
+    int rc = 0;
+    if (zmq_setsockopt(w->sock, ZMQ_CURVE_SERVERKEY, k->coord_pub, KEYS_Z85_LEN) < 0 ||
+        zmq_setsockopt(w->sock, ZMQ_CURVE_PUBLICKEY, k->worker_pub, KEYS_Z85_LEN) < 0 ||
+        zmq_setsockopt(w->sock, ZMQ_CURVE_SECRETKEY, k->worker_secret, KEYS_Z85_LEN) < 0)
+        rc = -1;
+    int e = errno;
+    keys_wipe_secrets(k);
+    errno = e;
+    return rc;
+}
+
 /* The DEALER: a routing id of its own ("w<index>.<pid>") so that a
  * reconnect shows up at the ROUTER as the same peer announcing itself
  * again (ZMQ_PROBE_ROUTER sends an empty message on every connect), which
@@ -265,7 +289,9 @@ static int connect_dealer(struct p5w *w)
         set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
         zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -1;
-    if (zmq_socket_monitor(w->sock, MONITOR_ENDPOINT, ZMQ_EVENT_DISCONNECTED) < 0 ||
+    if (w->s->curve && set_curve(w) < 0)
+        return -1;
+    if (zmq_socket_monitor(w->sock, MONITOR_ENDPOINT, MONITOR_EVENTS) < 0 ||
         !(w->monitor = zmq_socket(w->ctx, ZMQ_PAIR)) || zmq_connect(w->monitor, MONITOR_ENDPOINT) < 0)
         return -1;
     return zmq_connect(w->sock, w->s->connect);
@@ -292,6 +318,11 @@ static int on_monitor(struct p5w *w)
     }
     if (event == ZMQ_EVENT_DISCONNECTED)
         return fail(w, EXIT_PEER_GONE, "%s", "the connection to the coordinator closed; ending");
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return fail(w, EXIT_PEER_GONE, "%s", "the coordinator refused this worker's CURVE key (not its --keys?)");
+    if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+        return fail(w, EXIT_PEER_GONE, "%s",
+                    "the handshake with the coordinator failed (do both, or neither, run with the same --keys?)");
     return 0;
 }
 
@@ -364,7 +395,7 @@ static int run(struct p5w *w)
     return 0;
 }
 
-int p5_worker_run(const struct p5_worker_setup *s, struct pool_slot *slot)
+int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
 {
     struct p5w w = {.s = s, .slot = slot, .renew_ns = (uint64_t)s->lease_ms * 1000000ull / 4};
     w.out.cap = OUT_CAP;
@@ -372,10 +403,12 @@ int p5_worker_run(const struct p5_worker_setup *s, struct pool_slot *slot)
     w.out.data = malloc(OUT_CAP);
     if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0) {
         free(w.out.data);
+        keys_wipe_secrets(&s->keys);
         log_error("worker %u: out of memory", s->index);
         return EXIT_NO_MEMORY;
     }
     run(&w);
+    keys_wipe_secrets(&s->keys); /* already, unless the socket could not be made */
     if (w.monitor)
         zmq_close(w.monitor);
     if (w.sock)
