@@ -1,6 +1,7 @@
-"""experiments.py - the five experiments of SPEC §9: each runs its programs
-(warm-up discarded, then repetitions), keeps median, min, max and spread, and
-fills the tables that become the CSVs and the HDF5 datasets."""
+"""experiments.py - the experiments of SPEC §9 (the sixth, phase 5 over
+ZeroMQ, lives in network.py): each runs its programs (warm-up discarded,
+then repetitions), keeps median, min, max and spread, and fills the tables
+that become the CSVs and the HDF5 datasets."""
 
 import json
 import os
@@ -458,6 +459,13 @@ class Bench:
                              statistics.median([r["query_p50_us"] for r in runs]), p99["median"],
                              statistics.median([r["query_p999_us"] for r in runs]), p99["min"], p99["max"],
                              len(runs)])
+
+    # ------------------------------------------------- experiment 6: network
+
+    def exp_network(self):
+        # Imported here: network.py imports stats from this module.
+        from . import network
+        network.run(self)
 
     # -------------------------------------------------------------- output
 

@@ -40,12 +40,13 @@ def render(out_dir, log_fn=log):
                         workers=(col_values("exp4_balance", "workers") or ["?"])[0]),
         "latency": dict(series=" ".join(col_values("exp5_latency", "series"))),
         "rss": dict(series=" ".join(col_values("rss", "series"))),
+        "network": dict(refs=" ".join(s for s in col_values("exp6_network", "series") if s != "phase5")),
     }
     pngs = []
     for name, v in vars_.items():
         gp = os.path.join(PLOTS, name + ".gp")
         needed = {"scaling": "exp1_scaling", "ipc": "exp2_ipc", "serial": "exp3_serial", "balance": "exp4_balance",
-                  "latency": "exp5_latency", "rss": "rss"}[name]
+                  "latency": "exp5_latency", "rss": "rss", "network": "exp6_network"}[name]
         if not os.path.exists(os.path.join(out_dir, needed + ".csv")):
             continue
         if not os.path.exists(gp):

@@ -33,9 +33,10 @@ def write_h5(path, tables, samples, attrs):
               "exp2_ipc": {"summary": "exp2_ipc"},
               "exp3_serial": {"summary": "exp3_serial", "share": "exp3_share"},
               "exp4_balance": {"summary": "exp4_balance", "per_worker": "exp4_per_worker"},
-              "exp5_latency": {"summary": "exp5_latency", "floor": "exp5_floor"}}
+              "exp5_latency": {"summary": "exp5_latency", "floor": "exp5_floor"},
+              "exp6_network": {"summary": "exp6_network", "floor": "exp6_floor", "query": "exp6_query"}}
     sample_of = {"exp1_scaling": "scaling", "exp2_ipc": "ipc", "exp3_serial": "serial",
-                 "exp4_balance": "balance", "exp5_latency": "latency"}
+                 "exp4_balance": "balance", "exp5_latency": "latency", "exp6_network": "network"}
     str_t = h5py.string_dtype()
 
     def compound(cols, rows):
