@@ -44,6 +44,14 @@ GRAPHS = (
      "ping-pong back to back (hot), the same with both sides blocked between rounds (idle), the timer "
      "wake alone (the floor of a query to an idle one-process loop), and an idle query's whole floor "
      "(timer wake, then the idle round trip)."),
+    ("network", "Experiment 6: phase 5 over ZeroMQ",
+     "What do the credit window and the batch size do to phase 5's throughput, what does CURVE cost, and how "
+     "far is a query above a bare network round trip?",
+     "Phase 5's messages per second (2 workers, 10000 uniform ids, 0-byte payloads) against --window and "
+     "against --batch, log x, with min-max bars; dashed lines are phases 3 and 4 at 2 workers, dotted ones "
+     "phase 5 at its defaults without and with CURVE keys, all from the same run. Right: phase 5's query "
+     "p50 and p99 at light load (--rate 10 % of its default rate; exp6_query.csv has the load) beside a bare ZeroMQ DEALER-ROUTER round trip and a bare TCP one over 127.0.0.1, back "
+     "to back."),
 )
 
 CSS = """
@@ -159,6 +167,8 @@ FILES = {"exp1_scaling.csv": "experiment 1: msgs/s per program, --work-ns and wo
          "exp3_share.csv": "experiment 3: (de)serialization share of a message's CPU time",
          "exp4_balance.csv": "experiment 4: busiest worker / mean", "exp4_per_worker.csv": "experiment 4: each worker",
          "exp5_latency.csv": "experiment 5: query latency by load", "exp5_floor.csv": "experiment 5: the floors: pipe ping-pong hot and idle, timer wake",
+         "exp6_network.csv": "experiment 6: phase 5 msgs/s by --window, --batch and CURVE; phases 3, 4 as references",
+         "exp6_floor.csv": "experiment 6: bare ZeroMQ and TCP round trips", "exp6_query.csv": "experiment 6: phase 5's queries at light load",
          "bench.h5": "every table and every repetition, with the run's attributes",
          "machine.json": "the run's attributes", "manifest.json": "every file's bytes and sha256"}
 

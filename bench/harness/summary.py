@@ -33,7 +33,8 @@ def summary_table(out_dir):
 
 def summary(out_dir):
     """(rows, extra): one row of HEADER's cells per series, and the lines
-    on transports, codecs and the ping-pong floors (hot and idle)."""
+    on transports, codecs, the ping-pong floors (hot and idle) and phase 5
+    over ZeroMQ (experiment 6)."""
     def load(name):
         p = os.path.join(out_dir, name + ".csv")
         if not os.path.exists(p):
@@ -97,4 +98,34 @@ def summary(out_dir):
                              r["gap_us"], r["pin"], float(r["wake_p50_us"]), float(r["wake_p99_us"]),
                              float(r["rtt_p50_us"]), float(r["rtt_p99_us"]), float(r["due_p50_us"]),
                              float(r["due_p99_us"])))
+    lines += network_lines(load("exp6_network"), load("exp6_query"), load("exp6_floor"))
     return rows, lines
+
+
+def network_lines(net, query, floor):
+    """Experiment 6 in three ratios, each of two figures from the same run:
+    phase 5 at its defaults over phase 3 (what the network layer costs on
+    one machine), CURVE on over off, and a query's p50 over the bare
+    ZeroMQ round trip's."""
+    def rate(series, knob, value="0"):
+        return next((float(r["msgs_per_s_median"]) for r in net
+                     if r["series"] == series and r["knob"] == knob and r["value"] == value), None)
+    lines = []
+    p5, p3, keys = rate("phase5", "curve"), rate("phase3", "reference"), rate("phase5", "curve", "1")
+    if p5 and p3:
+        lines.append("network: phase5 at its defaults %s msgs/s = %.2fx phase3's %s msgs/s (2 workers, 0-byte payloads)"
+                     % (fmt_rate(p5), p5 / p3, fmt_rate(p3)))
+    if p5 and keys:
+        lines.append("network: phase5 with CURVE (--keys) %s msgs/s = %.2fx without" % (fmt_rate(keys), keys / p5))
+    fl = {r["transport"]: r for r in floor}
+    for q in query:
+        z, t = fl.get("zmq"), fl.get("tcp")
+        line = "network: phase5 query at %s %% load p50 %.0f us, p99 %.0f us" % (
+            q["load_pct"], float(q["p50_us"]), float(q["p99_us"]))
+        if z:
+            line += "; bare ZeroMQ round trip p50 %.0f us, p99 %.0f us (query p50 = %.1fx ZeroMQ's)" % (
+                float(z["rtt_p50_us"]), float(z["rtt_p99_us"]), float(q["p50_us"]) / float(z["rtt_p50_us"]))
+        if t:
+            line += "; bare TCP p50 %.0f us, p99 %.0f us" % (float(t["rtt_p50_us"]), float(t["rtt_p99_us"]))
+        lines.append(line)
+    return lines
