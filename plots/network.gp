@@ -50,6 +50,7 @@ do for [fmt=1:2] {
     set xtics ("p50" 1, "p99" 2)
     set xlabel "percentile"
     set ylabel "round trip (us, log scale)"
+    set format y "%g"
     set key inside top left box opaque font ",8"
     set boxwidth 0.2
     set style fill solid 0.7 border -1

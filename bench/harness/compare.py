@@ -35,6 +35,7 @@ METRICS = (
     ("balance msgs/s", "exp4_balance", ("dist", "workers"), True, lambda r: (r["series"], r.get("msgs_per_s"))),
     ("query p50 us", "exp5_latency", ("load_pct",), False, lambda r: (r["series"], r.get("p50_us"))),
     ("query p99 us", "exp5_latency", ("load_pct",), False, lambda r: (r["series"], r.get("p99_us"))),
+    ("network msgs/s", "exp6_network", ("knob", "value"), True, lambda r: (r["series"], r.get("msgs_per_s"))),
 )
 # What must be equal for two runs to be compared without a warning.
 SAME = ("cpu_model", "cpu_count", "arch", "kernel", "mode")
