@@ -45,13 +45,13 @@ do for [fmt=1:2] {
 
     set title "query round trip at light load vs the floors"
     unset logscale x
-    set offsets 0, 0, graph 0.3, 0  # headroom above the bars for the key
+    set offsets 0, 0, 0, 0
     set xrange [0.4:2.6]
     set xtics ("p50" 1, "p99" 2)
-    set xlabel "percentile"
+    unset xlabel  # the tics say p50, p99
     set ylabel "round trip (us, log scale)"
     set format y "%g"
-    set key inside top left box opaque font ",8"
+    set key below box font ",8"
     set boxwidth 0.2
     set style fill solid 0.7 border -1
     plot fq using (1 - 0.22):"p50_us" with boxes lc rgb p5 title "phase5 query, light load", \
