@@ -13,7 +13,7 @@ SPREAD_WARN = 0.20  # (max - min) / median above this is flagged as wide
 
 EXPERIMENTS = ("scaling", "ipc", "serial", "balance", "latency", "network")
 
-# What each mode does. quick: `make bench` (under 4 minutes on 2 cores);
+# What each mode does. quick: `make bench` (minutes; README.md gives its time);
 # full: FULL=1; smoke: the CI test (under 60 s, tiny workloads, every graph).
 # min_msgs: the fewest messages a kept run routes (a quarter of it for the
 # warm-up), however slow the program; smoke's is small so that the Python
