@@ -253,7 +253,11 @@ static void on_lease_timer(uv_timer_t *h)
         if (!p->c->remote && now - p->start_begin_ns > (uint64_t)START_TIMEOUT_MS * 1000000ull)
             for (uint32_t i = 0; i < p->n; i++)
                 if (!p->w[i].hello) {
-                    p5_worker_lost(p, i, "did not say HELLO within 10 s");
+                    /* Not a death --recover could repair: a start that hangs. */
+                    if (p->o->recover)
+                        p5_lose(p, i, "did not say HELLO within 10 s");
+                    else
+                        p5_worker_lost(p, i, "did not say HELLO within 10 s");
                     return;
                 }
         return;
