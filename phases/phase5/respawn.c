@@ -96,6 +96,7 @@ static void mark_dead(struct coord *p, struct wk *w)
     if (w->dead)
         return;
     w->dead = true;
+    w->restart_ns = now_ns(); /* its HELLO is due within START_TIMEOUT_MS of this (coord.c), and of its restart */
     if (w->hello) {
         memcpy(w->old_rid, w->rid, w->rid_len);
         w->old_rid_len = w->rid_len;

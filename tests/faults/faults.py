@@ -100,7 +100,12 @@ def recover_survives_random_kills(ctx, tally):
     for phase in recover_phases(ctx):
         for source in ("file", "stdin"):
             for payload in ("0", "0-300000"):
-                trace, oracle = ctx.trace_and_oracle(messages=ctx.scale(400000), payload=payload)
+                # Phase 5 moves large payloads over loopback TCP at about
+                # 330 MB/s (3 GB of them in 9 s on the 2-CPU CI host): 400000
+                # of up to 300 KB would outlast the 120 s alone, before any
+                # replay. It gets a sixteenth of them, as many kills.
+                messages = ctx.scale(400000) // (16 if phase == 5 and payload != "0" else 1)
+                trace, oracle = ctx.trace_and_oracle(messages=messages, payload=payload)
                 args = ["--workers", "3", "--recover", "--queries", "500", "--rate", str(ctx.scale(200000))]
                 name = f"phase{phase} --recover, 20 kills, input from {source}, payload {payload}"
                 run = ctx.start(phase, args, trace, from_stdin=source == "stdin")
