@@ -31,7 +31,10 @@ Test(phase5_recover, rebuilds_workers_fed_from_a_fifo_on_stdin_with_payloads_up_
     recover_kills_with_a_fifo_on_stdin(PHASE5, NULL, 0);
 }
 
-Test(phase5_recover, rebuilds_workers_killed_during_the_drain_after_their_collect_was_sent)
+/* Phases 3 and 4's drain scenario. Here a kill pauses the source until the
+ * replay is out, so some kills land before the source ends: the test below
+ * waits for the drain before it kills. */
+Test(phase5_recover, rebuilds_slow_workers_killed_around_the_end_of_the_source)
 {
     recover_kills_during_the_drain(PHASE5);
 }
