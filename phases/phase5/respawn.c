@@ -48,7 +48,8 @@ static void on_tick(uv_timer_t *h)
     struct coord *p = h->loop->data;
     for (uint32_t i = 0; i < p->n; i++)
         say_if_back(p, i);
-    if (p->stage == ST_RUN && !p->pumping && p->have_held && recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
+    if (p->stage == ST_RUN && !p->pumping && p->have_held && p->n > 0 &&
+        recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
         route_start(p);
 }
 
