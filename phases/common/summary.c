@@ -46,7 +46,8 @@ void summary_print_json(FILE *f, const struct run_summary *s)
             "{\"phase\":%d,\"workers\":%u,\"messages\":%llu,\"seconds\":%.6f,\"msgs_per_s\":%.1f,"
             "\"query_count\":%llu,\"query_failed\":%llu,\"query_not_found\":%llu,"
             "\"query_p50_us\":%.3f,\"query_p99_us\":%.3f,\"query_p999_us\":%.3f,\"query_mean_us\":%.3f,"
-            "\"rss_kb_max\":%ld,\"rss_kb_main\":%ld,\"cpu_count\":%d,\"machines\":%llu,\"invalid\":%llu,\"corrupt\":%llu,\"ooo\":%llu,"
+            "\"rss_kb_max\":%ld,\"rss_kb_main\":%ld,\"cpu_count\":%d,\"machines\":%llu,\"invalid\":%llu,\"corrupt\":%"
+            "llu,\"ooo\":%llu,"
             "\"per_worker\":[",
             s->phase, s->workers, (unsigned long long)s->messages, s->seconds, rate(s),
             (unsigned long long)(s->queries ? s->queries->count : 0), (unsigned long long)s->query_failed,

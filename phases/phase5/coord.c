@@ -2,7 +2,8 @@
  * its place in the loop (zwatch.h), the forked local workers (pool.h) or,
  * with --remote, the command that starts each worker elsewhere, signals (SIGINT/SIGTERM drain, a second one kills,
  * SIGUSR1 prints the status table), and supervision: a worker is lost when it dies (SIGCHLD), breaks the protocol,
- * reconnects, or is silent past its lease. The run itself is route.c, inbox.c and query.c (see p5.h). */
+ * reconnects, or is silent past its lease (with --recover it is restarted instead: respawn.c). The run itself is
+ * route.c, inbox.c and query.c (see p5.h). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -39,7 +40,7 @@ static void end_workers(struct coord *p)
         route_send_exit(p, &p->w[i]);
 }
 
-static void lose(struct coord *p, uint32_t i, const char *how)
+void p5_lose(struct coord *p, uint32_t i, const char *how)
 {
     char where[P5_ENDPOINT_MAX + 96];
     p5_describe(p, i, where, sizeof where);
@@ -53,6 +54,10 @@ void p5_worker_lost(struct coord *p, uint32_t i, const char *what)
 {
     if (p->exit_status != EXIT_OK)
         return;
+    if (p->o->recover) {
+        respawn_kill(p, i, what); /* its death goes through the restart policy */
+        return;
+    }
     /* A send that fails is often the symptom of a death: a moment for it
      * to show, so that the cause is named. A remote death cannot be seen. */
     char why[320];
@@ -60,7 +65,7 @@ void p5_worker_lost(struct coord *p, uint32_t i, const char *what)
         snprintf(why, sizeof why, "%s", what);
     else
         pool_describe_loss(&p->pool, i, 50, what, why, sizeof why);
-    lose(p, i, why);
+    p5_lose(p, i, why);
 }
 
 static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus, void *arg)
@@ -75,9 +80,13 @@ static void on_worker_exit(struct pool *pool, uint32_t i, pid_t pid, int wstatus
     }
     if (p->exit_status != EXIT_OK)
         return; /* already ending: these are the workers we killed */
+    if (p->o->recover) {
+        respawn_on_death(p, i, pid, wstatus);
+        return;
+    }
     char how[64];
     pool_describe_exit(wstatus, how, sizeof how);
-    lose(p, i, how);
+    p5_lose(p, i, how);
 }
 
 static void print_status(struct coord *p)
@@ -229,7 +238,10 @@ static void check_lease(struct coord *p, uint32_t i, uint64_t now, uint64_t leas
                  (unsigned long long)(silent / 1000000), P5_LEASE_GRACE, p->c->lease_ms);
     else
         return; /* starved of CPU, most likely: see above */
-    lose(p, i, what);
+    if (p->o->recover)
+        respawn_kill(p, i, what);
+    else
+        p5_lose(p, i, what);
 }
 
 static void on_lease_timer(uv_timer_t *h)
@@ -241,7 +253,11 @@ static void on_lease_timer(uv_timer_t *h)
         if (!p->c->remote && now - p->start_begin_ns > (uint64_t)START_TIMEOUT_MS * 1000000ull)
             for (uint32_t i = 0; i < p->n; i++)
                 if (!p->w[i].hello) {
-                    p5_worker_lost(p, i, "did not say HELLO within 10 s");
+                    /* Not a death --recover could repair: a start that hangs. */
+                    if (p->o->recover)
+                        p5_lose(p, i, "did not say HELLO within 10 s");
+                    else
+                        p5_worker_lost(p, i, "did not say HELLO within 10 s");
                     return;
                 }
         return;
@@ -251,6 +267,14 @@ static void on_lease_timer(uv_timer_t *h)
     uint64_t lease = (uint64_t)p->c->lease_ms * 1000000ull;
     bool drained = false;
     for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
+        if (p->o->recover && (p->w[i].dead || !p->pool.w[i].alive)) {
+            /* --recover: its successor is starting, or its death is not
+             * handled yet (or it had ended): a HELLO is all it owes. */
+            if (p->w[i].dead && p->pool.w[i].alive &&
+                now - p->w[i].restart_ns > (uint64_t)START_TIMEOUT_MS * 1000000ull)
+                p5_lose(p, i, "was restarted but did not say HELLO within 10 s");
+            continue;
+        }
         if (now - p->w[i].last_heard_ns <= lease)
             continue;
         if (!drained) {
@@ -278,6 +302,7 @@ static int body(struct pool *pool, uint32_t index, void *arg)
         .window_bytes = p->c->window_bytes,
         .hwm = p->c->hwm,
         .lease_ms = p->c->lease_ms,
+        .recover = p->o->recover ? p->rec.area[index] : NULL,
     };
     snprintf(s.connect, sizeof s.connect, "%s", p->endpoint);
     if (p->c->keys) {
@@ -371,6 +396,8 @@ static int setup_loop(struct coord *p)
     p->zw.on_writable = route_on_writable;
     if ((rc = tl_loop_watch(&p->turns, &p->loop, &p->routed)) < 0)
         return rc;
+    if (p->o->recover && (rc = respawn_watch(p)) < 0)
+        return rc;
     if ((rc = uv_signal_start(&p->sigint, on_signal, SIGINT)) < 0 ||
         (rc = uv_signal_start(&p->sigterm, on_signal, SIGTERM)) < 0 ||
         (rc = uv_signal_start(&p->sigusr1, on_signal, SIGUSR1)) < 0)
@@ -425,6 +452,7 @@ static void teardown(struct coord *p, bool loop_made)
     if (p->pool_started)
         pool_reap_all(&p->pool, 1000);
     pool_free(&p->pool);
+    recover_free(&p->rec);
     for (uint32_t i = 0; p->w && i < p->n; i++)
         free(p->w[i].batch.data);
     query_free(p);
@@ -528,6 +556,9 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
         fprintf(stderr, "%s: cannot set up the %s on %s: %s\n", PROGRAM, step, c->bind, zmq_strerror(-rc));
         goto out;
     }
+    step = "recovery log";
+    if (o->recover && (rc = recover_init(&p->rec, p->n, src)) < 0)
+        goto fail;
     step = "worker pool";
     if ((rc = pool_init(&p->pool, p->n, o->pin, body, keep_no_fds, on_worker_exit, p)) < 0)
         goto fail;
@@ -538,8 +569,8 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
         if ((rc = pool_start(&p->pool)) < 0)
             goto fail;
         p->pool_started = true;
-        if (c->keys)
-            keys_wipe_secrets(c->keys); /* the workers have their copies */
+        if (c->keys && !o->recover)
+            keys_wipe_secrets(c->keys); /* the workers have their copies (a restart needs them again) */
         for (uint32_t i = 0; i < p->n; i++)
             p->w[i].pid = (int)p->pool.w[i].pid;
     }

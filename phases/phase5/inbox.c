@@ -5,7 +5,9 @@
  * in it decodes (codec.c never trusts a length). A stranger's bad message
  * is reported and dropped, and the run goes on; a worker's bad message is
  * a protocol error that ends the run (exit 3): a worker that breaks the
- * protocol cannot be trusted with its machines. */
+ * protocol cannot be trusted with its machines (with --recover: it is
+ * killed and restarted, respawn.c, and a second HELLO for its index, from
+ * the successor's pid, starts its new connection). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,7 +39,8 @@ static struct wk *find_worker(struct coord *p, const uint8_t *rid, size_t len)
 }
 
 /* A HELLO from a peer not yet known: one READY frame naming a free index
- * of this run, with the pid the pool started there. */
+ * of this run, with the pid the pool started there; or, under --recover,
+ * the index of a dead worker and the pid of its successor. */
 static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const uint8_t *body, size_t len,
                      const struct wire_hdr *h, const char *peer)
 {
@@ -60,6 +63,10 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
         return;
     }
     struct wk *w = &p->w[i];
+    if (p->stage != ST_START && !w->dead) {
+        stranger(p, peer, "a HELLO after every worker had connected");
+        return;
+    }
     if (w->hello || (!p->c->remote && f.u.ready.pid != (int64_t)p->pool.w[i].pid)) {
         snprintf(why, sizeof why, "a HELLO for worker %u claiming pid %lld, which is not the one this run started", i,
                  (long long)f.u.ready.pid);
@@ -77,12 +84,18 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
         w->pid = (int)f.u.ready.pid; /* its host's pid: only a name here */
     snprintf(w->peer, sizeof w->peer, "%s", peer);
     w->seq_in = 1;
+    w->seq_out = 0;
     w->window_frames = w->credit_frames = h->credit_frames;
     w->window_bytes = h->credit_bytes;
     w->credit_bytes = h->credit_bytes;
     w->last_heard_ns = now_ns();
     log_debug("worker %u (pid %d) connected from %s: window %u frames, %u bytes", i, w->pid, peer, h->credit_frames,
               h->credit_bytes);
+    if (w->dead)
+        respawn_on_hello(p, w); /* its replay first, under the credit it just granted */
+    if (w->ever_hello)
+        return;
+    w->ever_hello = true;
     if (++p->hello_count == p->n && p->stage == ST_START)
         p5_start_run(p);
 }
@@ -207,6 +220,8 @@ static void on_message(struct coord *p, zmq_msg_t *id, zmq_msg_t *body, bool ext
         log_debug("a new connection from %s", peer);
         return;
     }
+    if (p->o->recover && respawn_is_old(p, rid, rid_len))
+        return; /* sent by a worker since dead: its successor starts afresh */
     char why[200];
     struct wire_hdr h;
     if (extra_parts) {
@@ -219,10 +234,6 @@ static void on_message(struct coord *p, zmq_msg_t *id, zmq_msg_t *body, bool ext
     }
     if (h.kind != WIRE_HELLO) {
         stranger(p, peer, "a message before any HELLO");
-        return;
-    }
-    if (p->stage != ST_START) {
-        stranger(p, peer, "a HELLO after every worker had connected");
         return;
     }
     on_hello(p, rid, rid_len, data, len, &h, peer);

@@ -15,7 +15,9 @@
  *   EXIT     every END is in: WIRE_EXIT sent; the workers exit 0 and are
  *            reaped.
  * A worker that dies, falls silent past its lease, reconnects or breaks
- * the protocol ends the run with exit 3 and no records.
+ * the protocol ends the run with exit 3 and no records; with --recover it
+ * is killed instead and restarted from its checkpoint (respawn.c), in
+ * whatever stage, and the run goes on.
  *
  * Flow control, the invariant: frames in flight to worker i (sent, not yet
  * handed back as credit) never exceed its window, in frames and in bytes
@@ -39,6 +41,7 @@
 #include "phase5.h"
 #include "pool.h"
 #include "ptimer.h"
+#include "recover.h"
 #include "rng.h"
 #include "tl_loop.h"
 #include "wire.h"
@@ -83,6 +86,15 @@ struct wk {
     uint64_t handled, busy_ns, machines, records_got;
     int64_t rss_kb;
     bool query_warned;
+    /* --recover (respawn.c) */
+    bool ever_hello;          /* counted in hello_count once, whatever its restarts */
+    bool dead;                /* killed or died: no process of it is connected */
+    bool replaying;           /* its successor said HELLO; its replay is not all sent */
+    bool have_rp;             /* rp is the replay's next message, waiting for credit */
+    struct msg rp;            /* (its id points into the source's id table) */
+    uint8_t old_rid[RID_MAX]; /* the dead one's routing id: what still arrives from it is dropped */
+    size_t old_rid_len;
+    uint64_t died_ns, restart_ns, replayed;
 };
 
 struct qt_entry {
@@ -135,17 +147,22 @@ struct coord {
 
     struct machine *records, *scratch;
     size_t nrecords, records_cap;
+
+    struct recover rec;      /* --recover: checkpoints and logs (recover.h) */
+    uv_timer_t recover_tick; /* --recover: resumes a source paused on a full log */
 };
 
 /* route.c */
 void route_start(struct coord *p); /* (re)starts the pump in stage RUN */
 void route_drain(struct coord *p); /* stops the source; flush, then each worker's tail */
 void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes);
-int route_send(struct coord *p, struct wk *w);       /* sends w's batch: 0, -EAGAIN (kept), or lost */
-void route_send_exit(struct coord *p, struct wk *w); /* WIRE_EXIT */
-void route_retry(struct coord *p);                   /* sends every sealed batch ZeroMQ takes now */
-void route_on_retry(uv_timer_t *h);                  /* route_retry, from the backstop timer */
-void route_on_writable(struct zwatch *z);            /* route_retry, when ZMQ_EVENTS has ZMQ_POLLOUT */
+int route_send(struct coord *p, struct wk *w);                        /* sends w's batch: 0, -EAGAIN (kept), or lost */
+int route_append(struct coord *p, struct wk *w, const struct msg *m); /* 0, -EAGAIN (no credit), or lost */
+void route_drain_worker(struct coord *p, struct wk *w);               /* w's tail, once the drain began */
+void route_send_exit(struct coord *p, struct wk *w);                  /* WIRE_EXIT */
+void route_retry(struct coord *p);                                    /* sends every sealed batch ZeroMQ takes now */
+void route_on_retry(uv_timer_t *h);                                   /* route_retry, from the backstop timer */
+void route_on_writable(struct zwatch *z);                             /* route_retry, when ZMQ_EVENTS has ZMQ_POLLOUT */
 
 /* inbox.c: everything the ROUTER receives. */
 void inbox_on_readable(struct zwatch *z);
@@ -158,7 +175,17 @@ void query_on_sweep(uv_timer_t *h);
 int query_init(struct coord *p);
 void query_free(struct coord *p);
 
+/* respawn.c: --recover with local workers (recover.h). */
+int respawn_watch(struct coord *p);                                         /* starts recover_tick */
+void respawn_kill(struct coord *p, uint32_t i, const char *what);           /* instead of losing the run */
+void respawn_on_death(struct coord *p, uint32_t i, int pid, int wstatus);   /* SIGCHLD: restart or give up */
+void respawn_on_hello(struct coord *p, struct wk *w);                       /* its successor connected: the replay */
+void respawn_replay(struct coord *p, struct wk *w);                         /* sends what credit allows of it */
+bool respawn_is_old(const struct coord *p, const uint8_t *rid, size_t len); /* a dead worker's routing id */
+
 /* coord.c */
+/* Ends the run with exit 3 naming worker i and how, at once (no --recover). */
+void p5_lose(struct coord *p, uint32_t i, const char *how);
 /* Ends the run with exit 3, naming worker i (index, pid, endpoint) and what happened. */
 void p5_worker_lost(struct coord *p, uint32_t i, const char *what);
 /* "pid 4242, from 127.0.0.1 to tcp://127.0.0.1:40211": who worker i is. */

@@ -74,9 +74,12 @@ struct p5_worker_setup {
     uint32_t lease_ms;
     bool curve;       /* a CURVE client with keys: needs coord_pub and the worker pair */
     struct keys keys; /* wiped by p5_worker_run once its socket has them */
+    struct recover_area
+        *recover; /* --recover: its checkpoint area (recover.h), shared with the coordinator; else NULL */
 };
 
 struct pool_slot;
+struct recover_area;
 
 /* The body of a worker: connects, says HELLO, applies what arrives, exits
  * at WIRE_EXIT. Returns its exit status (exits.h): EXIT_OK, EXIT_PROTOCOL for

@@ -80,6 +80,11 @@ static void issue(struct coord *p, const char *id, size_t len, uint64_t hash, ui
         query_failed(p, &tmp, "too many queries in flight");
         return;
     }
+    if (w->dead || w->replaying) {
+        /* --recover: fast, rather than answered from a state not rebuilt yet */
+        query_failed(p, &tmp, "its worker is being restarted (--recover)");
+        return;
+    }
     /* A batch that ZeroMQ refused (sealed) still takes a query if it has
      * room: only MSG frames wait for it, as they wait for credit. */
     if (codec_put_query(&w->batch, p->next_corr, id, len) < 0) {

@@ -2,7 +2,10 @@
  * route_worker(hash, N) (SPEC §4) and appended, as a phase 3 MSG frame, to
  * that worker's batch; a batch is one ZeroMQ message. A frame is appended
  * only when the worker has credit for it (p5.h: the invariant), so a slow
- * or stopped worker stops the source, as a full pipe does in phase 3. */
+ * or stopped worker stops the source, as a full pipe does in phase 3.
+ * With --recover each message routed is logged as the next position of its
+ * worker (recover.h), and a worker whose log is full or whose replay is not
+ * out stops the source the same way. */
 #include <errno.h>
 #include <string.h>
 
@@ -74,7 +77,7 @@ static void arm_retry(struct coord *p)
 
 int route_send(struct coord *p, struct wk *w)
 {
-    if (w->batch.len == WIRE_HDR || p->exit_status != EXIT_OK)
+    if (w->batch.len == WIRE_HDR || w->dead || p->exit_status != EXIT_OK)
         return 0;
     struct wire_hdr h = {.kind = WIRE_DATA, .seq = w->seq_out + 1};
     wire_put_hdr(w->batch.data, &h);
@@ -126,12 +129,13 @@ static bool has_credit(const struct wk *w, size_t size)
 }
 
 /* Appends m to its worker's batch: 0, -EAGAIN when it must wait (no credit,
- * or the batch is sealed behind a full ZeroMQ queue), or another negative
- * value when the run is ending. */
-static int append_msg(struct coord *p, struct wk *w, const struct msg *m)
+ * the batch is sealed behind a full ZeroMQ queue, or --recover: the worker
+ * is dead), or another negative value when the send of the batch failed
+ * (the run is ending, or under --recover the worker is now dead). */
+int route_append(struct coord *p, struct wk *w, const struct msg *m)
 {
     size_t size = CODEC_MSG_OVERHEAD + (size_t)m->payload_len; /* at most: the credit is charged exactly below */
-    if (w->sealed)
+    if (w->sealed || w->dead)
         return -EAGAIN;
     if (w->batch.cap - w->batch.len < size) {
         int rc = route_send(p, w);
@@ -155,11 +159,25 @@ static int append_msg(struct coord *p, struct wk *w, const struct msg *m)
     w->credit_frames--;
     w->credit_bytes -= (int64_t)frame;
     if (w->batch_msgs >= p->c->batch_frames || w->batch.len - WIRE_HDR >= BATCH_BYTES) {
+        /* m is in the batch: a send that fails now does not undo that (under
+         * --recover the log has m, and the worker's successor gets it). */
         int rc = route_send(p, w);
-        if (rc < 0 && rc != -EAGAIN)
+        if (rc < 0 && rc != -EAGAIN && p->exit_status != EXIT_OK)
             return rc;
     }
     return 0;
+}
+
+/* --recover: may the source route one more message to w? Not while w's
+ * log is full, or its replay is not out (recover.h, I4, I5); then what w's
+ * batch holds is sent first, so that w can reach its next checkpoint. */
+static bool route_log_room(struct coord *p, struct wk *w)
+{
+    if (!p->o->recover || recover_room(&p->rec, w->index))
+        return true;
+    if (!w->sealed)
+        route_send(p, w);
+    return false;
 }
 
 static void flush_all(struct coord *p)
@@ -197,7 +215,9 @@ static void on_pump(uv_idle_t *h)
             return;
         }
         struct wk *w = &p->w[route_worker(m.id_hash, p->n)];
-        int rc = append_msg(p, w, &m);
+        int rc = route_log_room(p, w) ? route_append(p, w, &m) : -EAGAIN;
+        if (rc < 0 && p->exit_status == EXIT_OK)
+            rc = -EAGAIN; /* --recover: w died as its batch left; m waits for its successor */
         if (rc == -EAGAIN) {
             /* Backpressure: keep the message, stop the source until this
              * worker has credit (route_credit) or its queue drains. */
@@ -208,6 +228,8 @@ static void on_pump(uv_idle_t *h)
         }
         if (rc < 0)
             return;
+        if (p->o->recover)
+            recover_push(&p->rec, w->index, &m);
         p->have_held = false;
         p->routed++;
         done++;
@@ -221,10 +243,10 @@ static void on_pump(uv_idle_t *h)
 /* Worker w's share of the drain: its batch out, then its tail (the --query
  * list, then COLLECT) in the same ordered stream, so that the queries see
  * the final state and COLLECT comes after every message. */
-static void drain_worker(struct coord *p, struct wk *w)
+void route_drain_worker(struct coord *p, struct wk *w)
 {
-    if (w->tail_sent || w->sealed || p->exit_status != EXIT_OK)
-        return;
+    if (w->tail_sent || w->sealed || w->dead || w->replaying || p->exit_status != EXIT_OK)
+        return; /* --recover: a restarted worker gets its tail after its replay (respawn.c) */
     if (route_send(p, w) < 0)
         return;
     query_ask_final(p, w);
@@ -247,7 +269,7 @@ void route_drain(struct coord *p)
     log_debug("draining after %llu messages", (unsigned long long)p->routed);
     tl_instant(TL_DRAIN, p->routed, 0);
     for (uint32_t i = 0; i < p->n; i++)
-        drain_worker(p, &p->w[i]);
+        route_drain_worker(p, &p->w[i]);
 }
 
 void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes)
@@ -259,6 +281,8 @@ void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes
         p5_worker_lost(p, w->index, "handed back more credit than it granted (protocol error)");
         return;
     }
+    if (w->replaying && (frames || bytes))
+        respawn_replay(p, w);
     if ((frames || bytes) && p->have_held && route_worker(p->held.id_hash, p->n) == w->index)
         route_start(p);
 }
@@ -279,8 +303,10 @@ void route_retry(struct coord *p)
         struct wk *w = &p->w[i];
         if (!w->sealed || route_send(p, w) < 0)
             continue;
-        if (p->stage == ST_DRAIN)
-            drain_worker(p, w); /* may seal w again, with its tail */
+        if (w->replaying)
+            respawn_replay(p, w);
+        else if (p->stage == ST_DRAIN)
+            route_drain_worker(p, w); /* may seal w again, with its tail */
         else if (p->have_held && route_worker(p->held.id_hash, p->n) == i)
             route_start(p);
     }

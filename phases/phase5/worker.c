@@ -401,7 +401,9 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
     w.out.cap = OUT_CAP;
     w.out.len = WIRE_HDR;
     w.out.data = malloc(OUT_CAP);
-    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0) {
+    /* --recover: a restarted worker starts from its last checkpoint. */
+    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 ||
+        shard_recover_from(&w.shard, s->recover) < 0) {
         free(w.out.data);
         keys_wipe_secrets(&s->keys);
         log_error("worker %u: out of memory", s->index);

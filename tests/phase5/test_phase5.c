@@ -144,13 +144,14 @@ Test(phase5, help_exits_0_and_bad_flags_exit_2)
     proc_result_free(&r);
 }
 
-Test(phase5, recover_is_refused_with_exit_2_as_not_in_phase_5_yet)
+/* --recover with local workers: tests/phase5/test_phase5_recover.c. */
+Test(phase5, remote_recover_is_refused_with_exit_2_as_a_remote_worker_has_no_shared_checkpoint)
 {
     char out[512];
-    char *argv[] = {PHASE5, "--messages", "1000", "--recover", "--dump", conf_path(out, "d.csv"), NULL};
+    char *argv[] = {PHASE5, "--remote", "--messages", "1000", "--recover", "--dump", conf_path(out, "d.csv"), NULL};
     struct proc_result r;
     conf_run(argv, NULL, 2, &r);
-    cr_expect(strstr(r.err, "--recover is not in phase 5 yet"), "%s", r.err);
+    cr_expect(strstr(r.err, "--remote --recover is not supported"), "%s", r.err);
     cr_expect_neq(access(out, F_OK), 0, "a dump was written");
     proc_result_free(&r);
 }
