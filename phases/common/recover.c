@@ -225,6 +225,13 @@ uint64_t recover_back_ns(struct recover *r, uint32_t w)
     return dt;
 }
 
+void recover_log_back(struct recover *r, uint32_t w)
+{
+    uint64_t back = recover_back_ns(r, w);
+    if (back)
+        log_info("worker %u: applying messages again %.1f ms after its death", w, (double)back / 1e6);
+}
+
 bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)
 {
     struct recover_log *l = &r->log[w];

@@ -213,6 +213,10 @@ enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus
  * applying a message after it (the phase polls it); 0 otherwise. */
 uint64_t recover_back_ns(struct recover *r, uint32_t w);
 
+/* recover_back_ns() said at info level: "worker W: applying messages again
+ * X ms after its death", once per death. */
+void recover_log_back(struct recover *r, uint32_t w);
+
 /* The next message of w's replay, or false when the replay is out: from
  * then on recover_room() may say yes again. */
 bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m);

@@ -137,16 +137,20 @@ int run_report(const char *program, const struct options *o, const struct run_su
     return EXIT_OK;
 }
 
+int run_finish_records(const char *program, const struct options *o, const struct machine *rows, size_t n,
+                       struct run_summary *sum)
+{
+    int status = run_write_dump(program, o, rows, n);
+    if (status != EXIT_OK)
+        return status;
+    summary_count_machines(sum, rows, n);
+    return run_report(program, o, sum);
+}
+
 int run_finish_shard(const char *program, const struct options *o, const struct shard *shard, struct run_summary *sum,
                      struct worker_stats *self)
 {
-    const struct machine *ms = shard->table.machines;
-    uint32_t n = table_count(&shard->table);
-    int status = run_write_dump(program, o, ms, n);
-    if (status != EXIT_OK)
-        return status;
-    summary_count_machines(sum, ms, n);
     sum->rss_kb_max = rss_peak_self_kb();
     self->rss_kb = sum->rss_kb_max;
-    return run_report(program, o, sum);
+    return run_finish_records(program, o, shard->table.machines, table_count(&shard->table), sum);
 }

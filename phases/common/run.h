@@ -46,6 +46,12 @@ int run_write_dump(const char *program, const struct options *o, const struct ma
  * summary that cannot be written is only a warning). */
 int run_report(const char *program, const struct options *o, const struct run_summary *s);
 
+/* The end of a run whose machines were collected into rows (phases 3 to 5):
+ * writes them as the dump, adds their counters to sum, and reports. EXIT_OK
+ * or EXIT_OUTPUT_FAILED. */
+int run_finish_records(const char *program, const struct options *o, const struct machine *rows, size_t n,
+                       struct run_summary *sum);
+
 /* The end of a one-process run (phases 1 and 2): writes the shard's machines
  * as the dump, adds their counters and this process's peak RSS to sum and
  * self, and reports. EXIT_OK or EXIT_OUTPUT_FAILED. */

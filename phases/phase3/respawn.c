@@ -25,13 +25,6 @@
 
 #define TICK_MS 1 /* how soon a source paused on a full log looks again */
 
-static void say_if_back(struct phase3 *p, uint32_t i)
-{
-    uint64_t back = recover_back_ns(&p->rec, i);
-    if (back)
-        log_info("worker %u: applying messages again %.1f ms after its death", i, (double)back / 1e6);
-}
-
 /* Resumes the source when it paused on a message whose worker's log was
  * full and has room again (the pump cannot know: no pipe became writable);
  * says when a restarted worker applies messages again. */
@@ -39,7 +32,7 @@ static void on_tick(uv_timer_t *h)
 {
     struct phase3 *p = h->loop->data;
     for (uint32_t i = 0; i < p->n; i++)
-        say_if_back(p, i);
+        recover_log_back(&p->rec, i);
     if (p->stage == ST_RUN && !p->pumping && p->rt.have_held && p->n > 0 &&
         recover_room(&p->rec, route_worker(p->rt.held.id_hash, p->n)))
         pump_start(p);
@@ -65,7 +58,7 @@ static int flush_blocking(struct phase3 *p, struct wk *w)
     while (rc == -EINTR || rc == -EAGAIN);
     if (fcntl(w->msg_fd, F_SETFL, flags) < 0 && rc == 0)
         rc = -errno;
-    say_if_back(p, w->index);
+    recover_log_back(&p->rec, w->index);
     return rc;
 }
 

@@ -60,20 +60,13 @@ int main(int argc, char **argv)
     if (status == EXIT_OK)
         status = run_check_source(&src);
     if (status == EXIT_OK) {
-        status = run_write_dump(program.name, &o, res.rows, res.nrows);
-        if (status == EXIT_OK) {
-            summary_count_machines(&sum, res.rows, res.nrows);
-            sum.per_worker = res.workers;
-            status = run_report(program.name, &o, &sum);
-            if (res.service && res.service->count)
-                fprintf(stderr,
-                        "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, "
-                        "p99.9 %.3f us\n",
-                        (double)hist_percentile(res.service, 50) / 1000.0,
-                        (double)hist_percentile(res.service, 99) / 1000.0,
-                        (double)hist_percentile(res.service, 99.9) / 1000.0);
-        }
+        sum.per_worker = res.workers;
+        status = run_finish_records(program.name, &o, res.rows, res.nrows, &sum);
     }
+    if (status == EXIT_OK && res.service && res.service->count)
+        fprintf(stderr, "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, p99.9 %.3f us\n",
+                (double)hist_percentile(res.service, 50) / 1000.0, (double)hist_percentile(res.service, 99) / 1000.0,
+                (double)hist_percentile(res.service, 99.9) / 1000.0);
     free(res.rows);
     free(res.workers);
     free(res.service);

@@ -291,11 +291,8 @@ static bool checkpoint(struct main4 *l, uint64_t now)
     if (now >= l->next_poll_ns) {
         l->next_poll_ns = now + POLL_NS;
         uv_run(&l->loop, UV_RUN_NOWAIT); /* SIGCHLD -> pool -> on_worker_exit */
-        for (uint32_t i = 0; l->o->recover && i < l->o->workers; i++) {
-            uint64_t back = recover_back_ns(&l->rec, i);
-            if (back)
-                log_info("worker %u: applying messages again %.1f ms after its death", i, (double)back / 1e6);
-        }
+        for (uint32_t i = 0; l->o->recover && i < l->o->workers; i++)
+            recover_log_back(&l->rec, i);
         /* A ring that gets few records (a cold worker under Zipf) wakes its
          * worker here at the latest: records wait at most POLL_NS. */
         flush_all(l);

@@ -301,13 +301,8 @@ int main(int argc, char **argv)
     keys_wipe(&keys, sizeof keys);
     if (status == EXIT_OK)
         status = run_check_source(&src);
-    if (status == EXIT_OK) {
-        status = run_write_dump(program.name, &o, r.records, r.nrecords);
-        if (status == EXIT_OK) {
-            summary_count_machines(&r.sum, r.records, r.nrecords);
-            status = run_report(program.name, &o, &r.sum);
-        }
-    }
+    if (status == EXIT_OK)
+        status = run_finish_records(program.name, &o, r.records, r.nrecords, &r.sum);
     p5_result_free(&r);
     source_free(&src);
     return run_end(program.name, status);

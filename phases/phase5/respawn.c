@@ -33,13 +33,6 @@
 
 #define TICK_MS 2 /* how soon a source paused on a full log looks again */
 
-static void say_if_back(struct coord *p, uint32_t i)
-{
-    uint64_t back = recover_back_ns(&p->rec, i);
-    if (back)
-        log_info("worker %u: applying messages again %.1f ms after its death", i, (double)back / 1e6);
-}
-
 /* Resumes a source paused on a message whose worker's log was full and has
  * room again (no credit may come back to say so); says when a restarted
  * worker applies messages again. */
@@ -47,7 +40,7 @@ static void on_tick(uv_timer_t *h)
 {
     struct coord *p = h->loop->data;
     for (uint32_t i = 0; i < p->n; i++)
-        say_if_back(p, i);
+        recover_log_back(&p->rec, i);
     if (p->stage == ST_RUN && !p->pumping && p->have_held && p->n > 0 &&
         recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
         route_start(p);
