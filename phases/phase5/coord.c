@@ -20,6 +20,7 @@
 #include "signals.h"
 #include "timeline.h"
 #include "work.h"
+#include "zcall.h"
 
 void p5_describe(const struct coord *p, uint32_t i, char *buf, size_t len)
 {
@@ -323,11 +324,6 @@ static size_t keep_no_fds(uint32_t index, int *fds, void *arg)
     return 0;
 }
 
-static int set_int(void *sock, int opt, int v)
-{
-    return zmq_setsockopt(sock, opt, &v, sizeof v);
-}
-
 /* The ROUTER, bound before the fork so that the workers know its port. The
  * workers never touch the parent's ZeroMQ context: each makes its own after
  * the fork (a context's I/O threads do not survive a fork), and the pool
@@ -339,9 +335,9 @@ static int setup_curve(struct coord *p)
 {
     struct keys *k = p->c->keys;
     int rc = 0;
-    if (zap_open(&p->zap, p->zctx, k->worker_pub) < 0 || set_int(p->router, ZMQ_CURVE_SERVER, 1) < 0 ||
-        zmq_setsockopt(p->router, ZMQ_CURVE_SECRETKEY, k->coord_secret, KEYS_Z85_LEN) < 0 ||
-        zmq_setsockopt(p->router, ZMQ_ZAP_DOMAIN, PROGRAM, strlen(PROGRAM)) < 0)
+    if (zap_open(&p->zap, p->zctx, k->worker_pub) < 0 || zcall_set_int(p->router, ZMQ_CURVE_SERVER, 1) < 0 ||
+        zcall_setsockopt(p->router, ZMQ_CURVE_SECRETKEY, k->coord_secret, KEYS_Z85_LEN) < 0 ||
+        zcall_setsockopt(p->router, ZMQ_ZAP_DOMAIN, PROGRAM, strlen(PROGRAM)) < 0)
         rc = -errno;
     keys_wipe(k->coord_secret, sizeof k->coord_secret);
     if (rc == 0)
@@ -360,17 +356,17 @@ static int setup_router(struct coord *p)
     int rc;
     if (p->router && p->c->keys && (rc = setup_curve(p)) < 0)
         return rc;
-    if (!p->router || set_int(p->router, ZMQ_ROUTER_MANDATORY, 1) < 0 ||
-        set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
-        set_int(p->router, ZMQ_RCVHWM, p->c->hwm) < 0 || set_int(p->router, ZMQ_LINGER, 0) < 0 ||
-        set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)p->c->lease_ms) < 0 ||
-        zmq_setsockopt(p->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
+    if (!p->router || zcall_set_int(p->router, ZMQ_ROUTER_MANDATORY, 1) < 0 ||
+        zcall_set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || zcall_set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
+        zcall_set_int(p->router, ZMQ_RCVHWM, p->c->hwm) < 0 || zcall_set_int(p->router, ZMQ_LINGER, 0) < 0 ||
+        zcall_set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
+        zcall_set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)p->c->lease_ms) < 0 ||
+        zcall_setsockopt(p->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -errno;
-    if (zmq_bind(p->router, p->c->bind) < 0)
+    if (zcall_bind(p->router, p->c->bind) < 0)
         return -errno;
     size_t len = sizeof p->endpoint;
-    if (zmq_getsockopt(p->router, ZMQ_LAST_ENDPOINT, p->endpoint, &len) < 0)
+    if (zcall_getsockopt(p->router, ZMQ_LAST_ENDPOINT, p->endpoint, &len) < 0)
         return -errno;
     log_info("bound %s", p->endpoint);
     return 0;
@@ -442,13 +438,13 @@ static void teardown(struct coord *p, bool loop_made)
         /* The WIRE_EXITs still queued are the remote workers' only way to
          * learn that the run is over: give them a moment to leave. */
         int linger = REMOTE_LINGER_MS;
-        zmq_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof linger);
+        zcall_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof linger);
     }
     if (p->router)
         zmq_close(p->router);
     zap_close(&p->zap); /* after the ROUTER: no handshake is left to answer */
     if (p->zctx)
-        zmq_ctx_term(p->zctx);
+        zcall_ctx_term(p->zctx);
     if (p->pool_started)
         pool_reap_all(&p->pool, 1000);
     pool_free(&p->pool);

@@ -38,6 +38,7 @@
 #include "summary.h"
 #include "timeline.h"
 #include "wire.h"
+#include "zcall.h"
 
 /* Room for the largest frame a worker sends, a full RECORDS batch, and
  * the envelope. A reply is sent when the next frame does not fit. */
@@ -247,11 +248,6 @@ static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
     return apply_frames(w, buf, len);
 }
 
-static int set_int(void *sock, int opt, int v)
-{
-    return zmq_setsockopt(sock, opt, &v, sizeof v);
-}
-
 /* A CURVE client: it checks the coordinator by its public key and shows
  * the worker key, which the coordinator's ZAP handler admits (zap.h). The
  * secret key is wiped from s once the socket holds it. */
@@ -259,9 +255,9 @@ static int set_curve(struct p5w *w)
 {
     struct keys *k = &w->s->keys;
     int rc = 0;
-    if (zmq_setsockopt(w->sock, ZMQ_CURVE_SERVERKEY, k->coord_pub, KEYS_Z85_LEN) < 0 ||
-        zmq_setsockopt(w->sock, ZMQ_CURVE_PUBLICKEY, k->worker_pub, KEYS_Z85_LEN) < 0 ||
-        zmq_setsockopt(w->sock, ZMQ_CURVE_SECRETKEY, k->worker_secret, KEYS_Z85_LEN) < 0)
+    if (zcall_setsockopt(w->sock, ZMQ_CURVE_SERVERKEY, k->coord_pub, KEYS_Z85_LEN) < 0 ||
+        zcall_setsockopt(w->sock, ZMQ_CURVE_PUBLICKEY, k->worker_pub, KEYS_Z85_LEN) < 0 ||
+        zcall_setsockopt(w->sock, ZMQ_CURVE_SECRETKEY, k->worker_secret, KEYS_Z85_LEN) < 0)
         rc = -1;
     int e = errno;
     keys_wipe_secrets(k);
@@ -283,18 +279,19 @@ static int connect_dealer(struct p5w *w)
     int ivl = (int)(w->s->lease_ms / 3 ? w->s->lease_ms / 3 : 1);
     if (!(w->ctx = zmq_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
         return -1;
-    if (zmq_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 || set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 ||
-        set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 || set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 ||
-        set_int(w->sock, ZMQ_LINGER, 1000) < 0 || set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
-        zmq_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
+    if (zcall_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 ||
+        zcall_set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 || zcall_set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 ||
+        zcall_set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 || zcall_set_int(w->sock, ZMQ_LINGER, 1000) < 0 ||
+        zcall_set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
+        zcall_set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
+        zcall_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -1;
     if (w->s->curve && set_curve(w) < 0)
         return -1;
-    if (zmq_socket_monitor(w->sock, MONITOR_ENDPOINT, MONITOR_EVENTS) < 0 ||
-        !(w->monitor = zmq_socket(w->ctx, ZMQ_PAIR)) || zmq_connect(w->monitor, MONITOR_ENDPOINT) < 0)
+    if (zcall_socket_monitor(w->sock, MONITOR_ENDPOINT, MONITOR_EVENTS) < 0 ||
+        !(w->monitor = zmq_socket(w->ctx, ZMQ_PAIR)) || zcall_connect(w->monitor, MONITOR_ENDPOINT) < 0)
         return -1;
-    return zmq_connect(w->sock, w->s->connect);
+    return zcall_connect(w->sock, w->s->connect);
 }
 
 /* An event of the monitor: -1 when it says the connection closed. Its
@@ -416,7 +413,7 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
     if (w.sock)
         zmq_close(w.sock);
     if (w.ctx)
-        zmq_ctx_term(w.ctx);
+        zcall_ctx_term(w.ctx);
     shard_free(&w.shard);
     free(w.out.data);
     return w.status;

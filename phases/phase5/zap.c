@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "zcall.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01" /* the one address libzmq asks (RFC 27) */
 #define ZAP_FRAMES 7                          /* in a CURVE request */
@@ -141,8 +142,8 @@ int zap_open(struct zap *z, void *zctx, const char *worker_pub)
         return -1;
     }
     int linger = 0;
-    if (!(z->sock = zmq_socket(zctx, ZMQ_REP)) || zmq_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
-        zmq_bind(z->sock, ZAP_ENDPOINT) < 0)
+    if (!(z->sock = zmq_socket(zctx, ZMQ_REP)) || zcall_setsockopt(z->sock, ZMQ_LINGER, &linger, sizeof linger) < 0 ||
+        zcall_bind(z->sock, ZAP_ENDPOINT) < 0)
         return -1;
     return 0;
 }

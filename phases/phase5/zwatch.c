@@ -42,6 +42,8 @@
 
 #include <zmq.h>
 
+#include "zcall.h"
+
 /* Rounds of on_readable per drain: each reads a bounded batch itself. */
 #define ZW_ROUNDS 16
 
@@ -68,9 +70,7 @@ void zwatch_drain(struct zwatch *z)
     for (int round = 0; round < ZW_ROUNDS && !z->closed; round++) {
         int ev = 0;
         size_t len = sizeof ev;
-        if (zmq_getsockopt(z->sock, ZMQ_EVENTS, &ev, &len) < 0) {
-            if (errno == EINTR)
-                continue;
+        if (zcall_getsockopt(z->sock, ZMQ_EVENTS, &ev, &len) < 0) {
             /* The socket is broken (or the context terminated): nothing
              * will ever arrive; stop rather than spin. */
             z->error = errno;
@@ -98,7 +98,7 @@ int zwatch_start(struct zwatch *z, uv_loop_t *loop, void *sock, zwatch_fn on_rea
     *z = (struct zwatch){.sock = sock, .on_readable = on_readable, .data = data};
     int fd;
     size_t len = sizeof fd;
-    if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) < 0)
+    if (zcall_getsockopt(sock, ZMQ_FD, &fd, &len) < 0)
         return -errno;
     int rc;
     if ((rc = uv_poll_init(loop, &z->poll, fd)) < 0)
