@@ -21,9 +21,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,8 +216,7 @@ static void print_rep(const char *transport, int rep, uint64_t rounds, const str
     printf("{\"bench\":\"netfloor\",\"transport\":\"%s\",\"rep\":%d,\"rounds\":%llu,\"rtt_p50_ns\":%llu,"
            "\"rtt_p99_ns\":%llu,\"rtt_p999_ns\":%llu,\"rtt_mean_ns\":%.1f}\n",
            transport, rep, (unsigned long long)rounds, (unsigned long long)hist_percentile(h, 50),
-           (unsigned long long)hist_percentile(h, 99), (unsigned long long)hist_percentile(h, 99.9),
-           hist_mean(h));
+           (unsigned long long)hist_percentile(h, 99), (unsigned long long)hist_percentile(h, 99.9), hist_mean(h));
     fflush(stdout);
 }
 
@@ -274,8 +273,10 @@ int main(int argc, char **argv)
     const char *list[2];
     int n = 0;
     static const struct option opts[] = {
-        {"rounds", required_argument, NULL, 'n'},    {"reps", required_argument, NULL, 'r'},
-        {"transport", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"rounds", required_argument, NULL, 'n'},
+        {"reps", required_argument, NULL, 'r'},
+        {"transport", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
