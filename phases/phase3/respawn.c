@@ -87,11 +87,7 @@ static void replay(struct phase3 *p, struct wk *w)
  * its successor sends all of them again. */
 static void drop_records(struct phase3 *p, struct wk *w)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < p->nrecords; i++)
-        if (route_worker(p->records[i].id_hash, p->n) != w->index)
-            p->records[k++] = p->records[i];
-    p->nrecords = k;
+    p->nrecords = recover_drop_records(p->records, p->nrecords, w->index, p->n);
     w->records_got = 0;
 }
 
