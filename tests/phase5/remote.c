@@ -96,3 +96,10 @@ void remote_assert_clean(struct remote_run *rr)
     for (int k = 0; k < rr->n; k++)
         conf_assert_clean_exit(rr->worker[k].pid);
 }
+
+void remote_start_all(char *const argv[], int n, struct remote_run *rr)
+{
+    remote_coordinator(argv, n, rr);
+    for (int k = 0; k < n; k++)
+        remote_worker(rr, k);
+}

@@ -41,6 +41,9 @@ void remote_coordinator(char *const argv[], int n, struct remote_run *rr);
 /* Starts worker k from its printed command, split at its spaces. */
 void remote_worker(struct remote_run *rr, int k);
 
+/* remote_coordinator(), then every one of its n workers from its command. */
+void remote_start_all(char *const argv[], int n, struct remote_run *rr);
+
 /* As remote_worker, the command after the words of wrap (say "ip netns exec
  * NS"; NULL: none) and, when connect is not NULL, with it as the value of
  * --connect (say "tcp://127.0.0.3:*;127.0.0.2:PORT", to connect from

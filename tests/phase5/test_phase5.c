@@ -631,9 +631,7 @@ Test(phase5, a_killed_remote_worker_ends_the_run_within_1_s_naming_it_and_releas
     char *argv[] = {PHASE5,       "--remote", "--workers", "2",      "--rate", "50000",
                     "--messages", "10000000", LONG_LEASE,  "--dump", out,      NULL};
     struct remote_run rr;
-    remote_coordinator(argv, 2, &rr);
-    remote_worker(&rr, 0);
-    remote_worker(&rr, 1);
+    remote_start_all(argv, 2, &rr);
     proc_sleep_ms(500);
     long long t0 = proc_now_ms();
     kill(rr.worker[1].pid, SIGKILL);
@@ -658,9 +656,7 @@ Test(phase5, remote_workers_end_with_exit_8_when_their_coordinator_is_killed)
     char *argv[] = {PHASE5,  "--remote",   "--workers", "2",        "--rate",
                     "50000", "--messages", "10000000",  LONG_LEASE, NULL};
     struct remote_run rr;
-    remote_coordinator(argv, 2, &rr);
-    remote_worker(&rr, 0);
-    remote_worker(&rr, 1);
+    remote_start_all(argv, 2, &rr);
     proc_sleep_ms(500);
     kill(rr.coord.pid, SIGKILL);
     long long t0 = proc_now_ms();
@@ -711,9 +707,7 @@ Test(phase5, a_stopped_remote_worker_is_lost_at_its_lease_naming_it)
     char *argv[] = {PHASE5,     "--remote", "--workers", "2",      "--rate", "50000", "--messages",
                     "10000000", "--lease",  "1000",      "--dump", out,      NULL};
     struct remote_run rr;
-    remote_coordinator(argv, 2, &rr);
-    remote_worker(&rr, 0);
-    remote_worker(&rr, 1);
+    remote_start_all(argv, 2, &rr);
     proc_sleep_ms(500);
     long long t0 = proc_now_ms();
     kill(rr.worker[0].pid, SIGSTOP);
