@@ -410,6 +410,11 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
     keys_wipe_secrets(&s->keys); /* already, unless the socket could not be made */
     if (w.monitor)
         zmq_close(w.monitor);
+    /* The linger lets a released worker's last messages out; with the
+     * coordinator gone, what it queued after the close has nobody to reach,
+     * and waiting for it would only delay the exit. */
+    if (w.sock && w.status == EXIT_PEER_GONE)
+        zcall_set_int(w.sock, ZMQ_LINGER, 0);
     if (w.sock)
         zmq_close(w.sock);
     if (w.ctx)

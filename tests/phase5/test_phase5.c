@@ -658,7 +658,16 @@ Test(phase5, remote_workers_end_with_exit_8_when_their_coordinator_is_killed)
     struct remote_run rr;
     remote_start_all(argv, 2, &rr);
     proc_sleep_ms(500);
+    /* Stopped while the coordinator dies, the workers wake with messages
+     * still to apply: what they send then has nobody to reach, and must
+     * not hold their exit (a linger once delayed it by a second). */
+    for (int k = 0; k < 2; k++)
+        kill(rr.worker[k].pid, SIGSTOP);
+    proc_sleep_ms(100); /* for the coordinator to fill their windows */
     kill(rr.coord.pid, SIGKILL);
+    proc_sleep_ms(100);
+    for (int k = 0; k < 2; k++)
+        kill(rr.worker[k].pid, SIGCONT);
     long long t0 = proc_now_ms();
     for (int k = 0; k < 2; k++) {
         char err[4096];
