@@ -61,6 +61,7 @@ struct p5w {
     struct codec_buf out; /* the envelope's room, then reply frames */
     uint64_t seq_out, seq_in;
     uint32_t ret_frames, ret_bytes; /* credit to hand back with the next reply */
+    bool answered;                  /* out holds an ANSWER: send it before reading on */
     uint64_t last_sent_ns, renew_ns;
     uint64_t busy_ns;
     bool done;
@@ -94,6 +95,7 @@ static int send_out(struct p5w *w, uint8_t kind)
     tl_span(TL_NET_SEND, t0, w->out.len, w->s->index);
     w->out.len = WIRE_HDR;
     w->ret_frames = w->ret_bytes = 0;
+    w->answered = false;
     w->last_sent_ns = now_ns();
     return 0;
 }
@@ -125,6 +127,7 @@ static int answer(struct p5w *w, const struct codec_frame *f)
         return -1;
     tl_flow('t', TL_QUERY, f->u.query.corr);
     codec_put_answer(&w->out, f->u.query.corr, m);
+    w->answered = true;
     return 0;
 }
 
@@ -343,7 +346,10 @@ static int hello(struct p5w *w)
 /* Receives and handles every message waiting, then sends one reply with
  * the credit of all of them and whatever answers and records they asked
  * for: under load, one reply per wake-up rather than one per batch halves
- * the messages on the wire. -1 when the worker must end. */
+ * the messages on the wire. An answer is the exception: it leaves as soon
+ * as the message that asked for it is applied, since the batches queued
+ * behind that message are no part of it, and applying them first would
+ * only hold the query's round trip up. -1 when the worker must end. */
 static int drain(struct p5w *w)
 {
     for (;;) {
@@ -363,6 +369,8 @@ static int drain(struct p5w *w)
         zmq_msg_close(&m);
         if (rc < 0 || w->done)
             return rc;
+        if (w->answered && send_out(w, WIRE_DATA) < 0)
+            return -1;
     }
 }
 

@@ -238,6 +238,42 @@ Test(phase5, queries_during_a_run_are_answered_and_timed)
     proc_result_free(&r);
 }
 
+/* The messages of each "route batch" span of the coordinator in a
+ * --timeline file: how many turns routed something, and how many in all. */
+static void route_batches(const char *path, unsigned long long *turns, unsigned long long *msgs)
+{
+    char *text = read_file(path, NULL);
+    cr_assert_not_null(text, "no timeline at %s", path);
+    *turns = *msgs = 0;
+    for (const char *s = strstr(text, "\"route batch\""); s; s = strstr(s + 1, "\"route batch\"")) {
+        const char *m = strstr(s, "\"messages\":");
+        cr_assert_not_null(m, "a route batch without its message count");
+        unsigned long long n = strtoull(m + strlen("\"messages\":"), NULL, 10);
+        *turns += n > 0;
+        *msgs += n;
+    }
+    free(text);
+}
+
+/* Under --rate the pump sleeps once it has routed what is due, so a turn
+ * routes the millisecond's worth as one batch per worker: at 400 000
+ * msgs/s that is hundreds of messages a turn. A pump that stays in the
+ * idle loop instead routes the few messages due since the last turn, each
+ * turn a ZeroMQ message to each worker, a wake-up and a credit reply, and
+ * a query waits behind all of that. */
+Test(phase5, under_rate_a_turn_routes_a_tick_of_messages_not_the_few_due_since_the_last_turn)
+{
+    char tl[CONF_PATH_MAX];
+    conf_path(tl, "rate.timeline.json");
+    char *argv[] = {PHASE5,  "--messages", "200000", "--rate",     "400000", "--ids",
+                    "10000", "--workers",  "2",      "--timeline", tl,       NULL};
+    conf_run_ok(argv);
+    unsigned long long turns, msgs;
+    route_batches(tl, &turns, &msgs);
+    cr_assert_eq(msgs, 200000, "the timeline's route batches hold %llu messages", msgs);
+    cr_expect_geq(msgs / turns, 100, "%llu turns routed %llu messages: %llu a turn", turns, msgs, msgs / turns);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 Test(phase5, sigint_drains_and_dumps_exactly_what_was_sent)
