@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,4 +78,16 @@ int bench_wait_child(pid_t pid, const char *prog)
     else
         fprintf(stderr, "%s: child %d exited with status %d\n", prog, (int)pid, WEXITSTATUS(st));
     return -1;
+}
+
+int bench_wait_until(int tfd, uint64_t due_ns)
+{
+    struct itimerspec its = {.it_value = {(time_t)(due_ns / 1000000000ull), (long)(due_ns % 1000000000ull)}};
+    uint64_t expirations;
+    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+        return -1;
+    while (read(tfd, &expirations, sizeof expirations) < 0)
+        if (errno != EINTR)
+            return -1;
+    return 0;
 }

@@ -24,4 +24,10 @@ int bench_parse_list(const char *s, uint64_t lo, uint64_t hi, uint64_t *out, int
 /* Waits for child pid; 0 if it exited with status 0, -1 otherwise (and says why). */
 int bench_wait_child(pid_t pid, const char *prog);
 
+/* Sleeps on the timerfd tfd until due_ns (absolute, CLOCK_MONOTONIC); 0, or
+ * -1 with errno. A timerfd, not clock_nanosleep, because nanosleep adds the
+ * thread's timer slack (50 us by default) and a timerfd does not: the timer
+ * is the one a libuv loop watches for a nanosecond due time (ptimer.h). */
+int bench_wait_until(int tfd, uint64_t due_ns);
+
 #endif

@@ -3,11 +3,18 @@
  * bare ZeroMQ DEALER -> ROUTER -> DEALER pair, then through a bare TCP
  * connection (one write each way), both blocking.
  *
- *     netfloor [--rounds N] [--reps R] [--transport zmq,tcp]
+ *     netfloor [--rounds N] [--reps R] [--transport zmq,tcp] [--gap-us G]
  *
  * Each repetition times N round trips back to back and prints one JSON
  * line per transport with their p50, p99, p99.9 and mean in ns; a warm-up
- * repetition runs first and is discarded. A phase-5 query pays the ZeroMQ
+ * repetition runs first and is discarded. --gap-us G starts a round every
+ * G us instead, on a fixed schedule (as pingpong's --gap-us, and as a
+ * phase's queries are paced): every thread on both sides then sleeps
+ * between rounds, as those of a query to a lightly loaded phase 5 do, and
+ * due_* adds the timer wake, from each round's due time to its reply: the
+ * floor of a query timed from its intended time. The hot floor is not: on
+ * a virtual machine each wake-up of a sleeping thread costs tens of
+ * microseconds, and a ZeroMQ round trip wakes six of them. A phase-5 query pays the ZeroMQ
  * round trip plus its own loop, codec and worker; the TCP line shows what
  * ZeroMQ itself adds over the kernel's loopback path (its I/O thread: two
  * more thread hand-offs per direction). Neither is pinned, as phase 5's
@@ -28,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -211,34 +219,71 @@ static int round_trip(struct link *l, uint64_t v)
     return 0;
 }
 
-static void print_rep(const char *transport, int rep, uint64_t rounds, const struct hist *h)
+/* h[0] the round trips; with a gap, h[1] due time -> reply. */
+static void print_rep(const char *transport, uint64_t gap_us, int rep, uint64_t rounds, const struct hist h[2])
 {
-    printf("{\"bench\":\"netfloor\",\"transport\":\"%s\",\"rep\":%d,\"rounds\":%llu,\"rtt_p50_ns\":%llu,"
-           "\"rtt_p99_ns\":%llu,\"rtt_p999_ns\":%llu,\"rtt_mean_ns\":%.1f}\n",
-           transport, rep, (unsigned long long)rounds, (unsigned long long)hist_percentile(h, 50),
-           (unsigned long long)hist_percentile(h, 99), (unsigned long long)hist_percentile(h, 99.9), hist_mean(h));
+    printf("{\"bench\":\"netfloor\",\"transport\":\"%s\",\"gap_us\":%llu,\"rep\":%d,\"rounds\":%llu,"
+           "\"rtt_p50_ns\":%llu,\"rtt_p99_ns\":%llu,\"rtt_p999_ns\":%llu,\"rtt_mean_ns\":%.1f",
+           transport, (unsigned long long)gap_us, rep, (unsigned long long)rounds,
+           (unsigned long long)hist_percentile(&h[0], 50), (unsigned long long)hist_percentile(&h[0], 99),
+           (unsigned long long)hist_percentile(&h[0], 99.9), hist_mean(&h[0]));
+    if (gap_us)
+        printf(",\"due_p50_ns\":%llu,\"due_p99_ns\":%llu,\"due_p999_ns\":%llu",
+               (unsigned long long)hist_percentile(&h[1], 50), (unsigned long long)hist_percentile(&h[1], 99),
+               (unsigned long long)hist_percentile(&h[1], 99.9));
+    printf("}\n");
     fflush(stdout);
 }
 
-/* The warm-up and reps repetitions of rounds round trips over l. */
-static int time_reps(struct link *l, const char *transport, uint64_t rounds, int reps, struct hist *h)
+/* One repetition: rounds round trips over l, gap_ns apart (0: back to
+ * back). Rounds are due at start + k * gap, so that a stall counts against
+ * every round due during it, as it does against the queries it delays. */
+static int rep_rounds(struct link *l, int tfd, uint64_t gap_ns, uint64_t rounds, struct hist h[2])
 {
-    for (int rep = 0; rep <= reps; rep++) {
-        hist_init(h);
-        for (uint64_t i = 0; i < rounds; i++) {
-            uint64_t t0 = now_ns();
-            if (round_trip(l, t0) < 0)
+    hist_init(&h[0]);
+    hist_init(&h[1]);
+    uint64_t due = now_ns();
+    for (uint64_t i = 0; i < rounds; i++) {
+        if (gap_ns) {
+            due += gap_ns;
+            if (bench_wait_until(tfd, due) < 0) {
+                fprintf(stderr, "%s: timerfd: %s\n", PROG, strerror(errno));
                 return -1;
-            hist_record(h, now_ns() - t0);
+            }
         }
-        if (rep > 0)
-            print_rep(transport, rep, rounds, h);
+        uint64_t t0 = now_ns();
+        if (round_trip(l, t0) < 0)
+            return -1;
+        uint64_t t1 = now_ns();
+        hist_record(&h[0], t1 - t0);
+        if (gap_ns)
+            hist_record(&h[1], t1 - due);
     }
     return 0;
 }
 
+/* The warm-up and reps repetitions of rounds round trips over l. */
+static int time_reps(struct link *l, const char *transport, uint64_t rounds, int reps, uint64_t gap_us,
+                     struct hist h[2])
+{
+    int tfd = -1;
+    if (gap_us && (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) < 0) {
+        fprintf(stderr, "%s: timerfd_create: %s\n", PROG, strerror(errno));
+        return -1;
+    }
+    int status = 0;
+    for (int rep = 0; rep <= reps && status == 0; rep++) {
+        status = rep_rounds(l, tfd, gap_us * 1000, rounds, h);
+        if (status == 0 && rep > 0)
+            print_rep(transport, gap_us, rep, rounds, h);
+    }
+    if (tfd >= 0)
+        close(tfd);
+    return status;
+}
+
 /* One transport's floor: open, time, tell the echo child to end, reap it. */
-static int floor_of(const char *transport, uint64_t rounds, int reps, struct hist *h)
+static int floor_of(const char *transport, uint64_t rounds, int reps, uint64_t gap_us, struct hist h[2])
 {
     struct link l = {.fd = -1};
     int zmq = strcmp(transport, "zmq") == 0, status = -1;
@@ -248,7 +293,7 @@ static int floor_of(const char *transport, uint64_t rounds, int reps, struct his
         return -1;
     }
     if (zmq ? l.sock != NULL : l.fd >= 0)
-        status = time_reps(&l, transport, rounds, reps, h);
+        status = time_reps(&l, transport, rounds, reps, gap_us, h);
     if (l.sock) { /* the end marker; a ROUTER never sees a peer leave */
         if (zsend(l.sock, "", 0, 0) < 0)
             status = -1;
@@ -267,7 +312,7 @@ static int floor_of(const char *transport, uint64_t rounds, int reps, struct his
 
 int main(int argc, char **argv)
 {
-    uint64_t rounds = 20000, v;
+    uint64_t rounds = 20000, gap_us = 0, v;
     int reps = 5, c;
     char transports[32] = "zmq,tcp";
     const char *list[2];
@@ -276,6 +321,7 @@ int main(int argc, char **argv)
         {"rounds", required_argument, NULL, 'n'},
         {"reps", required_argument, NULL, 'r'},
         {"transport", required_argument, NULL, 't'},
+        {"gap-us", required_argument, NULL, 'g'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -295,7 +341,11 @@ int main(int argc, char **argv)
                 goto usage;
             snprintf(transports, sizeof transports, "%s", optarg);
             break;
-        case 'h': printf("usage: %s [--rounds N] [--reps R] [--transport zmq,tcp]\n", PROG); return 0;
+        case 'g':
+            if (bench_parse_list(optarg, 0, 10000000, &gap_us, 1) != 1)
+                goto usage;
+            break;
+        case 'h': printf("usage: %s [--rounds N] [--reps R] [--transport zmq,tcp] [--gap-us G]\n", PROG); return 0;
         default: goto usage;
         }
     }
@@ -309,14 +359,14 @@ int main(int argc, char **argv)
     if (n == 0)
         goto usage;
 
-    struct hist *h = malloc(sizeof *h); /* 64 KiB: too big for a comfortable stack frame */
+    struct hist *h = malloc(2 * sizeof *h); /* 64 KiB each: too big for a comfortable stack frame */
     if (!h) {
         fprintf(stderr, "%s: out of memory\n", PROG);
         return 1;
     }
     int status = 0;
     for (int i = 0; i < n && status == 0; i++)
-        if (floor_of(list[i], rounds, reps, h) < 0)
+        if (floor_of(list[i], rounds, reps, gap_us, h) < 0)
             status = 1;
     free(h);
     return status;

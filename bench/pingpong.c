@@ -59,19 +59,6 @@ static int echo(int in, int out)
     }
 }
 
-/* Sleeps on the timerfd until due_ns (absolute, CLOCK_MONOTONIC). */
-static int wait_until(int tfd, uint64_t due_ns)
-{
-    struct itimerspec its = {.it_value = {(time_t)(due_ns / 1000000000ull), (long)(due_ns % 1000000000ull)}};
-    uint64_t expirations;
-    if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-        return -1;
-    while (read(tfd, &expirations, sizeof expirations) < 0)
-        if (errno != EINTR)
-            return -1;
-    return 0;
-}
-
 /* One repetition: rounds round trips, gap_ns apart (0: back to back).
  * h[0] the round trips, h[1] the timer wakes, h[2] due time -> reply.
  * Rounds are due on a fixed schedule, start + k * gap, as the phases'
@@ -87,7 +74,7 @@ static int rep_rounds(int out, int in, int tfd, uint64_t gap_ns, uint64_t rounds
     for (uint64_t i = 0; i < rounds; i++) {
         if (gap_ns) {
             due += gap_ns;
-            if (wait_until(tfd, due) < 0) {
+            if (bench_wait_until(tfd, due) < 0) {
                 fprintf(stderr, "%s: timerfd: %s\n", PROG, strerror(errno));
                 return -1;
             }

@@ -99,10 +99,43 @@ def floors(b):
         b.samples.setdefault(EXP, []).append(dict(series="%s round trip" % r["transport"], rep=r["rep"],
                                                   p50_us=r["rtt_p50_ns"] / 1e3, p99_us=r["rtt_p99_ns"] / 1e3,
                                                   p999_us=r["rtt_p999_ns"] / 1e3))
+    idle = idle_floor(b, nf)
+    if idle:
+        got[IDLE] = idle
     for t, rs in got.items():
         med = [statistics.median([r[k] / 1e3 for r in rs]) for k in ("rtt_p50_ns", "rtt_p99_ns", "rtt_p999_ns")]
         p99 = stats([r["rtt_p99_ns"] / 1e3 for r in rs])
         rows.append([t, rs[0]["rounds"]] + med + [p99["min"], p99["max"], len(rs)])
+
+
+IDLE = "zmq idle"
+
+
+def idle_floor(b, nf):
+    """The ZeroMQ round trip with a round due every query gap (1 s / the
+    mode's --queries) instead of back to back: every thread sleeps between
+    rounds, as at light load, and each round counts from its due time, as a
+    query does from its intended time. Its rtt_* rows hold those due-time
+    figures (transport IDLE). The mode's repetitions of as many rounds as
+    the query run asks queries."""
+    c = b.cfg
+    gap_us = max(1, int(1e6 / c["queries"]))
+    rounds = max(100, min(c["net_rounds"], int(c["queries"] * c["latency_s"])))
+    log_fn(b, "netfloor: idle ZeroMQ round trips, one every %d us" % gap_us)
+    try:
+        out = run_cmd([nf, "--transport", "zmq", "--gap-us", str(gap_us), "--rounds", str(rounds),
+                       "--reps", str(c["reps"])], c["timeout"] * 3)
+    except RunFailed as e:
+        b.note_failure(EXP, "netfloor --gap-us", {}, e)
+        return []
+    rs = []
+    for r in json_lines(out):
+        r = dict(r, rtt_p50_ns=r["due_p50_ns"], rtt_p99_ns=r["due_p99_ns"], rtt_p999_ns=r["due_p999_ns"])
+        rs.append(r)
+        b.samples.setdefault(EXP, []).append(dict(series="%s round trip" % IDLE, rep=r["rep"],
+                                                  p50_us=r["rtt_p50_ns"] / 1e3, p99_us=r["rtt_p99_ns"] / 1e3,
+                                                  p999_us=r["rtt_p999_ns"] / 1e3))
+    return rs
 
 
 def queries(b, p5, peak):

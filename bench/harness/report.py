@@ -168,7 +168,7 @@ FILES = {"exp1_scaling.csv": "experiment 1: msgs/s per program, --work-ns and wo
          "exp4_balance.csv": "experiment 4: busiest worker / mean", "exp4_per_worker.csv": "experiment 4: each worker",
          "exp5_latency.csv": "experiment 5: query latency by load", "exp5_floor.csv": "experiment 5: the floors: pipe ping-pong hot and idle, timer wake",
          "exp6_network.csv": "experiment 6: phase 5 msgs/s by --window, --batch and CURVE; phases 3, 4 as references",
-         "exp6_floor.csv": "experiment 6: bare ZeroMQ and TCP round trips", "exp6_query.csv": "experiment 6: phase 5's queries at light load",
+         "exp6_floor.csv": "experiment 6: bare ZeroMQ and TCP round trips, back to back and (zmq idle) one per query gap", "exp6_query.csv": "experiment 6: phase 5's queries at light load",
          "bench.h5": "every table and every repetition, with the run's attributes",
          "machine.json": "the run's attributes", "manifest.json": "every file's bytes and sha256"}
 

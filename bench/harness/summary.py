@@ -127,5 +127,9 @@ def network_lines(net, query, floor):
                 float(z["rtt_p50_us"]), float(z["rtt_p99_us"]), float(q["p50_us"]) / float(z["rtt_p50_us"]))
         if t:
             line += "; bare TCP p50 %.0f us, p99 %.0f us" % (float(t["rtt_p50_us"]), float(t["rtt_p99_us"]))
+        idle = fl.get("zmq idle")
+        if idle:
+            line += "; idle ZeroMQ from its due time p50 %.0f us (query p50 = %.1fx that)" % (
+                float(idle["rtt_p50_us"]), float(q["p50_us"]) / float(idle["rtt_p50_us"]))
         lines.append(line)
     return lines

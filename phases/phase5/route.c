@@ -41,6 +41,21 @@ static void on_rate_timer(uv_timer_t *h)
     route_start(h->loop->data);
 }
 
+/* --rate: everything due is routed; the pump sleeps until the next message
+ * is due. A uv_timer wakes on the next millisecond at the earliest, so each
+ * turn routes what fell due meanwhile as one batch per worker. Staying in
+ * the idle loop instead would route the one or two messages due at each
+ * turn, each the start of a ZeroMQ message, a worker's wake-up and its
+ * credit reply: the loop would spin, and a query would queue behind those
+ * wake-ups at both ends. */
+static void rate_sleep(struct coord *p, uint64_t now)
+{
+    uint64_t next = pacer_next_due(&p->rate);
+    uint64_t wait = next > now ? next - now : 0;
+    route_pause(p);
+    uv_timer_start(&p->rate_timer, on_rate_timer, (wait + 999999) / 1000000, 0);
+}
+
 /* The identity part then the body, never blocking. With ZMQ_ROUTER_MANDATORY
  * a ROUTER reports what it would otherwise drop in silence: EAGAIN when the
  * peer's queue is at its high-water mark (the message is kept here and
@@ -197,9 +212,7 @@ static void on_pump(uv_idle_t *h)
         if (budget > PUMP_TURN)
             budget = PUMP_TURN;
         if (budget == 0) {
-            uint64_t wait = pacer_next_due(&p->rate) - now;
-            route_pause(p);
-            uv_timer_start(&p->rate_timer, on_rate_timer, (wait + 999999) / 1000000, 0);
+            rate_sleep(p, now);
             return;
         }
     }
@@ -234,8 +247,11 @@ static void on_pump(uv_idle_t *h)
         p->routed++;
         done++;
     }
-    if (p->o->rate > 0)
+    if (p->o->rate > 0) {
         pacer_take(&p->rate, done);
+        if (p->pumping && done < PUMP_TURN)
+            rate_sleep(p, now); /* caught up: not held back, not cut short by the turn */
+    }
     flush_all(p);
     tl_span(TL_ROUTE_BATCH, t0, done, 0);
 }

@@ -44,6 +44,7 @@
  * the envelope. A reply is sent when the next frame does not fit. */
 #define OUT_CAP (WIRE_HDR + 64u + (size_t)CODEC_RECORDS_MAX * CODEC_RECORD_MAX)
 #define LEASE_CHECK_EVERY 256 /* messages applied between two looks at the clock */
+#define KEPT_MAX 1024         /* MSG frames of one message kept decoded from pass one to pass two */
 #define MONITOR_ENDPOINT "inproc://phase5-worker-monitor"
 /* A closed connection, or a handshake the coordinator refused: a worker
  * without the right keys (or one without CURVE facing a coordinator with
@@ -61,11 +62,21 @@ struct p5w {
     struct codec_buf out; /* the envelope's room, then reply frames */
     uint64_t seq_out, seq_in;
     uint32_t ret_frames, ret_bytes; /* credit to hand back with the next reply */
+    bool answered;                  /* out holds an ANSWER: send it before reading on */
     uint64_t last_sent_ns, renew_ns;
     uint64_t busy_ns;
     bool done;
     int status;
     struct machine *recs; /* CODEC_RECORDS_MAX, for COLLECT */
+    /* The leading MSG frames of the message being handled, as pass one
+     * decoded them (check_frames), and where in it they end. */
+    struct kept {
+        struct msg m; /* m.id borrows from the message */
+        const uint8_t *payload;
+        uint32_t used; /* the frame's size: the credit it hands back */
+    } * kept;
+    uint32_t nkept;
+    size_t kept_end;
 };
 
 static int fail(struct p5w *w, int status, const char *fmt, const char *why)
@@ -94,6 +105,7 @@ static int send_out(struct p5w *w, uint8_t kind)
     tl_span(TL_NET_SEND, t0, w->out.len, w->s->index);
     w->out.len = WIRE_HDR;
     w->ret_frames = w->ret_bytes = 0;
+    w->answered = false;
     w->last_sent_ns = now_ns();
     return 0;
 }
@@ -125,6 +137,7 @@ static int answer(struct p5w *w, const struct codec_frame *f)
         return -1;
     tl_flow('t', TL_QUERY, f->u.query.corr);
     codec_put_answer(&w->out, f->u.query.corr, m);
+    w->answered = true;
     return 0;
 }
 
@@ -153,7 +166,10 @@ static int collect(struct p5w *w)
 }
 
 /* Pass one: every frame decodes, is one the coordinator may send, and a
- * MSG is one this worker owns (SPEC §4). Nothing is applied. */
+ * MSG is one this worker owns (SPEC §4). Nothing is applied. The leading
+ * MSG frames, a whole batch in the common case, are kept decoded (w->kept)
+ * so that pass two does not decode them again: the decoder is most of a
+ * worker's cost per message. */
 static int check_frames(struct p5w *w, const uint8_t *buf, size_t len)
 {
     struct wire_iter it;
@@ -161,6 +177,9 @@ static int check_frames(struct p5w *w, const uint8_t *buf, size_t len)
     size_t used;
     int rc;
     char why[160];
+    bool keeping = true;
+    w->nkept = 0;
+    w->kept_end = WIRE_HDR;
     wire_iter_init(&it, buf, len);
     while ((rc = wire_next(&it, &f, &used)) == 1) {
         if (f.type == CODEC_MSG) {
@@ -169,7 +188,15 @@ static int check_frames(struct p5w *w, const uint8_t *buf, size_t len)
                 snprintf(why, sizeof why, "a message for worker %u of %u", owner, w->s->of);
                 return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s; nothing of it applied", why);
             }
-        } else if (f.type != CODEC_QUERY && f.type != CODEC_COLLECT) {
+            keeping = keeping && w->nkept < KEPT_MAX;
+            if (keeping) {
+                w->kept[w->nkept++] = (struct kept){f.u.msg.m, f.u.msg.payload, (uint32_t)used};
+                w->kept_end += used;
+            }
+            continue;
+        }
+        keeping = false; /* pass two takes the rest in order, decoding it again */
+        if (f.type != CODEC_QUERY && f.type != CODEC_COLLECT) {
             snprintf(why, sizeof why, "a frame of type %u, which only a worker sends", f.type);
             return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s; nothing of it applied", why);
         }
@@ -180,31 +207,43 @@ static int check_frames(struct p5w *w, const uint8_t *buf, size_t len)
     return 0;
 }
 
-/* Pass two: applies a message check_frames() accepted, in order. */
+/* Applies one MSG frame of used bytes, the credit it hands back counted;
+ * *applied counts them. */
+static int apply_msg(struct p5w *w, const struct msg *m, const uint8_t *payload, size_t used, uint32_t *applied)
+{
+    if (shard_deliver(&w->shard, m, payload) < 0)
+        return fail(w, EXIT_NO_MEMORY, "%s", "out of memory for a new machine");
+    w->ret_frames++;
+    w->ret_bytes += (uint32_t)used;
+    if (++*applied % LEASE_CHECK_EVERY == 0) {
+        /* A long batch (--work-ns, big payloads) must not let the lease
+         * lapse: renew it, handing back the credit so far. */
+        if (now_ns() - w->last_sent_ns >= w->renew_ns && send_out(w, WIRE_DATA) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Pass two: applies a message check_frames() accepted, in order: the
+ * frames it kept decoded, then the rest from where they end. */
 static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
 {
     struct wire_iter it;
     struct codec_frame f = {0};
     size_t used;
-    uint32_t since = 0, applied = 0;
+    uint32_t applied = 0;
     uint64_t t0 = now_ns();
+    for (uint32_t k = 0; k < w->nkept; k++)
+        if (apply_msg(w, &w->kept[k].m, w->kept[k].payload, w->kept[k].used, &applied) < 0)
+            return -1;
     wire_iter_init(&it, buf, len);
+    it.p = buf + w->kept_end;
+    it.left = len - w->kept_end;
     while (wire_next(&it, &f, &used) == 1) {
         switch (f.type) {
         case CODEC_MSG:
-            if (shard_deliver(&w->shard, &f.u.msg.m, f.u.msg.payload) < 0)
-                return fail(w, EXIT_NO_MEMORY, "%s", "out of memory for a new machine");
-            w->ret_frames++;
-            w->ret_bytes += (uint32_t)used;
-            applied++;
-            if (++since == LEASE_CHECK_EVERY) {
-                /* A long batch (--work-ns, big payloads) must not let the
-                 * lease lapse: renew it, handing back the credit so far. */
-                since = 0;
-                uint64_t now = now_ns();
-                if (now - w->last_sent_ns >= w->renew_ns && send_out(w, WIRE_DATA) < 0)
-                    return -1;
-            }
+            if (apply_msg(w, &f.u.msg.m, f.u.msg.payload, used, &applied) < 0)
+                return -1;
             break;
         case CODEC_QUERY:
             if (answer(w, &f) < 0)
@@ -343,7 +382,10 @@ static int hello(struct p5w *w)
 /* Receives and handles every message waiting, then sends one reply with
  * the credit of all of them and whatever answers and records they asked
  * for: under load, one reply per wake-up rather than one per batch halves
- * the messages on the wire. -1 when the worker must end. */
+ * the messages on the wire. An answer is the exception: it leaves as soon
+ * as the message that asked for it is applied, since the batches queued
+ * behind that message are no part of it, and applying them first would
+ * only hold the query's round trip up. -1 when the worker must end. */
 static int drain(struct p5w *w)
 {
     for (;;) {
@@ -363,6 +405,8 @@ static int drain(struct p5w *w)
         zmq_msg_close(&m);
         if (rc < 0 || w->done)
             return rc;
+        if (w->answered && send_out(w, WIRE_DATA) < 0)
+            return -1;
     }
 }
 
@@ -398,10 +442,12 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
     w.out.cap = OUT_CAP;
     w.out.len = WIRE_HDR;
     w.out.data = malloc(OUT_CAP);
+    w.kept = malloc(KEPT_MAX * sizeof *w.kept);
     /* --recover: a restarted worker starts from its last checkpoint. */
-    if (!w.out.data || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 ||
+    if (!w.out.data || !w.kept || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 ||
         shard_recover_from(&w.shard, s->recover) < 0) {
         free(w.out.data);
+        free(w.kept);
         keys_wipe_secrets(&s->keys);
         log_error("worker %u: out of memory", s->index);
         return EXIT_NO_MEMORY;
@@ -421,5 +467,6 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
         zcall_ctx_term(w.ctx);
     shard_free(&w.shard);
     free(w.out.data);
+    free(w.kept);
     return w.status;
 }

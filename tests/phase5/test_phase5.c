@@ -238,6 +238,42 @@ Test(phase5, queries_during_a_run_are_answered_and_timed)
     proc_result_free(&r);
 }
 
+/* The messages of each "route batch" span of the coordinator in a
+ * --timeline file: how many turns routed something, and how many in all. */
+static void route_batches(const char *path, unsigned long long *turns, unsigned long long *msgs)
+{
+    char *text = read_file(path, NULL);
+    cr_assert_not_null(text, "no timeline at %s", path);
+    *turns = *msgs = 0;
+    for (const char *s = strstr(text, "\"route batch\""); s; s = strstr(s + 1, "\"route batch\"")) {
+        const char *m = strstr(s, "\"messages\":");
+        cr_assert_not_null(m, "a route batch without its message count");
+        unsigned long long n = strtoull(m + strlen("\"messages\":"), NULL, 10);
+        *turns += n > 0;
+        *msgs += n;
+    }
+    free(text);
+}
+
+/* Under --rate the pump sleeps once it has routed what is due, so a turn
+ * routes the millisecond's worth as one batch per worker: at 400 000
+ * msgs/s that is hundreds of messages a turn. A pump that stays in the
+ * idle loop instead routes the few messages due since the last turn, each
+ * turn a ZeroMQ message to each worker, a wake-up and a credit reply, and
+ * a query waits behind all of that. */
+Test(phase5, under_rate_a_turn_routes_a_tick_of_messages_not_the_few_due_since_the_last_turn)
+{
+    char tl[CONF_PATH_MAX];
+    conf_path(tl, "rate.timeline.json");
+    char *argv[] = {PHASE5,  "--messages", "200000", "--rate",     "400000", "--ids",
+                    "10000", "--workers",  "2",      "--timeline", tl,       NULL};
+    conf_run_ok(argv);
+    unsigned long long turns, msgs;
+    route_batches(tl, &turns, &msgs);
+    cr_assert_eq(msgs, 200000, "the timeline's route batches hold %llu messages", msgs);
+    cr_expect_geq(msgs / turns, 100, "%llu turns routed %llu messages: %llu a turn", turns, msgs, msgs / turns);
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 Test(phase5, sigint_drains_and_dumps_exactly_what_was_sent)
@@ -517,32 +553,48 @@ Test(phase5, a_second_connection_with_a_workers_identity_is_a_lost_worker)
 /* A ROUTER of the test's own plays the coordinator to one `phase5
  * --worker`: it waits for the worker's HELLO, then sends body (len bytes)
  * and expects the worker to exit 7 naming want on stderr. */
-static void worker_refuses(const uint8_t *body, size_t len, const char *of, const char *want)
+/* Starts `phase5 --worker` as worker 0 of `of`, connected to router (bound
+ * by the caller to endpoint), and waits for its HELLO: its routing id into
+ * rid, its length returned. */
+static int start_worker(void *router, const char *endpoint, const char *of, struct proc *p, uint8_t rid[256])
 {
-    void *ctx = zmq_ctx_new();
-    void *router = zmq_socket(ctx, ZMQ_ROUTER);
-    int linger = 0;
-    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
-    cr_assert_eq(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
-    char endpoint[256];
-    size_t elen = sizeof endpoint;
-    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &elen);
-    char *argv[] = {PHASE5, "--worker", "--connect", endpoint, "--index", "0", "--of", (char *)of, NULL};
-    struct proc p;
-    cr_assert_eq(proc_start(argv, &p), 0);
-    uint8_t rid[256];
+    char *argv[] = {PHASE5, "--worker", "--connect", (char *)endpoint, "--index", "0", "--of", (char *)of, NULL};
+    cr_assert_eq(proc_start(argv, p), 0);
     int rid_len = -1;
     zmq_pollitem_t item = {.socket = router, .events = ZMQ_POLLIN};
     for (long long end = proc_now_ms() + 10000; rid_len < 0 && proc_now_ms() < end;) {
         if (zmq_poll(&item, 1, 100) <= 0)
             continue;
         uint8_t b[4096];
-        int got = zmq_recv(router, rid, sizeof rid, 0);
+        int got = zmq_recv(router, rid, 256, 0);
         int blen = zmq_recv(router, b, sizeof b, 0);
         if (blen >= (int)WIRE_HDR && b[4] == WIRE_HELLO)
             rid_len = got; /* the probe (empty) came first; this is its HELLO */
     }
     cr_assert_gt(rid_len, 0, "no HELLO from the worker");
+    return rid_len;
+}
+
+/* A ROUTER of the test's own on an ephemeral loopback port. */
+static void *test_router(void *ctx, char endpoint[256])
+{
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    int linger = 0;
+    zmq_setsockopt(router, ZMQ_LINGER, &linger, sizeof linger);
+    cr_assert_eq(zmq_bind(router, "tcp://127.0.0.1:*"), 0);
+    size_t elen = 256;
+    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, endpoint, &elen);
+    return router;
+}
+
+static void worker_refuses(const uint8_t *body, size_t len, const char *of, const char *want)
+{
+    void *ctx = zmq_ctx_new();
+    char endpoint[256];
+    void *router = test_router(ctx, endpoint);
+    struct proc p;
+    uint8_t rid[256];
+    int rid_len = start_worker(router, endpoint, of, &p, rid);
     zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
     zmq_send(router, body, len, 0);
     struct proc_result r;
@@ -592,6 +644,67 @@ Test(phase5, a_worker_refuses_garbage_truncated_oversized_gapped_and_misrouted_m
     }
     len = msg_body(buf, sizeof buf, 1, id);
     worker_refuses(buf, len, "2", "a message for worker 1 of 2");
+}
+
+/* A worker that finds a query followed by more batches answers the query
+ * first: the reply carrying the ANSWER hands back no credit, because not
+ * one of the batches behind the query has been applied yet. A worker that
+ * applied everything waiting before it replied would hold the answer
+ * behind all of them. The worker is stopped while the test queues the
+ * messages, so that it finds all of them at once when it goes on. */
+Test(phase5, a_worker_sends_an_answer_before_applying_the_batches_queued_behind_its_query)
+{
+    void *ctx = zmq_ctx_new();
+    char endpoint[256];
+    void *router = test_router(ctx, endpoint);
+    struct proc p;
+    uint8_t rid[256], buf[512];
+    int rid_len = start_worker(router, endpoint, "1", &p, rid);
+    cr_assert_eq(kill(p.pid, SIGSTOP), 0);
+    put_hdr(buf, WIRE_DATA, 1);
+    struct codec_buf b = {.data = buf, .len = WIRE_HDR, .cap = sizeof buf};
+    cr_assert_eq(codec_put_query(&b, 7, "some-id", strlen("some-id")), 0);
+    zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
+    zmq_send(router, buf, b.len, 0);
+    const uint64_t batches = 8;
+    for (uint64_t k = 2; k < 2 + batches; k++) {
+        size_t len = msg_body(buf, sizeof buf, k, "some-id");
+        zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
+        zmq_send(router, buf, len, 0);
+    }
+    proc_sleep_ms(200); /* every message in the worker's socket buffer */
+    cr_assert_eq(kill(p.pid, SIGCONT), 0);
+    struct wire_hdr h = {0};
+    bool answered = false;
+    zmq_pollitem_t item = {.socket = router, .events = ZMQ_POLLIN};
+    for (long long end = proc_now_ms() + 10000; !answered && proc_now_ms() < end;) {
+        if (zmq_poll(&item, 1, 100) <= 0)
+            continue;
+        uint8_t id[256], reply[4096];
+        char why[200];
+        zmq_recv(router, id, sizeof id, 0);
+        int len = zmq_recv(router, reply, sizeof reply, 0);
+        cr_assert_eq(wire_get_hdr(reply, (size_t)len, &h, why, sizeof why), 0, "%s", why);
+        struct wire_iter it;
+        struct codec_frame f = {0};
+        size_t used;
+        wire_iter_init(&it, reply, (size_t)len);
+        while (wire_next(&it, &f, &used) == 1)
+            answered = answered || (f.type == CODEC_ANSWER && f.u.answer.corr == 7);
+    }
+    cr_assert(answered, "no ANSWER to query 7");
+    cr_expect_eq(h.credit_frames, 0, "the ANSWER came with the credit of %u of the %llu batches behind its query",
+                 h.credit_frames, (unsigned long long)batches);
+    put_hdr(buf, WIRE_EXIT, 2 + batches);
+    zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
+    zmq_send(router, buf, WIRE_HDR, 0);
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+    cr_expect_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    proc_result_free(&r);
+    conf_assert_clean_exit(p.pid);
 }
 
 /* ------------------------------------------------ --remote: workers started elsewhere */
