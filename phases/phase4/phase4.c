@@ -84,6 +84,7 @@ struct main4 {
     struct pacer rate;
     struct qload query_load;
     uint64_t start_ns, next_poll_ns, next_status_ns, next_progress_ns;
+    uint64_t flush_ns, next_flush_ns; /* force-wake every worker this often (flush_period()) */
     uint64_t not_found, failed;
     bool progress;
     bool *end_put; /* end_put[i]: ring i has its END, so worker i exiting 0 is expected */
@@ -282,7 +283,37 @@ static void timeline_fill(struct main4 *l)
         tl_counter(TL_QUEUE_DEPTH, ring_fill(&l->prod[i]), i);
 }
 
+static void publish_all(struct main4 *l);
 static void flush_all(struct main4 *l);
+
+/* How long a record may wait in its ring before its sleeping worker is
+ * woken for it, however few records it is: POLL_NS while every process has
+ * a CPU of its own, longer by the number of processes that share one. A
+ * worker that shares its CPU with k others gets it about one time slice in
+ * k however often it is woken; waking it every POLL_NS anyway, for the few
+ * records a ring gets in that time when the messages are spread over many
+ * workers, makes every wake-up a pair of context switches for a handful of
+ * records (ANSWERS.md, oversubscription). In full flow a ring's worker is
+ * woken sooner, once WAKE_DATA bytes wait (ring_publish_lazy()). */
+static uint64_t flush_period(const struct options *o)
+{
+    uint32_t cpus = o->pin == PIN_SAME ? 1 : (uint32_t)cpu_count();
+    uint32_t per_cpu = (o->workers + 1 + cpus - 1) / cpus; /* the main process too */
+    return POLL_NS * per_cpu;
+}
+
+/* At every poll: every ring published, its worker woken once a worthwhile
+ * amount waits; every flush period, woken for anything (a cold worker under
+ * Zipf gets few records). */
+static void flush_due(struct main4 *l, uint64_t now)
+{
+    if (now < l->next_flush_ns) {
+        publish_all(l);
+        return;
+    }
+    l->next_flush_ns = now + l->flush_ns;
+    flush_all(l);
+}
 
 /* Everything but routing: supervision, queries, status, progress. Returns
  * false when the run must end now (a worker lost, or a second signal). */
@@ -293,9 +324,7 @@ static bool checkpoint(struct main4 *l, uint64_t now)
         uv_run(&l->loop, UV_RUN_NOWAIT); /* SIGCHLD -> pool -> on_worker_exit */
         for (uint32_t i = 0; l->o->recover && i < l->o->workers; i++)
             recover_log_back(&l->rec, i);
-        /* A ring that gets few records (a cold worker under Zipf) wakes its
-         * worker here at the latest: records wait at most POLL_NS. */
-        flush_all(l);
+        flush_due(l, now);
         timeline_fill(l);
     }
     if (l->o->queries > 0)
@@ -654,6 +683,7 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
         log_warn("cannot reduce the timer slack: %s", strerror(errno));
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
+    l.flush_ns = flush_period(o);
     pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
     qload_init(&l.query_load, src, o->queries, l.start_ns, 1000, o->gen.seed ^ 0x71755e57ull);
 
