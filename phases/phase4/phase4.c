@@ -64,6 +64,14 @@
  * of 5 runs on this 2-vCPU VM with other jobs running). */
 #define DEFAULT_RING (4u << 20)
 #define AUTO_RING_MAX (64u << 20)
+/* Past two workers the default rings share the slack of two: each ring
+ * gets 1/N of the messages, so the same milliseconds of slack take 1/N of
+ * the bytes, while N full-size rings would only add memory that every lap
+ * touches (a page fault on each side, then cache misses: with 16 workers,
+ * 64 MiB against the 8 of two). RING_FLOOR keeps a ring long enough for a
+ * worker that waits many time slices for a shared CPU. */
+#define RINGS_SHARED (2u * DEFAULT_RING)
+#define RING_FLOOR (512u << 10)
 
 struct main4 {
     const struct options *o;
@@ -133,10 +141,11 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     l->lost = true;
 }
 
-/* Data bytes per ring: --ring-kib, or enough that the largest payload of the
- * run fits four times over, so that it crosses in one record and is read in
- * place (fragments cost the worker a copy). */
-static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct source *src)
+/* Data bytes per ring: --ring-kib, or the default (its share of RINGS_SHARED
+ * with many workers) grown until the largest payload of the run fits four
+ * times over, so that it crosses in one record and is read in place
+ * (fragments cost the worker a copy). */
+static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct source *src, uint32_t workers)
 {
     if (cfg->ring_kib)
         return cfg->ring_kib * 1024u;
@@ -144,6 +153,8 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
      * size, and larger payloads cross in fragments. */
     uint32_t maxp = src->is_stream ? 0 : source_payload_max(src);
     uint32_t size = DEFAULT_RING;
+    while (size > RING_FLOOR && (uint64_t)size * workers > RINGS_SHARED)
+        size /= 2;
     while (size < AUTO_RING_MAX && ring_frag_max(size) < maxp + 256u)
         size *= 2;
     return size;
@@ -152,7 +163,7 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
 static int setup(struct main4 *l, const struct phase4_config *cfg)
 {
     uint32_t n = l->o->workers;
-    l->ring_size = choose_ring_size(cfg, l->src);
+    l->ring_size = choose_ring_size(cfg, l->src, n);
     l->frag_max = ring_frag_max(l->ring_size);
     l->publish_bytes = l->ring_size / 8;
     /* One slot per id the source may name; a stream's are untouched pages
