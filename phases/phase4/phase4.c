@@ -37,6 +37,7 @@
 #include "log.h"
 #include "pacer.h"
 #include "payload.h"
+#include "pin.h"
 #include "pool.h"
 #include "qload.h"
 #include "recover.h"
@@ -308,9 +309,7 @@ static void flush_all(struct main4 *l);
  * woken sooner, once WAKE_DATA bytes wait (ring_publish_lazy()). */
 static uint64_t flush_period(const struct options *o)
 {
-    uint32_t cpus = o->pin == PIN_SAME ? 1 : (uint32_t)cpu_count();
-    uint32_t per_cpu = (o->workers + 1 + cpus - 1) / cpus; /* the main process too */
-    return POLL_NS * per_cpu;
+    return POLL_NS * pin_procs_per_cpu(o->pin, o->workers);
 }
 
 /* At every poll: every ring published, its worker woken once a worthwhile
