@@ -13,10 +13,10 @@
  * Returns 0, or a negative errno from sched_setaffinity. */
 int pin_self(enum pin_mode mode, int role);
 
-/* How many processes of a run with `workers` workers and one main process
- * share a CPU, rounded up (at least 1; all of them under --pin same): with
- * more than one, a process that is woken waits for its CPU, and a side that
- * spins for its peer keeps the peer from running. */
-uint32_t pin_procs_per_cpu(enum pin_mode mode, uint32_t workers);
+/* How many of a run's workers share a CPU, rounded up (at least 1; all of
+ * them under --pin same): with more than one, a worker that is woken may
+ * wait for its CPU behind the others, whatever woke it. The main process is
+ * not counted: the workers run at a lower priority and yield to it. */
+uint32_t pin_workers_per_cpu(enum pin_mode mode, uint32_t workers);
 
 #endif

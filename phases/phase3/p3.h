@@ -62,7 +62,7 @@
  * median 3.4 vs 1.7 M msgs/s, query p50 13 vs 17 ms at that full speed. */
 #define PUMP_TURN 1024
 /* The longest a small batch waits for more after a full turn (router.h),
- * per process that shares a CPU (pin_procs_per_cpu()): a worker that waits
+ * per worker that shares a CPU (pin_workers_per_cpu()): a worker that waits
  * for its CPU anyway gains nothing from being written to more often. */
 #define LINGER_NS 1000000ull
 #define CTL_INQ_CAP (256u * 1024u)

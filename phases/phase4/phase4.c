@@ -299,17 +299,17 @@ static void publish_all(struct main4 *l);
 static void flush_all(struct main4 *l);
 
 /* How long a record may wait in its ring before its sleeping worker is
- * woken for it, however few records it is: POLL_NS while every process has
- * a CPU of its own, longer by the number of processes that share one. A
- * worker that shares its CPU with k others gets it about one time slice in
- * k however often it is woken; waking it every POLL_NS anyway, for the few
- * records a ring gets in that time when the messages are spread over many
- * workers, makes every wake-up a pair of context switches for a handful of
- * records (ANSWERS.md, oversubscription). In full flow a ring's worker is
- * woken sooner, once WAKE_DATA bytes wait (ring_publish_lazy()). */
+ * woken for it, however few records it is: POLL_NS while the workers have
+ * a CPU each, k times that when k of them share one. Such a worker gets its
+ * CPU about one time slice in k however often it is woken; waking it every
+ * POLL_NS anyway, for the few records a ring gets in that time when the
+ * messages are spread over many workers, makes every wake-up a pair of
+ * context switches for a handful of records (ANSWERS.md, experiment 11).
+ * In full flow a ring's worker is woken sooner, once WAKE_DATA bytes wait
+ * (ring_publish_lazy()). */
 static uint64_t flush_period(const struct options *o)
 {
-    return POLL_NS * pin_procs_per_cpu(o->pin, o->workers);
+    return POLL_NS * pin_workers_per_cpu(o->pin, o->workers);
 }
 
 /* At every poll: every ring published, its worker woken once a worthwhile
