@@ -174,7 +174,7 @@ Test(phase4, queries_are_answered_from_the_shared_table_while_messages_flow)
  * counted by the kernel whatever the load) stay far below one per 300
  * messages; waking by a lap-old cached tail, and every worker at every
  * 1 ms poll, made one every 40 to 100 messages. */
-Test(phase4, sixteen_workers_on_one_cpu_are_woken_per_quarter_ring_not_per_batch)
+Test(phase4, sixteen_workers_on_one_cpu_are_woken_for_64_KiB_of_records_not_per_batch)
 {
     char *argv[] = {PHASE4, "--messages", "3000000", "--ids", "10000", "--workers", "16", "--pin", "same", NULL};
     struct rusage before, after;
