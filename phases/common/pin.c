@@ -17,3 +17,9 @@ int pin_self(enum pin_mode mode, int role)
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
 }
+
+uint32_t pin_workers_per_cpu(enum pin_mode mode, uint32_t workers)
+{
+    uint32_t cpus = mode == PIN_SAME ? 1 : (uint32_t)cpu_count();
+    return workers > cpus ? (workers + cpus - 1) / cpus : 1;
+}

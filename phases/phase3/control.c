@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "log.h"
 #include "p3.h"
+#include "pin.h"
 #include "run.h"
 #include "timeline.h"
 
@@ -58,6 +59,7 @@ static void start_run(struct phase3 *p)
     p->start_ns = now_ns();
     pacer_init(&p->rate, p->o->rate, p->start_ns, PUMP_TURN);
     p->rt.rate = p->o->rate > 0 ? &p->rate : NULL;
+    p->rt.linger_ns = LINGER_NS * pin_workers_per_cpu(p->o->pin, p->n);
     pacer_init(&p->qpace, p->o->queries, p->start_ns, 1000);
     if (p->o->queries > 0)
         ask_arm_timer(p);

@@ -29,6 +29,13 @@ struct recover;
  * thousands of small messages, small enough to keep the worker busy while
  * the main process fills the next batch. */
 #define OUTQ_BATCH (64u * 1024u)
+/* The least a write at the end of a loop turn carries when the source runs
+ * at full speed and the next turn follows at once (router.h): a turn of
+ * PUMP_TURN messages spread over many workers leaves a few dozen per queue,
+ * and a write of those to a worker asleep in its loop wakes it for
+ * microseconds of work, a pair of context switches each time when processes
+ * outnumber CPUs. */
+#define OUTQ_TURN_MIN (8u * 1024u)
 
 struct outq {
     int fd;

@@ -61,6 +61,10 @@
  * --ids 10000 --queries 1000 --workers 2 --json` on a busy 2-CPU machine):
  * median 3.4 vs 1.7 M msgs/s, query p50 13 vs 17 ms at that full speed. */
 #define PUMP_TURN 1024
+/* The longest a small batch waits for more after a full turn (router.h),
+ * per worker that shares a CPU (pin_workers_per_cpu()): a worker that waits
+ * for its CPU anyway gains nothing from being written to more often. */
+#define LINGER_NS 1000000ull
 #define CTL_INQ_CAP (256u * 1024u)
 #define CTL_OUT_CAP (64u * 1024u) /* queued queries per worker: about 800 */
 #define SWEEP_MS 5                /* deadline resolution of queries */

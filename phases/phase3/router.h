@@ -28,8 +28,9 @@
 
 /* The router's view of one worker's message pipe. */
 struct router_pipe {
-    struct outq q; /* the batch queue (outq.h); set up by the driver */
-    bool full;     /* its pipe refused bytes: wait until it is writable */
+    struct outq q;     /* the batch queue (outq.h); set up by the driver */
+    bool full;         /* its pipe refused bytes: wait until it is writable */
+    uint64_t dirty_ns; /* when its queue last went from empty to holding bytes */
 };
 
 struct router {
@@ -40,6 +41,7 @@ struct router {
     uint64_t routed;         /* messages accepted by a queue */
     struct pacer *rate;      /* --rate: when messages are due (pacer.h); NULL: as fast as possible */
     uint64_t wake_ns;        /* with ROUTER_SLEEP: when the next message is due */
+    uint64_t linger_ns;      /* longest a small batch waits for more at the end of a full turn */
     uint32_t lost;           /* with ROUTER_LOST: the worker whose pipe failed */
     const char *not_written; /* with ROUTER_NOT_WRITTEN: the function */
 };
@@ -57,8 +59,10 @@ enum router_status {
 /* One loop turn at now_ns: routes up to budget messages from src (fewer
  * under --rate: those due; the held one first), flushes a queue that
  * reaches OUTQ_BATCH, and at the end flushes every queue that holds bytes
- * and whose pipe is not full. ROUTER_OK, ROUTER_SLEEP, ROUTER_BLOCKED (a
- * message is held), ROUTER_END, ROUTER_LOST. */
+ * and whose pipe is not full; after a full turn of a source at full speed,
+ * only those that hold OUTQ_TURN_MIN bytes or have held bytes for
+ * linger_ns. ROUTER_OK, ROUTER_SLEEP, ROUTER_BLOCKED (a message is held),
+ * ROUTER_END, ROUTER_LOST. */
 int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t now_ns);
 
 /* Pipe i can take bytes again: flushes it. ROUTER_BLOCKED (still full),

@@ -37,6 +37,7 @@
 #include "log.h"
 #include "pacer.h"
 #include "payload.h"
+#include "pin.h"
 #include "pool.h"
 #include "qload.h"
 #include "recover.h"
@@ -64,6 +65,14 @@
  * of 5 runs on this 2-vCPU VM with other jobs running). */
 #define DEFAULT_RING (4u << 20)
 #define AUTO_RING_MAX (64u << 20)
+/* Past two workers the default rings share the slack of two: each ring
+ * gets 1/N of the messages, so the same milliseconds of slack take 1/N of
+ * the bytes, while N full-size rings would only add memory that every lap
+ * touches (a page fault on each side, then cache misses: with 16 workers,
+ * 64 MiB against the 8 of two). RING_FLOOR keeps a ring long enough for a
+ * worker that waits many time slices for a shared CPU. */
+#define RINGS_SHARED (2u * DEFAULT_RING)
+#define RING_FLOOR (512u << 10)
 
 struct main4 {
     const struct options *o;
@@ -84,6 +93,7 @@ struct main4 {
     struct pacer rate;
     struct qload query_load;
     uint64_t start_ns, next_poll_ns, next_status_ns, next_progress_ns;
+    uint64_t flush_ns, next_flush_ns; /* force-wake every worker this often (flush_period()) */
     uint64_t not_found, failed;
     bool progress;
     bool *end_put; /* end_put[i]: ring i has its END, so worker i exiting 0 is expected */
@@ -132,10 +142,11 @@ static void on_worker_exit(struct pool *p, uint32_t index, pid_t pid, int wstatu
     l->lost = true;
 }
 
-/* Data bytes per ring: --ring-kib, or enough that the largest payload of the
- * run fits four times over, so that it crosses in one record and is read in
- * place (fragments cost the worker a copy). */
-static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct source *src)
+/* Data bytes per ring: --ring-kib, or the default (its share of RINGS_SHARED
+ * with many workers) grown until the largest payload of the run fits four
+ * times over, so that it crosses in one record and is read in place
+ * (fragments cost the worker a copy). */
+static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct source *src, uint32_t workers)
 {
     if (cfg->ring_kib)
         return cfg->ring_kib * 1024u;
@@ -143,6 +154,8 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
      * size, and larger payloads cross in fragments. */
     uint32_t maxp = src->is_stream ? 0 : source_payload_max(src);
     uint32_t size = DEFAULT_RING;
+    while (size > RING_FLOOR && (uint64_t)size * workers > RINGS_SHARED)
+        size /= 2;
     while (size < AUTO_RING_MAX && ring_frag_max(size) < maxp + 256u)
         size *= 2;
     return size;
@@ -151,7 +164,7 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
 static int setup(struct main4 *l, const struct phase4_config *cfg)
 {
     uint32_t n = l->o->workers;
-    l->ring_size = choose_ring_size(cfg, l->src);
+    l->ring_size = choose_ring_size(cfg, l->src, n);
     l->frag_max = ring_frag_max(l->ring_size);
     l->publish_bytes = l->ring_size / 8;
     /* One slot per id the source may name; a stream's are untouched pages
@@ -282,7 +295,35 @@ static void timeline_fill(struct main4 *l)
         tl_counter(TL_QUEUE_DEPTH, ring_fill(&l->prod[i]), i);
 }
 
+static void publish_all(struct main4 *l);
 static void flush_all(struct main4 *l);
+
+/* How long a record may wait in its ring before its sleeping worker is
+ * woken for it, however few records it is: POLL_NS while the workers have
+ * a CPU each, k times that when k of them share one. Such a worker gets its
+ * CPU about one time slice in k however often it is woken; waking it every
+ * POLL_NS anyway, for the few records a ring gets in that time when the
+ * messages are spread over many workers, makes every wake-up a pair of
+ * context switches for a handful of records (ANSWERS.md, experiment 11).
+ * In full flow a ring's worker is woken sooner, once WAKE_DATA bytes wait
+ * (ring_publish_lazy()). */
+static uint64_t flush_period(const struct options *o)
+{
+    return POLL_NS * pin_workers_per_cpu(o->pin, o->workers);
+}
+
+/* At every poll: every ring published, its worker woken once a worthwhile
+ * amount waits; every flush period, woken for anything (a cold worker under
+ * Zipf gets few records). */
+static void flush_due(struct main4 *l, uint64_t now)
+{
+    if (now < l->next_flush_ns) {
+        publish_all(l);
+        return;
+    }
+    l->next_flush_ns = now + l->flush_ns;
+    flush_all(l);
+}
 
 /* Everything but routing: supervision, queries, status, progress. Returns
  * false when the run must end now (a worker lost, or a second signal). */
@@ -293,9 +334,7 @@ static bool checkpoint(struct main4 *l, uint64_t now)
         uv_run(&l->loop, UV_RUN_NOWAIT); /* SIGCHLD -> pool -> on_worker_exit */
         for (uint32_t i = 0; l->o->recover && i < l->o->workers; i++)
             recover_log_back(&l->rec, i);
-        /* A ring that gets few records (a cold worker under Zipf) wakes its
-         * worker here at the latest: records wait at most POLL_NS. */
-        flush_all(l);
+        flush_due(l, now);
         timeline_fill(l);
     }
     if (l->o->queries > 0)
@@ -654,6 +693,7 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
         log_warn("cannot reduce the timer slack: %s", strerror(errno));
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
+    l.flush_ns = flush_period(o);
     pacer_init(&l.rate, o->rate, l.start_ns, CHECK_EVERY);
     qload_init(&l.query_load, src, o->queries, l.start_ns, 1000, o->gen.seed ^ 0x71755e57ull);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +163,28 @@ Test(phase4, queries_are_answered_from_the_shared_table_while_messages_flow)
     cr_expect_gt(conf_json_u64(r.out, "query_count"), 10000, "%s", r.out);
     cr_expect_eq(conf_json_u64(r.out, "query_failed"), 0, "%s", r.out);
     cr_expect_gt(conf_json_num(r.out, "query_p50_us"), 0.0);
+    proc_result_free(&r);
+}
+
+/* ---- more workers than CPUs -------------------------------------------- */
+
+/* Sixteen workers on one CPU (--pin same): a worker is woken for a
+ * worthwhile amount of work, not for every batch the main process
+ * publishes, so the voluntary context switches of the run (its sleeps,
+ * counted by the kernel whatever the load) stay far below one per 300
+ * messages; waking by a lap-old cached tail, and every worker at every
+ * 1 ms poll, made one every 40 to 100 messages. */
+Test(phase4, sixteen_workers_on_one_cpu_are_woken_for_64_KiB_of_records_not_per_batch)
+{
+    char *argv[] = {PHASE4, "--messages", "3000000", "--ids", "10000", "--workers", "16", "--pin", "same", NULL};
+    struct rusage before, after;
+    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &before), 0);
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, 80000, &r), 0);
+    cr_assert_eq(r.status, 0, "%s", proc_tail(r.err));
+    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &after), 0);
+    long switches = after.ru_nvcsw - before.ru_nvcsw;
+    cr_expect_lt(switches, 3000000 / 300, "%ld voluntary context switches for 3 M messages", switches);
     proc_result_free(&r);
 }
 
