@@ -25,12 +25,9 @@ static uint64_t pow2_at_least(uint64_t x)
     return p;
 }
 
-/* Memory only the main process uses (a log): private and anonymous, and
- * left out of every fork (MADV_DONTFORK). A child that inherited it would
- * share its pages copy-on-write, so each of the main process's first writes
- * to a page after a fork (every entry is a write) would copy the page and
- * flush the TLB of every CPU running it: a fault per 256 entries, on the
- * source's path. populate: fault every page in now. NULL and errno. */
+/* Memory only the main process uses (a log): private, anonymous and left
+ * out of every fork (MADV_DONTFORK; recover.h, LOG, says why). populate:
+ * fault every page in now. NULL and errno. */
 static void *map_main_only(size_t len, bool populate)
 {
     void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
