@@ -14,8 +14,13 @@
  *     delivers through it, so a phase's worker only attaches the area.
  *   - LOG. The main process keeps, per worker, a ring of what it routed to
  *     w after w's last checkpoint: seq, id, event and payload length, 16
- *     bytes (payloads are a function of seq, SPEC §2, so none is kept). The ring is trimmed up to `ack`. When it is
- * full, recover_room() says no and the phase's source waits (backpressure).
+ *     bytes (payloads are a function of seq, SPEC §2, so none is kept).
+ *     The ring is trimmed up to `ack`. When it is full, recover_room() says
+ *     no and the phase's source waits (backpressure). The log is the main
+ *     process's alone: no worker inherits it (MADV_DONTFORK). A fork would
+ *     share its pages copy-on-write, and the source's next write to each
+ *     page would copy it and flush the TLBs of the other CPUs: a page fault
+ *     every 256 messages on the source's path.
  *   - RESTART. When w dies, the pool forks a new w; it loads the last
  *     checkpoint (machines as of position a) and the main process sends it
  *     again, from the log, positions a+1 .. head in their first order, before
