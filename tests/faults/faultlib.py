@@ -172,6 +172,18 @@ def children_of(pid):
     return [k for k in kids if not is_zombie(k)]
 
 
+def wait_children(pid, n, timeout):
+    """The live children of pid once there are n of them, or those there
+    are at the deadline: a loaded machine can take longer than any fixed
+    sleep to fork a run's workers (phase 5's connect too)."""
+    deadline = time.monotonic() + timeout
+    kids = children_of(pid)
+    while len(kids) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+        kids = children_of(pid)
+    return kids
+
+
 def is_zombie(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:

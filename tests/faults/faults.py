@@ -24,7 +24,8 @@ import sys
 import tempfile
 import time
 
-from faultlib import children_of, dump_diff, rss_kb, shm_names, wait_gone, wait_started, write_trace
+from faultlib import (children_of, dump_diff, rss_kb, shm_names, wait_children, wait_gone, wait_started,
+                      write_trace)
 
 FAULTS = []
 PHASES = (1, 2, 3, 4, 5)  # --phase narrows it
@@ -128,7 +129,7 @@ def without_recover_a_killed_worker_ends_the_run_named_within_one_second(ctx, ta
         for _ in range(3):
             run = ctx.start(phase, ["--workers", "3", "--messages", "50000000", "--ids", "10000"])
             time.sleep(rng.uniform(0.1, 0.5))
-            kids = children_of(run.pid)
+            kids = wait_children(run.pid, 3, 5.0)
             if not kids:
                 tally.record(f"phase{phase} kill without --recover", False, "no worker found")
                 run.finish(timeout=5)
@@ -151,7 +152,7 @@ def killing_the_main_process_takes_every_worker_with_it(ctx, tally):
         before = shm_names()
         run = ctx.start(phase, ["--workers", "3", "--messages", "50000000", "--ids", "10000"])
         time.sleep(0.3)
-        kids = children_of(run.pid)
+        kids = wait_children(run.pid, 3, 5.0)
         os.kill(run.pid, signal.SIGKILL)
         run.finish(timeout=5)
         gone = wait_gone(kids, 1.0)
@@ -167,7 +168,7 @@ def a_stopped_worker_fails_its_queries_at_their_deadline(ctx, tally):
         run = ctx.start(phase, ["--workers", "2", "--queries", "200", "--query-timeout", "100", "--rate",
                                 str(ctx.scale(100000)), "--json"], trace)
         time.sleep(0.3)
-        kids = children_of(run.pid)
+        kids = wait_children(run.pid, 2, 5.0)
         if has_lease(phase):
             a_stopped_worker_outlives_its_lease(phase, run, kids[0], tally)
             continue
