@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,15 +176,8 @@ Test(phase4, queries_are_answered_from_the_shared_table_while_messages_flow)
 Test(phase4, sixteen_workers_on_one_cpu_are_woken_for_64_KiB_of_records_not_per_batch)
 {
     char *argv[] = {PHASE4, "--messages", "3000000", "--ids", "10000", "--workers", "16", "--pin", "same", NULL};
-    struct rusage before, after;
-    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &before), 0);
-    struct proc_result r;
-    cr_assert_eq(proc_run(argv, NULL, 80000, &r), 0);
-    cr_assert_eq(r.status, 0, "%s", proc_tail(r.err));
-    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &after), 0);
-    long switches = after.ru_nvcsw - before.ru_nvcsw;
+    long switches = conf_voluntary_switches(argv, 80000);
     cr_expect_lt(switches, 3000000 / 300, "%ld voluntary context switches for 3 M messages", switches);
-    proc_result_free(&r);
 }
 
 /* ---- backpressure, signals and faults --------------------------------- */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -135,6 +136,19 @@ void conf_run_ok(char *const argv[])
     struct proc_result r;
     conf_run(argv, NULL, 0, &r);
     proc_result_free(&r);
+}
+
+long conf_voluntary_switches(char *const argv[], int timeout_ms)
+{
+    struct rusage before, after;
+    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &before), 0);
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, timeout_ms, &r), 0, "cannot start %s", argv[0]);
+    cr_assert_not(r.timed_out, "%s timed out; its stderr ended:\n%s", argv[0], proc_tail(r.err));
+    cr_assert_eq(r.status, 0, "%s: exit %d; its stderr ended:\n%s", argv[0], r.status, proc_tail(r.err));
+    cr_assert_eq(getrusage(RUSAGE_CHILDREN, &after), 0);
+    proc_result_free(&r);
+    return after.ru_nvcsw - before.ru_nvcsw;
 }
 
 void conf_msgen(const char *path, char *const gen[])
