@@ -587,25 +587,49 @@ static void *test_router(void *ctx, char endpoint[256])
     return router;
 }
 
-static void worker_refuses(const uint8_t *body, size_t len, const char *of, const char *want)
-{
-    void *ctx = zmq_ctx_new();
-    char endpoint[256];
-    void *router = test_router(ctx, endpoint);
+/* A `phase5 --worker` facing a ROUTER of the test's own, past its HELLO. */
+struct test_worker {
+    void *ctx, *router;
     struct proc p;
     uint8_t rid[256];
-    int rid_len = start_worker(router, endpoint, of, &p, rid);
-    zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
-    zmq_send(router, body, len, 0);
+    int rid_len;
+};
+
+static void test_worker_start(struct test_worker *tw, const char *of)
+{
+    char endpoint[256];
+    tw->ctx = zmq_ctx_new();
+    tw->router = test_router(tw->ctx, endpoint);
+    tw->rid_len = start_worker(tw->router, endpoint, of, &tw->p, tw->rid);
+}
+
+/* One message of the coordinator's to the worker: its routing id, then body. */
+static void test_worker_send(struct test_worker *tw, const uint8_t *body, size_t len)
+{
+    zmq_send(tw->router, tw->rid, (size_t)tw->rid_len, ZMQ_SNDMORE);
+    zmq_send(tw->router, body, len, 0);
+}
+
+/* Waits up to 10 s for the worker's exit into r, then closes the ROUTER. */
+static void test_worker_end(struct test_worker *tw, struct proc_result *r)
+{
+    cr_assert_eq(proc_wait(&tw->p, 10000, r), 0);
+    zmq_close(tw->router);
+    zmq_ctx_term(tw->ctx);
+}
+
+static void worker_refuses(const uint8_t *body, size_t len, const char *of, const char *want)
+{
+    struct test_worker tw;
+    test_worker_start(&tw, of);
+    test_worker_send(&tw, body, len);
     struct proc_result r;
-    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
-    zmq_close(router);
-    zmq_ctx_term(ctx);
+    test_worker_end(&tw, &r);
     cr_assert_not(r.timed_out);
     cr_expect_eq(r.status, 7, "exit %d, want 7 (a protocol violation): %s", r.status, proc_tail(r.err));
     cr_expect(strstr(r.err, want), "want '%s' in: %s", want, proc_tail(r.err));
     proc_result_free(&r);
-    conf_assert_clean_exit(p.pid);
+    conf_assert_clean_exit(tw.p.pid);
 }
 
 /* A MSG frame for id, after an envelope of seq (into buf; returns its length). */
@@ -654,36 +678,31 @@ Test(phase5, a_worker_refuses_garbage_truncated_oversized_gapped_and_misrouted_m
  * messages, so that it finds all of them at once when it goes on. */
 Test(phase5, a_worker_sends_an_answer_before_applying_the_batches_queued_behind_its_query)
 {
-    void *ctx = zmq_ctx_new();
-    char endpoint[256];
-    void *router = test_router(ctx, endpoint);
-    struct proc p;
-    uint8_t rid[256], buf[512];
-    int rid_len = start_worker(router, endpoint, "1", &p, rid);
-    cr_assert_eq(kill(p.pid, SIGSTOP), 0);
+    struct test_worker tw;
+    uint8_t buf[512];
+    test_worker_start(&tw, "1");
+    cr_assert_eq(kill(tw.p.pid, SIGSTOP), 0);
     put_hdr(buf, WIRE_DATA, 1);
     struct codec_buf b = {.data = buf, .len = WIRE_HDR, .cap = sizeof buf};
     cr_assert_eq(codec_put_query(&b, 7, "some-id", strlen("some-id")), 0);
-    zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
-    zmq_send(router, buf, b.len, 0);
+    test_worker_send(&tw, buf, b.len);
     const uint64_t batches = 8;
     for (uint64_t k = 2; k < 2 + batches; k++) {
         size_t len = msg_body(buf, sizeof buf, k, "some-id");
-        zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
-        zmq_send(router, buf, len, 0);
+        test_worker_send(&tw, buf, len);
     }
     proc_sleep_ms(200); /* every message in the worker's socket buffer */
-    cr_assert_eq(kill(p.pid, SIGCONT), 0);
+    cr_assert_eq(kill(tw.p.pid, SIGCONT), 0);
     struct wire_hdr h = {0};
     bool answered = false;
-    zmq_pollitem_t item = {.socket = router, .events = ZMQ_POLLIN};
+    zmq_pollitem_t item = {.socket = tw.router, .events = ZMQ_POLLIN};
     for (long long end = proc_now_ms() + 10000; !answered && proc_now_ms() < end;) {
         if (zmq_poll(&item, 1, 100) <= 0)
             continue;
         uint8_t id[256], reply[4096];
         char why[200];
-        zmq_recv(router, id, sizeof id, 0);
-        int len = zmq_recv(router, reply, sizeof reply, 0);
+        zmq_recv(tw.router, id, sizeof id, 0);
+        int len = zmq_recv(tw.router, reply, sizeof reply, 0);
         cr_assert_eq(wire_get_hdr(reply, (size_t)len, &h, why, sizeof why), 0, "%s", why);
         struct wire_iter it;
         struct codec_frame f = {0};
@@ -696,15 +715,12 @@ Test(phase5, a_worker_sends_an_answer_before_applying_the_batches_queued_behind_
     cr_expect_eq(h.credit_frames, 0, "the ANSWER came with the credit of %u of the %llu batches behind its query",
                  h.credit_frames, (unsigned long long)batches);
     put_hdr(buf, WIRE_EXIT, 2 + batches);
-    zmq_send(router, rid, (size_t)rid_len, ZMQ_SNDMORE);
-    zmq_send(router, buf, WIRE_HDR, 0);
+    test_worker_send(&tw, buf, WIRE_HDR);
     struct proc_result r;
-    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
-    zmq_close(router);
-    zmq_ctx_term(ctx);
+    test_worker_end(&tw, &r);
     cr_expect_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
     proc_result_free(&r);
-    conf_assert_clean_exit(p.pid);
+    conf_assert_clean_exit(tw.p.pid);
 }
 
 /* ------------------------------------------------ --remote: workers started elsewhere */
