@@ -1,11 +1,17 @@
-/* core_bench - how fast is phase 1, and how much of it is the source?
+/* core_bench - how fast is phase 1, and what is its floor?
  *
- * Runs, REPS times each and alternating so that machine noise hits both
- * alike: (a) the source alone (generate and discard), (b) phase 1's real
- * loop (phase1_run: source -> table -> machine). Prints the median and the
- * spread (min-max) of messages/s, and the source's share of phase 1's time.
+ * Runs, REPS times each and alternating so that machine noise hits all
+ * alike: (a) the source alone (generate and discard), (b) the bare loop:
+ * generate and route, each message's machine found (or created) in the
+ * table the way phase 1 finds it, batch and prefetch included, but no state
+ * machine, no payload check and no dump, (c) phase 1's real loop
+ * (phase1_run: source -> table -> machine). Prints the median and the
+ * spread (min-max) of messages/s, the source's share of phase 1's time and
+ * phase 1's rate over the bare loop's: what the state machine and the
+ * loop's bookkeeping cost. --json prints the same as one JSON line (the
+ * benchmark harness reads it).
  *
- *     build/bin/core_bench [--messages 20000000] [--ids 10000] [--reps 5]
+ *     build/bin/core_bench [--messages 20000000] [--ids 10000] [--reps 5] [--json]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +22,7 @@
 #include "phase1.h"
 #include "shard.h"
 #include "source.h"
+#include "table.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -39,6 +46,37 @@ static double source_alone(const struct gen_config *g)
     return secs;
 }
 
+/* Phase 1's loop less the state machine: the same 64-message batches, each
+ * machine prefetched as its message is pulled, then found or created. */
+static double bare_loop(const struct gen_config *g)
+{
+    enum { BATCH = 64 };
+    struct source s;
+    struct table t;
+    if (source_init_generator(&s, g) < 0 || table_init(&t, g->ids) < 0)
+        exit(1);
+    struct msg msgs[BATCH];
+    uint64_t sink = 0, t0 = now_ns();
+    for (bool more = true; more;) {
+        int n = 0;
+        while (n < BATCH && source_next(&s, &msgs[n]))
+            table_prefetch(&t, msgs[n++].id_hash);
+        more = n == BATCH;
+        for (int i = 0; i < n; i++) {
+            struct machine *mc = table_upsert(&t, msgs[i].id, msgs[i].id_len, msgs[i].id_hash);
+            if (!mc)
+                exit(1);
+            sink += mc->state ^ msgs[i].event; /* read the machine so the lookup is not skipped */
+        }
+    }
+    double secs = (double)(now_ns() - t0) / 1e9;
+    if (sink == 42)
+        puts("");
+    table_free(&t);
+    source_free(&s);
+    return secs;
+}
+
 static double phase1(const struct gen_config *g)
 {
     struct options o = {.gen = *g, .workers = 1};
@@ -57,45 +95,80 @@ static double phase1(const struct gen_config *g)
     return sum.seconds;
 }
 
+struct rates {
+    double median, min, max; /* messages/s */
+};
+
+/* secs[] sorted in place; the rates of its median, slowest and fastest run. */
+static struct rates rates_of(double *secs, int reps, double messages)
+{
+    qsort(secs, (size_t)reps, sizeof secs[0], cmp_double);
+    return (struct rates){messages / secs[reps / 2], messages / secs[reps - 1], messages / secs[0]};
+}
+
+static void print_text(const struct gen_config *g, int reps, struct rates src, struct rates bare, struct rates p1)
+{
+    printf("core_bench: %llu messages, %u uniform ids, 0-byte payloads, %d repetitions (median, min-max)\n",
+           (unsigned long long)g->messages, g->ids, reps);
+    printf("  source alone  %7.2f M msgs/s  (%.2f-%.2f)\n", src.median / 1e6, src.min / 1e6, src.max / 1e6);
+    printf("  bare loop     %7.2f M msgs/s  (%.2f-%.2f)\n", bare.median / 1e6, bare.min / 1e6, bare.max / 1e6);
+    printf("  phase 1       %7.2f M msgs/s  (%.2f-%.2f)\n", p1.median / 1e6, p1.min / 1e6, p1.max / 1e6);
+    printf("  source share of phase 1 time: %.0f %%\n", 100.0 * p1.median / src.median);
+    printf("  phase 1 / bare loop: %.2fx\n", p1.median / bare.median);
+    if (p1.max > 1.3 * p1.min)
+        printf(
+            "  warning: phase 1 runs spread over %.0f %%: the machine is busy, trust the ratio more than the rates\n",
+            100.0 * (p1.max / p1.min - 1));
+}
+
+static void print_json(const struct gen_config *g, int reps, struct rates src, struct rates bare, struct rates p1)
+{
+    printf("{\"messages\":%llu,\"ids\":%u,\"reps\":%d", (unsigned long long)g->messages, g->ids, reps);
+    const char *names[] = {"source", "bare", "phase1"};
+    const struct rates *r[] = {&src, &bare, &p1};
+    for (int i = 0; i < 3; i++)
+        printf(",\"%s_msgs_per_s\":%.0f,\"%s_msgs_per_s_min\":%.0f,\"%s_msgs_per_s_max\":%.0f", names[i], r[i]->median,
+               names[i], r[i]->min, names[i], r[i]->max);
+    printf("}\n");
+}
+
 int main(int argc, char **argv)
 {
     struct gen_config g = {.messages = 20000000, .ids = 10000, .dist = DIST_UNIFORM, .seed = 1};
     int reps = 5;
-    bool ok = argc % 2 == 1;
-    for (int i = 1; ok && i + 1 < argc; i += 2) {
+    bool ok = true, json = false;
+    for (int i = 1; ok && i < argc; i++) {
         uint64_t v = 0;
-        if (strcmp(argv[i], "--messages") == 0 && cli_parse_u64(argv[i + 1], 1, UINT64_MAX / 2, &v))
-            g.messages = v;
-        else if (strcmp(argv[i], "--ids") == 0 && cli_parse_u64(argv[i + 1], 1, 1u << 24, &v))
-            g.ids = (uint32_t)v;
-        else if (strcmp(argv[i], "--reps") == 0 && cli_parse_u64(argv[i + 1], 1, 100, &v))
-            reps = (int)v;
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--json") == 0)
+            json = true;
+        else if (!val)
+            ok = false;
+        else if (strcmp(argv[i], "--messages") == 0 && cli_parse_u64(val, 1, UINT64_MAX / 2, &v))
+            g.messages = v, i++;
+        else if (strcmp(argv[i], "--ids") == 0 && cli_parse_u64(val, 1, 1u << 24, &v))
+            g.ids = (uint32_t)v, i++;
+        else if (strcmp(argv[i], "--reps") == 0 && cli_parse_u64(val, 1, 100, &v))
+            reps = (int)v, i++;
         else
             ok = false;
     }
     if (!ok) {
-        fprintf(stderr, "usage: core_bench [--messages M] [--ids K] [--reps R]\n");
+        fprintf(stderr, "usage: core_bench [--messages M] [--ids K] [--reps R] [--json]\n");
         return 2;
     }
-    double src[100] = {0}, p1[100] = {0};
+    double src[100] = {0}, bare[100] = {0}, p1[100] = {0};
     source_alone(&g); /* warm-up, discarded */
     for (int r = 0; r < reps; r++) {
         src[r] = source_alone(&g);
+        bare[r] = bare_loop(&g);
         p1[r] = phase1(&g);
     }
-    qsort(src, (size_t)reps, sizeof src[0], cmp_double);
-    qsort(p1, (size_t)reps, sizeof p1[0], cmp_double);
     double n = (double)g.messages;
-    printf("core_bench: %llu messages, %u uniform ids, 0-byte payloads, %d repetitions (median, min-max)\n",
-           (unsigned long long)g.messages, g.ids, reps);
-    printf("  source alone  %7.2f M msgs/s  (%.2f-%.2f)\n", n / src[reps / 2] / 1e6, n / src[reps - 1] / 1e6,
-           n / src[0] / 1e6);
-    printf("  phase 1       %7.2f M msgs/s  (%.2f-%.2f)\n", n / p1[reps / 2] / 1e6, n / p1[reps - 1] / 1e6,
-           n / p1[0] / 1e6);
-    printf("  source share of phase 1 time: %.0f %%\n", 100.0 * src[reps / 2] / p1[reps / 2]);
-    if (p1[reps - 1] > 1.3 * p1[0])
-        printf(
-            "  warning: phase 1 runs spread over %.0f %%: the machine is busy, trust the ratio more than the rates\n",
-            100.0 * (p1[reps - 1] / p1[0] - 1));
+    struct rates rs = rates_of(src, reps, n), rb = rates_of(bare, reps, n), rp = rates_of(p1, reps, n);
+    if (json)
+        print_json(&g, reps, rs, rb, rp);
+    else
+        print_text(&g, reps, rs, rb, rp);
     return 0;
 }

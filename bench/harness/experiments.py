@@ -153,7 +153,37 @@ class Bench:
                         rss.append(["workers", s.name, workers, len(pw) + (1 if s.has_workers else 0), rss_pw,
                                     last.get("rss_kb_max", 0), sum(pw) if pw else last.get("rss_kb_max", 0),
                                     10000, last.get("machines", 0), last.get("rss_kb_main", 0), NAN, NAN])
+        self.core_floor()
         self.memory_sweep(rss)
+
+    def core_floor(self):
+        """Phase 1's floor, in the same run: core_bench alternates the source
+        alone, the bare loop (generate, and find or create each message's
+        machine, as phase 1 does, but no state machine and no dump) and
+        phase 1's own loop, in one process, on experiment 1's workload."""
+        c = self.cfg
+        rows = self.table("exp1_core", ["messages", "ids", "reps"] + ["%s_msgs_per_s%s" % (n, q)
+                                                                      for n in ("source", "bare", "phase1")
+                                                                      for q in ("", "_min", "_max")] +
+                          ["phase1_over_bare"])
+        cb = os.path.join(self.args.bin, "core_bench")
+        if not os.access(cb, os.X_OK):
+            self.notes.append("core_bench: not built, no bare-loop floor")
+            return
+        rate = self.peak_rate.get(("phase1", 1, 0), 1e7)
+        msgs = max(c["min_msgs"], int(rate * c["target_s"]))
+        log("scaling: phase 1's floor (core_bench, %d messages)" % msgs)
+        try:
+            out = run_cmd([cb, "--messages", str(msgs), "--ids", "10000", "--reps", str(max(3, c["reps"])), "--json"],
+                          c["timeout"] * 3)
+        except RunFailed as e:
+            self.note_failure("scaling", "core_bench", {}, e)
+            return
+        for r in json_lines(out):
+            rows.append([r["messages"], r["ids"], r["reps"]] + [r["%s_msgs_per_s%s" % (n, q)]
+                                                                for n in ("source", "bare", "phase1")
+                                                                for q in ("", "_min", "_max")] +
+                        [r["phase1_msgs_per_s"] / r["bare_msgs_per_s"]])
 
     def memory_sweep(self, rss):
         """Bytes per machine, per process: each C program at 2 workers (1 for

@@ -99,7 +99,66 @@ def summary(out_dir):
                              float(r["rtt_p50_us"]), float(r["rtt_p99_us"]), float(r["due_p50_us"]),
                              float(r["due_p99_us"])))
     lines += network_lines(load("exp6_network"), load("exp6_query"), load("exp6_floor"))
+    lines += target_lines(load("exp1_core"), scal, lat, floor, rss)
     return rows, lines
+
+
+def judged(what, value, want, met, fmt="%.2fx"):
+    """One line of the targets block: the figure, what it should be, and
+    whether this run met it."""
+    if value is None:
+        return "target %-52s %10s   want %-10s not measured" % (what, "-", want)
+    return "target %-52s %10s   want %-10s %s" % (what, fmt % value, want, "met" if met(value) else "MISSED")
+
+
+def target_lines(core, scal, lat, floor, rss):
+    """The performance targets of the suite, each a ratio of two figures of
+    this run (the machine's load moves rates, not ratios)."""
+    def rate(series, workers, work=0):
+        return next((float(r["msgs_per_s_median"]) for r in scal if r["series"] == series
+                     and r["workers"] == str(workers) and r["work_ns"] == str(work)), None)
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    def best(series):
+        return max((float(r["msgs_per_s_median"]) for r in scal if r["series"] == series and r["work_ns"] == "0"),
+                   default=None)
+
+    def p(series, load, q):
+        return next((float(r[q]) for r in lat if r["series"] == series and r["load_pct"] == str(load)), None)
+
+    idle = next((float(r["rtt_p50_us"]) for r in floor if r.get("gap_us", "0") != "0"), None)
+    bare = float(core[-1]["phase1_over_bare"]) if core else None
+    p2 = [v for v in (p("phase2", load, "p99_us") for load in (25, 50, 75)) if v is not None]
+    lines = [
+        judged("phase 1 / bare generate-and-route loop", bare, ">= 0.80x", lambda v: v >= 0.8),
+        judged("phase 4, 1 worker / phase 1", ratio(rate("phase4", 1), rate("phase1", 1)), ">= 1.00x",
+               lambda v: v >= 1.0),
+        judged("phase 3, 2 workers / phase 1, --work-ns 1000",
+               ratio(rate("phase3", 2, 1000), rate("phase1", 1, 1000)), ">= 1.60x", lambda v: v >= 1.6),
+        judged("phase 3 idle query p50 / idle pipe round trip p50", ratio(p("phase3", 0, "p50_us"), idle),
+               "<= 1.50x", lambda v: v <= 1.5),
+        judged("phase 2 query p99, worst of 25-75 % load", max(p2) if p2 else None, "<= 200 us",
+               lambda v: v <= 200, "%.0f us"),
+    ]
+    for n in ("phase3", "phase4"):
+        for w in (8, 16):
+            lines.append(judged("phase %s, %d workers / its best worker count" % (n[-1], w), ratio(rate(n, w), best(n)),
+                                ">= 0.50x", lambda v: v >= 0.5))
+    for r in rss:
+        if r.get("kind") != "ids" or r["bytes_per_machine_main"] == "nan":
+            continue
+        if r["ids"] != max((x["ids"] for x in rss if x.get("kind") == "ids" and x["series"] == r["series"]),
+                           key=int):
+            continue
+        owner = "bytes_per_machine_main" if r["series"] in ("phase1", "phase2") else "bytes_per_machine_workers"
+        lines.append(judged("phase %s bytes per machine in the process that owns it" % r["series"][-1], float(r[owner]),
+                            "<= 160 B", lambda v: v <= 160, "%.0f B"))
+        if owner != "bytes_per_machine_main":
+            lines.append(judged("phase %s bytes per machine in the main process" % r["series"][-1],
+                                float(r["bytes_per_machine_main"]), "<= 16 B", lambda v: v <= 16, "%.0f B"))
+    return lines
 
 
 def network_lines(net, query, floor):
