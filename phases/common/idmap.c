@@ -2,16 +2,21 @@
  *
  * Half full bounds an unsuccessful probe to about 2.5 slots on average; the
  * slots hold 32-bit indexes, not keys, so the probe array of 10 000 ids is
- * 128 KiB and stays in L2 while the keys stay dense for iteration. */
+ * 128 KiB and stays in L2 while the keys stay dense for iteration.
+ *
+ * Both arrays are main-process memory (mainmem.h): the map is the source's,
+ * and a forked worker neither inherits nor reads it. */
 #include "idmap.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mainmem.h"
+
 static int grow_slots(struct idmap *m, uint32_t nslots)
 {
-    uint32_t *slots = calloc(nslots, sizeof *slots);
+    uint32_t *slots = mainmem_alloc((size_t)nslots * sizeof *slots, false);
     if (!slots)
         return -ENOMEM;
     uint32_t mask = nslots - 1;
@@ -24,7 +29,8 @@ static int grow_slots(struct idmap *m, uint32_t nslots)
             pos = (pos + 1) & mask;
         slots[pos] = i + 1;
     }
-    free(m->slots);
+    if (m->slots)
+        mainmem_free(m->slots, ((size_t)m->mask + 1) * sizeof *m->slots);
     m->slots = slots;
     m->mask = mask;
     return 0;
@@ -37,7 +43,7 @@ int idmap_init(struct idmap *m, uint32_t expected)
     while (nslots < 2 * (uint64_t)expected && nslots < 2 * IDMAP_MAX_IDS)
         nslots *= 2;
     m->keys_cap = expected ? expected : 8;
-    m->keys = malloc((size_t)m->keys_cap * sizeof *m->keys);
+    m->keys = mainmem_alloc((size_t)m->keys_cap * sizeof *m->keys, false);
     if (!m->keys || grow_slots(m, nslots) < 0) {
         idmap_free(m);
         return -ENOMEM;
@@ -54,8 +60,9 @@ int idmap_init_fixed(struct idmap *m, uint32_t cap)
 
 void idmap_free(struct idmap *m)
 {
-    free(m->keys);
-    free(m->slots);
+    mainmem_free(m->keys, (size_t)m->keys_cap * sizeof *m->keys);
+    if (m->slots)
+        mainmem_free(m->slots, ((size_t)m->mask + 1) * sizeof *m->slots);
     memset(m, 0, sizeof *m);
 }
 
@@ -73,7 +80,7 @@ uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash
         if (m->fixed)
             return IDMAP_NONE;
         uint32_t cap = m->keys_cap * 2;
-        struct idkey *keys = realloc(m->keys, (size_t)cap * sizeof *keys);
+        struct idkey *keys = mainmem_resize(m->keys, (size_t)m->keys_cap * sizeof *keys, (size_t)cap * sizeof *keys);
         if (!keys)
             return IDMAP_NONE;
         m->keys = keys;

@@ -1,9 +1,11 @@
 /* idmap.h - an open-addressing map from worker_id to a dense index 0..count-1.
  *
- * It is the one hash index of the suite: the source interns its ids with it and
- * the machine table (table.h) keeps its machines in the dense order it hands
- * out. Lookups compare the cached 64-bit hash before any bytes, so a hit costs
- * one probe into a small array and one memcmp.
+ * The source interns its ids with it, so that a message carries a pointer to
+ * its id, and phase 4 names its shared state-table slots by its indexes.
+ * Lookups compare the cached 64-bit hash before any bytes, so a hit costs
+ * one probe into a small array and one memcmp. Its arrays are main-process
+ * memory (mainmem.h): no forked worker inherits them. (A machine table,
+ * table.h, does not use it: a machine is its own key.)
  *
  * Not thread-safe. Indexes are stable; growth rehashes the probe array and
  * reallocates the key array, so pointers returned by idmap_key() are valid

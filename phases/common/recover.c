@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "fnv.h"
 #include "log.h"
+#include "mainmem.h"
 #include "shard.h"
 #include "table.h"
 #include "trace_reader.h"
@@ -23,24 +24,6 @@ static uint64_t pow2_at_least(uint64_t x)
     while (p < x)
         p <<= 1;
     return p;
-}
-
-/* Memory only the main process uses (a log): private, anonymous and left
- * out of every fork (MADV_DONTFORK; recover.h, LOG, says why). populate:
- * fault every page in now. NULL and errno. */
-static void *map_main_only(size_t len, bool populate)
-{
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : MAP_NORESERVE), -1, 0);
-    if (m == MAP_FAILED)
-        return NULL;
-    if (madvise(m, len, MADV_DONTFORK) < 0) {
-        int e = errno;
-        munmap(m, len);
-        errno = e;
-        return NULL;
-    }
-    return m;
 }
 
 /* Machines of each worker: the ids the source knows that route to it. */
@@ -78,10 +61,10 @@ static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
     uint64_t entries = 2 * every_max; /* recover.h, I5 */
     /* Populated now (a known source's log is small): faulting it in page by
      * page during the run costs a trap per page, on the source's path. */
-    if (!(l->e = map_main_only(entries * sizeof *l->e, !stream)))
+    if (!(l->e = mainmem_alloc(entries * sizeof *l->e, !stream)))
         return -errno;
     l->mask = entries - 1;
-    if (stream && !(l->lines = map_main_only(entries * sizeof *l->lines, false)))
+    if (stream && !(l->lines = mainmem_alloc(entries * sizeof *l->lines, false)))
         return -errno;
     return 0;
 }
@@ -119,10 +102,10 @@ void recover_free(struct recover *r)
             munmap(r->area[w], sizeof(struct recover_area) + 2 * (size_t)r->area[w]->cap * sizeof(struct machine));
     for (uint32_t w = 0; r->log && w < r->n; w++)
         if (r->log[w].e)
-            munmap(r->log[w].e, (r->log[w].mask + 1) * sizeof *r->log[w].e);
+            mainmem_free(r->log[w].e, (r->log[w].mask + 1) * sizeof *r->log[w].e);
     for (uint32_t w = 0; r->log && w < r->n; w++)
         if (r->log[w].lines)
-            munmap(r->log[w].lines, (r->log[w].mask + 1) * sizeof *r->log[w].lines);
+            mainmem_free(r->log[w].lines, (r->log[w].mask + 1) * sizeof *r->log[w].lines);
     free(r->area);
     free(r->log);
     memset(r, 0, sizeof *r);

@@ -17,7 +17,7 @@
  *     bytes (payloads are a function of seq, SPEC §2, so none is kept).
  *     The ring is trimmed up to `ack`. When it is full, recover_room() says
  *     no and the phase's source waits (backpressure). The log is the main
- *     process's alone: no worker inherits it (MADV_DONTFORK). A fork would
+ *     process's alone: no worker inherits it (mainmem.h). A fork would
  *     share its pages copy-on-write, and the source's next write to each
  *     page would copy it and flush the TLBs of the other CPUs: a page fault
  *     every 256 messages on the source's path.

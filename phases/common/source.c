@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fnv.h"
+#include "mainmem.h"
 #include "signals.h"
 #include "trace_reader.h"
 
@@ -26,9 +27,9 @@ static const struct {
 
 int source_track_ids(struct source *s)
 {
-    uint32_t n = source_ids_capacity(s);
-    s->seen = calloc(n ? n : 1, 1);
-    s->seen_list = malloc((size_t)(n ? n : 1) * sizeof *s->seen_list);
+    s->seen_cap = source_ids_capacity(s);
+    s->seen = mainmem_alloc(s->seen_cap, false);
+    s->seen_list = mainmem_alloc((size_t)s->seen_cap * sizeof *s->seen_list, false);
     return s->seen && s->seen_list ? 0 : -ENOMEM;
 }
 
@@ -147,15 +148,17 @@ void source_free(struct source *s)
 {
     idmap_free(&s->ids);
     zipf_free(&s->zipf);
-    free(s->seen);
-    free(s->seen_list);
-    free(s->recs);
+    mainmem_free(s->seen, s->seen_cap);
+    mainmem_free(s->seen_list, (size_t)s->seen_cap * sizeof *s->seen_list);
+    mainmem_free(s->recs, s->recs_cap * sizeof *s->recs);
     if (s->reader) {
         trace_reader_close(s->reader);
         free(s->reader);
         s->reader = NULL;
     }
     s->seen = NULL;
+    s->seen_cap = 0;
     s->seen_list = NULL;
     s->recs = NULL;
+    s->recs_cap = 0;
 }

@@ -6,7 +6,9 @@
  * copies or rehashes a string. The source also remembers which ids it has
  * emitted, so that queries can pick "random known ids".
  *
- * Owned by one thread; the messages it returns borrow ids from it. */
+ * Owned by one thread; the messages it returns borrow ids from it. Its
+ * arrays (ids, trace, seen) are main-process memory (mainmem.h): a forked
+ * worker neither inherits nor reads them. */
 #ifndef MSGROUTE_SOURCE_H
 #define MSGROUTE_SOURCE_H
 
@@ -47,6 +49,7 @@ struct source {
     uint8_t *seen;       /* seen[i] != 0 once id i has been emitted */
     uint32_t *seen_list; /* the emitted ids, in order of first emission */
     uint32_t seen_count;
+    uint32_t seen_cap; /* entries of seen and seen_list */
     uint64_t emitted;
     uint64_t total; /* messages this source will emit */
 
@@ -59,6 +62,7 @@ struct source {
     uint8_t event_of_byte[256];
     /* trace: a regular file, loaded and validated whole */
     struct trace_rec *recs;
+    size_t recs_cap;
     /* trace: a stream (stdin, a FIFO), validated line by line as it is read */
     struct trace_reader *reader;
     char error[300]; /* "FILE:LINE: reason" once a streamed line is malformed */

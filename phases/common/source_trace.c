@@ -12,20 +12,22 @@
 #include <string.h>
 
 #include "fnv.h"
+#include "mainmem.h"
 #include "signals.h"
 #include "source.h"
 #include "trace_reader.h"
 
 /* Appends one parsed message; grows the record array by doubling. */
-static int append(struct source *s, size_t *cap, const struct trace_line *tl, uint64_t lineno)
+static int append(struct source *s, const struct trace_line *tl, uint64_t lineno)
 {
-    if (s->total == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4096;
-        struct trace_rec *r = realloc(s->recs, ncap * sizeof *r);
+    if (s->total == s->recs_cap) {
+        size_t ncap = s->recs_cap ? s->recs_cap * 2 : 4096;
+        struct trace_rec *r = s->recs ? mainmem_resize(s->recs, s->recs_cap * sizeof *r, ncap * sizeof *r)
+                                      : mainmem_alloc(ncap * sizeof *r, false);
         if (!r)
             return -ENOMEM;
         s->recs = r;
-        *cap = ncap;
+        s->recs_cap = ncap;
     }
     uint32_t id = idmap_intern(&s->ids, tl->id, tl->id_len, fnv1a64(tl->id, tl->id_len), NULL);
     if (id == IDMAP_NONE)
@@ -36,11 +38,10 @@ static int append(struct source *s, size_t *cap, const struct trace_line *tl, ui
 
 static int load_whole(struct source *s, struct trace_reader *r, char *err, size_t errlen)
 {
-    size_t cap = 0;
     struct trace_line tl;
     enum trace_read got;
     while ((got = trace_reader_next(r, &tl, err, errlen)) == TRACE_READ_MESSAGE) {
-        int rc = append(s, &cap, &tl, r->lineno);
+        int rc = append(s, &tl, r->lineno);
         if (rc < 0) {
             snprintf(err, errlen, "%s:%llu: %s", r->name, (unsigned long long)r->lineno,
                      rc == -E2BIG ? "more distinct worker_ids than the limit of 16777216" : "out of memory");

@@ -1,16 +1,39 @@
-/* table.c - machines in a dense array behind an idmap. */
+/* table.c - machines in a dense array behind a probe array of indexes. */
 #include "table.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
+/* Rebuilds the probe array at nslots (a power of two) from the machines'
+ * own hashes: nothing else holds them. */
+static int grow_slots(struct table *t, uint32_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    uint32_t mask = nslots - 1;
+    for (uint32_t i = 0; i < t->count; i++) {
+        uint32_t pos = (uint32_t)t->machines[i].id_hash & mask;
+        while (slots[pos])
+            pos = (pos + 1) & mask;
+        slots[pos] = i + 1;
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->mask = mask;
+    return 0;
+}
+
 int table_init(struct table *t, uint32_t expected)
 {
+    memset(t, 0, sizeof *t);
+    uint32_t nslots = 16;
+    while (nslots < 2 * (uint64_t)expected && nslots < 2 * IDMAP_MAX_IDS)
+        nslots *= 2;
     t->cap = expected ? expected : 64;
     t->machines = malloc((size_t)t->cap * sizeof *t->machines);
-    if (!t->machines || idmap_init(&t->index, expected) < 0) {
-        free(t->machines);
-        t->machines = NULL;
+    if (!t->machines || grow_slots(t, nslots) < 0) {
+        table_free(t);
         return -ENOMEM;
     }
     return 0;
@@ -18,16 +41,16 @@ int table_init(struct table *t, uint32_t expected)
 
 void table_free(struct table *t)
 {
-    idmap_free(&t->index);
     free(t->machines);
-    t->machines = NULL;
-    t->cap = 0;
+    free(t->slots);
+    memset(t, 0, sizeof *t);
 }
 
 struct machine *table_create(struct table *t, const char *id, size_t len, uint64_t hash)
 {
-    if (t->index.count == t->cap) {
-        /* Grow before interning so that a failed realloc leaves both in step. */
+    if (t->count >= IDMAP_MAX_IDS || len == 0 || len > MSG_ID_MAX)
+        return NULL;
+    if (t->count == t->cap) {
         uint32_t cap = t->cap * 2;
         struct machine *ms = realloc(t->machines, (size_t)cap * sizeof *ms);
         if (!ms)
@@ -35,9 +58,13 @@ struct machine *table_create(struct table *t, const char *id, size_t len, uint64
         t->machines = ms;
         t->cap = cap;
     }
-    uint32_t i = idmap_intern(&t->index, id, len, hash, NULL);
-    if (i == IDMAP_NONE)
+    if (2 * (uint64_t)(t->count + 1) > (uint64_t)t->mask + 1 && grow_slots(t, (t->mask + 1) * 2) < 0)
         return NULL;
+    uint32_t pos = table_probe(t, id, len, hash);
+    if (t->slots[pos]) /* not new after all: a create is never a reset */
+        return &t->machines[t->slots[pos] - 1];
+    uint32_t i = t->count++;
     sm_init(&t->machines[i], id, len, hash);
+    t->slots[pos] = i + 1;
     return &t->machines[i];
 }
