@@ -139,11 +139,9 @@ int main(int argc, char **argv)
     bool ok = true, json = false;
     for (int i = 1; ok && i < argc; i++) {
         uint64_t v = 0;
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *val = i + 1 < argc ? argv[i + 1] : "";
         if (strcmp(argv[i], "--json") == 0)
             json = true;
-        else if (!val)
-            ok = false;
         else if (strcmp(argv[i], "--messages") == 0 && cli_parse_u64(val, 1, UINT64_MAX / 2, &v))
             g.messages = v, i++;
         else if (strcmp(argv[i], "--ids") == 0 && cli_parse_u64(val, 1, 1u << 24, &v))
