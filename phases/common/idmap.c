@@ -23,11 +23,8 @@ static int grow_slots(struct idmap *m, uint32_t nslots)
     for (uint32_t i = 0; i < m->count; i++) {
         /* keys[0, count) are always set; clang's analyzer loses that count
          * is 0 when idmap_init() calls here.
-         * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
-        uint32_t pos = (uint32_t)m->keys[i].hash & mask;
-        while (slots[pos])
-            pos = (pos + 1) & mask;
-        slots[pos] = i + 1;
+         * NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
+        probe_place(slots, mask, m->keys[i].hash, i + 1);
     }
     if (m->slots)
         mainmem_free(m->slots, ((size_t)m->mask + 1) * sizeof *m->slots);

@@ -36,6 +36,17 @@ struct idmap {
     bool fixed; /* keys never move: idmap_key() pointers stay valid (at most keys_cap ids) */
 };
 
+/* Puts value (an index + 1) in the first empty slot from hash's home: the
+ * insertion step of linear probing, shared by every probe array of the
+ * suite (this map's and a machine table's, table.c) when it is rebuilt. */
+static inline void probe_place(uint32_t *slots, uint32_t mask, uint64_t hash, uint32_t value)
+{
+    uint32_t pos = (uint32_t)hash & mask;
+    while (slots[pos])
+        pos = (pos + 1) & mask;
+    slots[pos] = value;
+}
+
 int idmap_init(struct idmap *m, uint32_t expected);
 
 /* A map whose keys never move, for ids handed out while more are interned:

@@ -15,11 +15,8 @@ static int grow_slots(struct table *t, uint32_t nslots)
     for (uint32_t i = 0; i < t->count; i++) {
         /* machines[0, count) are always set; clang's analyzer loses that
          * count is 0 when table_init() calls here.
-         * NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
-        uint32_t pos = (uint32_t)t->machines[i].id_hash & mask;
-        while (slots[pos])
-            pos = (pos + 1) & mask;
-        slots[pos] = i + 1;
+         * NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
+        probe_place(slots, mask, t->machines[i].id_hash, i + 1);
     }
     free(t->slots);
     t->slots = slots;
