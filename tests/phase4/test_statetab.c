@@ -2,6 +2,7 @@
  * sees a torn record, an unwritten slot reads as empty, and a writer stopped
  * in the middle of a write does not stall a reader. */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,8 +117,30 @@ Test(statetab, a_writer_stopped_mid_write_does_not_stall_readers)
  * one whole version, and versions never go backwards. The writer keeps going
  * until the reader has seen SEEN_MIN different versions (or 5 s pass), so
  * the test cannot pass by never racing, even when a busy machine gives the
- * two processes one CPU between them for a while. */
+ * two processes one CPU between them (then they take turns). */
 #define SEEN_MIN 2000
+
+/* The writer, every 256 writes: when the reader has seen no new version
+ * for a millisecond, it shares the writer's CPU (a loaded machine, or one
+ * CPU for both) and runs only when the scheduler takes the CPU from the
+ * writer, a few hundred times a second: too few versions in 5 s. Then the
+ * writer gives its CPU away until the reader has seen one more (at most
+ * 10 ms). With a CPU each the reader sees versions all the time, and the
+ * writer never waits: the race is as hard as it can be. */
+static void let_a_starved_reader_see(_Atomic uint64_t *seen, uint64_t *last_seen, uint64_t *since)
+{
+    uint64_t now = now_ns(), s = atomic_load(seen);
+    if (s != *last_seen) {
+        *last_seen = s;
+        *since = now;
+        return;
+    }
+    if (now - *since < 1000000ull)
+        return;
+    for (uint64_t until = now + 10000000ull; atomic_load(seen) == s && now_ns() < until;)
+        sched_yield();
+    *since = now_ns();
+}
 
 Test(statetab, a_reader_never_sees_a_torn_record)
 {
@@ -128,7 +151,7 @@ Test(statetab, a_reader_never_sees_a_torn_record)
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* ends with the test, should an assertion end it first */
         struct machine m;
-        uint64_t k = 1;
+        uint64_t k = 1, last_seen = 0, since = now_ns();
         for (uint64_t end = now_ns() + 5000000000ull; atomic_load(seen) < SEEN_MIN && now_ns() < end; k++) {
             version(&m, k);
             statetab_publish(&tab, 0, &m);
@@ -138,11 +161,13 @@ Test(statetab, a_reader_never_sees_a_torn_record)
             if ((k / 1000) % 2)
                 for (volatile int spin = 0; spin < 300; spin++)
                     ;
+            if (k % 256 == 0)
+                let_a_starved_reader_see(seen, &last_seen, &since);
         }
         atomic_store(done, k - 1);
         _exit(0);
     }
-    uint64_t reads = 0, busy = 0, last = 0, seen_versions = 0;
+    uint64_t reads = 0, busy = 0, last = 0, seen_versions = 0, same = 0;
     uint64_t give_up = now_ns() + 2000000000ull;
     while (!atomic_load(done)) {
         struct machine got;
@@ -164,6 +189,8 @@ Test(statetab, a_reader_never_sees_a_torn_record)
         cr_assert_geq(got.msgs, last, "a version went backwards");
         if (got.msgs != last)
             atomic_store(seen, ++seen_versions);
+        else if (++same % 64 == 0)
+            sched_yield(); /* the writer may be waiting for this CPU */
         last = got.msgs;
     }
     int st;
