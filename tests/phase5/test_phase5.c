@@ -854,11 +854,17 @@ Test(phase5, a_stopped_remote_worker_is_lost_at_its_lease_naming_it)
     long long took = proc_now_ms() - t0;
     cr_assert_not(r.timed_out);
     cr_expect_eq(r.status, 3, "exit %d: %s", r.status, proc_tail(r.err));
-    cr_expect(took >= 900 && took < 2500, "lost after %lld ms, want its 1000 ms lease", took);
+    /* The lease runs from the worker's last message, which may be up to a
+     * renewal (a quarter lease) or, on a loaded machine, more before the
+     * stop: the silence the coordinator names is what must reach the lease;
+     * the time since the stop only has to show it was not lost at once. */
+    cr_expect(took >= 250 && took < 2500, "lost after %lld ms, want its 1000 ms lease", took);
     char want[96];
-    snprintf(want, sizeof want, "worker 0 (pid %d): silent for", (int)rr.worker[0].pid);
-    cr_expect(strstr(r.err, want) && strstr(r.err, "a remote worker: only the lease tells"), "want '%s' in: %s", want,
-              proc_tail(r.err));
+    snprintf(want, sizeof want, "worker 0 (pid %d): silent for ", (int)rr.worker[0].pid);
+    const char *at = strstr(r.err, want);
+    cr_expect(at && strstr(r.err, "a remote worker: only the lease tells"), "want '%s' in: %s", want, proc_tail(r.err));
+    long silent = at ? strtol(at + strlen(want), NULL, 10) : 0;
+    cr_expect(silent >= 1000, "lost after %ld ms of silence, want its 1000 ms lease: %s", silent, proc_tail(r.err));
     cr_expect_neq(access(out, F_OK), 0, "a dump was written");
     kill(rr.worker[0].pid, SIGKILL);
     remote_worker_exit(&rr, 0, 5000, NULL, 0);
