@@ -230,6 +230,22 @@ def children(pid):
         return []
 
 
+def has_worked(pid, deadline):
+    """Waits (until deadline) for a worker to have slept twice: it ran, went
+    to sleep for more, woke with it and slept again, so its track has events
+    by now. On a loaded machine a worker can be 0.3 s old and not have run
+    yet, and a worker killed then has nothing on its track."""
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:") and int(line.split()[1]) >= 2:
+                        return
+        except OSError:
+            return
+        time.sleep(0.01)
+
+
 def kill_and_recover(phase, tmp, extra):
     args = ["--workers", "3", "--messages", "400000", "--rate", "200000", "--recover", "--timeline", "k.json"] + extra
     p = subprocess.Popen([os.path.join(BIN, "phase%d" % phase)] + args, cwd=tmp, stdout=subprocess.PIPE,
@@ -243,6 +259,7 @@ def kill_and_recover(phase, tmp, extra):
     time.sleep(0.3)
     victim = kids[1] if len(kids) == 3 else None
     if victim:
+        has_worked(victim, time.monotonic() + 1.0)
         os.kill(victim, signal.SIGKILL)
     out, err = p.communicate(timeout=60)
     tag = "phase%d --recover" % phase
