@@ -74,12 +74,9 @@ def summary(out_dir):
             "%.0f" % (100 * sh) if sh is not None else "-", "%.2f" % zb if zb else "-",
             "%.0f us" % l50 if l50 is not None else "-", "%.0f us" % l0 if l0 is not None else "-",
             "%.1f MiB" % (rkb / 1024) if rkb else "-"))
-    for n in names:
-        sweep = [r for r in rss if r.get("kind") == "ids" and r["series"] == n and r["bytes_per_machine_main"] != "nan"]
-        if sweep:
-            r = max(sweep, key=lambda r: int(r["ids"]))
-            lines.append("memory %-7s per machine, %s ids: main process %.0f B, workers %.0f B (RSS slope)" % (
-                n, r["ids"], float(r["bytes_per_machine_main"]), float(r["bytes_per_machine_workers"])))
+    for r in largest_sweep_rows(rss):
+        lines.append("memory %-7s per machine, %s ids: main process %.0f B, workers %.0f B (RSS slope)" % (
+            r["series"], r["ids"], float(r["bytes_per_machine_main"]), float(r["bytes_per_machine_workers"])))
     for r in ipc:
         if r["transport"] in ("call", "pipe", "ring", "mp.Queue") and r["size_bytes"] in ("100", "1048576"):
             lines.append("ipc %-9s %8s B: %12.0f ns/msg" % (r["transport"], r["size_bytes"],
@@ -101,6 +98,17 @@ def summary(out_dir):
     lines += network_lines(load("exp6_network"), load("exp6_query"), load("exp6_floor"))
     lines += target_lines(load("exp1_core"), scal, lat, floor, rss)
     return rows, lines
+
+
+def largest_sweep_rows(rss):
+    """Per series, the memory sweep's row at its largest --ids (the first
+    size has no slope yet), in the order the series first appear."""
+    best = {}
+    for r in rss:
+        if r.get("kind") == "ids" and r["bytes_per_machine_main"] != "nan":
+            if r["series"] not in best or int(r["ids"]) > int(best[r["series"]]["ids"]):
+                best[r["series"]] = r
+    return list(best.values())
 
 
 def judged(what, value, want, met, fmt="%.2fx"):
@@ -146,12 +154,7 @@ def target_lines(core, scal, lat, floor, rss):
         for w in (8, 16):
             lines.append(judged("phase %s, %d workers / its best worker count" % (n[-1], w), ratio(rate(n, w), best(n)),
                                 ">= 0.50x", lambda v: v >= 0.5))
-    for r in rss:
-        if r.get("kind") != "ids" or r["bytes_per_machine_main"] == "nan":
-            continue
-        if r["ids"] != max((x["ids"] for x in rss if x.get("kind") == "ids" and x["series"] == r["series"]),
-                           key=int):
-            continue
+    for r in largest_sweep_rows(rss):
         owner = "bytes_per_machine_main" if r["series"] in ("phase1", "phase2") else "bytes_per_machine_workers"
         lines.append(judged("phase %s bytes per machine in the process that owns it" % r["series"][-1], float(r[owner]),
                             "<= 160 B", lambda v: v <= 160, "%.0f B"))
