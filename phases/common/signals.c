@@ -64,7 +64,20 @@ int signals_install(const char *program)
     stops = 0;
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         return -errno;
-    return set_handlers();
+    int err = set_handlers();
+    if (err == 0)
+        signals_unblock();
+    return err;
+}
+
+void signals_unblock(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 void signals_resume(unsigned seen)

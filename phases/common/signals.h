@@ -31,8 +31,14 @@
 
 /* Installs the counting handlers, the stop count starting at 0, and
  * ignores SIGPIPE. program names the process in the one line written when
- * a second stop request ends it. 0, or a negative errno. */
+ * a second stop request ends it. Then unblocks the signals it handles: a
+ * launcher may have blocked them across execve() (phases/phase5/launch.c),
+ * and what arrived meanwhile is counted now. 0, or a negative errno. */
 int signals_install(const char *program);
+
+/* Unblocks SIGINT, SIGTERM and SIGUSR1 without installing anything: for a
+ * mode of a launched program that keeps their default actions. */
+void signals_unblock(void);
 
 /* Installs the counting handlers again after a phase's own handlers, with
  * the stop requests the phase has seen so far (0, 1 or more). */

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "phase5.h"
 #include "run.h"
+#include "signals.h"
 
 /* True for an endpoint on this host only: tcp:// to an address of
  * 127.0.0.0/8, to ::1 or to localhost. Anything else accepts workers (and
@@ -243,11 +245,21 @@ static int worker_main(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* build/bin/phase5 (launch.c) started this program with the stop and
+     * status signals blocked; each mode unblocks them once it is ready. */
     for (int k = 1; k < argc; k++) {
-        if (strcmp(argv[k], "--worker") == 0)
+        if (strcmp(argv[k], "--worker") == 0) {
+            /* `pkill -USR1 phase5` asks for a status and reaches workers
+             * too: a worker ignores it, as the ones the pool forks do. A
+             * stop request ends it (the coordinator sees a lost worker). */
+            signal(SIGUSR1, SIG_IGN);
+            signals_unblock();
             return worker_main(argc, argv);
-        if (strcmp(argv[k], "--keygen") == 0)
+        }
+        if (strcmp(argv[k], "--keygen") == 0) {
+            signals_unblock();
             return keygen_main(argc, argv);
+        }
     }
     struct p5_config cfg = {.bind = "tcp://127.0.0.1:*",
                             .window_frames = P5_WINDOW_FRAMES_DEFAULT,

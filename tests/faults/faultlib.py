@@ -141,11 +141,15 @@ class Context:
 
 
 def wait_started(pid, program, within_s=30):
-    """Waits until pid runs program and catches SIGUSR1: its start-up has
+    """Waits until pid runs program (or the program it executes in its
+    place) and catches SIGUSR1: its start-up has
     installed its handlers. A signal sent earlier meets the default action
     of a process that is not the program yet (the fork before exec, the
     dynamic loader), which no program can prevent."""
-    want = os.path.realpath(program)
+    real = os.path.realpath(program)
+    # phase 5's launcher executes the real program in its place
+    # (phases/phase5/launch.c): ../libexec/NAME beside it.
+    launched = os.path.realpath(os.path.join(os.path.dirname(real), "..", "libexec", os.path.basename(real)))
     usr1 = 1 << (signal.SIGUSR1 - 1)
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
@@ -153,7 +157,7 @@ def wait_started(pid, program, within_s=30):
             exe = os.readlink(f"/proc/{pid}/exe")
             with open(f"/proc/{pid}/status") as f:
                 caught = next(int(line.split()[1], 16) for line in f if line.startswith("SigCgt:"))
-            if exe == want and caught & usr1:
+            if exe in (real, launched) and caught & usr1:
                 return True
         except (OSError, StopIteration):
             if not os.path.exists(f"/proc/{pid}"):

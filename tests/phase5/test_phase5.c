@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -428,6 +429,90 @@ Test(phase5, a_sigusr1_flood_never_kills_the_run)
     cr_assert_eq(r.status, 0, "exit %d after %d SIGUSR1: %s", r.status, sent, proc_tail(r.err));
     cr_expect_gt(sent, 10, "the run ended before the flood");
     cr_assert(files_equal(ref, out), "dump differs from phase 1's");
+    proc_result_free(&r);
+    conf_assert_clean_exit(p.pid);
+}
+
+/* build/bin/phase5 is a launcher (phases/phase5/launch.c): it must hand the
+ * real program SIGINT, SIGTERM and SIGUSR1 blocked. Here its "real
+ * program" is cat, which shows the mask it was started with. */
+Test(phase5, the_launcher_starts_the_real_program_with_the_stop_and_status_signals_blocked)
+{
+    char *dir = temp_dir();
+    char bin[512], libexec[512], launcher[600], real[600];
+    snprintf(bin, sizeof bin, "%s/bin", dir);
+    snprintf(libexec, sizeof libexec, "%s/libexec", dir);
+    cr_assert_eq(mkdir(bin, 0755), 0);
+    cr_assert_eq(mkdir(libexec, 0755), 0);
+    snprintf(launcher, sizeof launcher, "%s/phase5", bin);
+    snprintf(real, sizeof real, "%s/phase5", libexec);
+    size_t len = 0;
+    char *bytes = read_file(PHASE5, &len);
+    cr_assert(bytes);
+    FILE *f = fopen(launcher, "wb");
+    cr_assert(f && fwrite(bytes, 1, len, f) == len && fclose(f) == 0);
+    free(bytes);
+    cr_assert_eq(chmod(launcher, 0755), 0);
+    cr_assert_eq(symlink("/bin/cat", real), 0);
+
+    char *argv[] = {launcher, "/proc/self/status", NULL};
+    struct proc_result r;
+    cr_assert_eq(proc_run(argv, NULL, 10000, &r), 0);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    const char *line = strstr(r.out, "SigBlk:");
+    cr_assert(line, "%s", r.out);
+    unsigned long long blocked = strtoull(line + strlen("SigBlk:"), NULL, 16);
+    unsigned long long want = 1ull << (SIGINT - 1) | 1ull << (SIGTERM - 1) | 1ull << (SIGUSR1 - 1);
+    cr_expect_eq(blocked & want, want, "SigBlk %llx, want the bits %llx", blocked, want);
+    proc_result_free(&r);
+    unlink(launcher);
+    unlink(real);
+    rmdir(bin);
+    rmdir(libexec);
+    remove_dir(dir);
+}
+
+/* The signals pending for pid as a whole (ShdPnd in /proc/PID/status). */
+static unsigned long long pending_signals(pid_t pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long long mask = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "ShdPnd: %llx", &mask) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return mask;
+}
+
+/* ... and the real program unblocks them once its handlers are in: a
+ * status request sent before (held here from before the fork, so it waits
+ * whatever the timing) reaches a handler, is not fatal, and does not stay
+ * pending for ever. */
+Test(phase5, a_status_request_sent_before_the_handlers_exist_reaches_them)
+{
+    sigset_t usr1, old;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    cr_assert_eq(sigprocmask(SIG_BLOCK, &usr1, &old), 0); /* the child inherits the mask */
+    char *argv[] = {PHASE5, "--rate", "20000", "--messages", "20000", "--workers", "2", NULL};
+    struct proc p;
+    int started = proc_start(argv, &p);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    cr_assert_eq(started, 0);
+    kill(p.pid, SIGUSR1);
+    cr_assert_eq(proc_wait_started(p.pid, PHASE5, 5000), 0);
+    unsigned long long bit = 1ull << (SIGUSR1 - 1);
+    long long deadline = proc_now_ms() + 5000;
+    while ((pending_signals(p.pid) & bit) && proc_now_ms() < deadline)
+        proc_sleep_ms(1);
+    cr_expect_not(pending_signals(p.pid) & bit, "SIGUSR1 is still pending: the program never unblocked it");
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&p, 10000, &r), 0);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect(strstr(r.out, "20000 messages"), "%s", r.out);
     proc_result_free(&r);
     conf_assert_clean_exit(p.pid);
 }

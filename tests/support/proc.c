@@ -395,16 +395,22 @@ static unsigned long long caught_signals(pid_t pid)
     return mask;
 }
 
-/* True when pid has exec'd program (its /proc/PID/exe names it). */
+/* True when pid has exec'd program (its /proc/PID/exe names it), or the
+ * program it executes in its place: phase 5's launcher becomes
+ * ../libexec/NAME beside it (phases/phase5/launch.c). */
 static bool runs_program(pid_t pid, const char *program)
 {
-    char path[64], exe[4096], want[4096];
+    char path[64], exe[4096], want[4096], launched[4200], real_launched[4096];
     snprintf(path, sizeof path, "/proc/%d/exe", (int)pid);
     ssize_t n = readlink(path, exe, sizeof exe - 1);
     if (n < 0 || !realpath(program, want))
         return false;
     exe[n] = '\0';
-    return strcmp(exe, want) == 0;
+    if (strcmp(exe, want) == 0)
+        return true;
+    const char *slash = strrchr(want, '/');
+    snprintf(launched, sizeof launched, "%.*s/../libexec%s", (int)(slash - want), want, slash);
+    return realpath(launched, real_launched) && strcmp(exe, real_launched) == 0;
 }
 
 int proc_wait_started(pid_t pid, const char *program, int timeout_ms)
