@@ -28,6 +28,8 @@ Test(sm, every_cell_of_the_transition_table_matches_the_spec)
             if (strcmp(want, "-") == 0) {
                 cr_expect_eq(step.valid, 0, "%s on %s should be invalid", event_name(e), state_name(s));
                 cr_expect_eq(step.next, s, "an invalid %s must leave %s unchanged", event_name(e), state_name(s));
+                cr_expect_eq(step.effect, SM_NONE, "an invalid %s in %s must count nothing but invalid", event_name(e),
+                             state_name(s));
                 continue;
             }
             char got[40];
