@@ -66,9 +66,11 @@ int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t 
      * into that worker's outq. A queue that refuses a message is flushed
      * and asked again; if it still refuses (its pipe is full, or it failed),
      * hold the message in r->held and stop: ROUTER_BLOCKED (or ROUTER_LOST).
-     * Flush a queue that reaches OUTQ_BATCH, and before returning flush
-     * every queue that holds bytes and whose pipe is not full, so a slow
-     * source never leaves messages waiting for a batch to fill; but after a
+     * Flush a queue that reaches OUTQ_BATCH unless its pipe is full (that
+     * write could only fail until the writable callback), and before
+     * returning flush every queue that holds bytes and whose pipe is not
+     * full, so a slow source never leaves messages waiting for a batch to
+     * fill; but after a
      * full turn at full speed (no --rate, nothing held), only the queues
      * worth_writing() says so of: the next turn follows at once. Note when
      * each queue went from empty to holding bytes (pipe[i].dirty_ns). Count
@@ -116,7 +118,9 @@ int router_turn(struct router *r, struct source *src, uint64_t budget, uint64_t 
         }
         r->have_held = false;
         r->routed++;
-        if (outq_buffered(q) >= OUTQ_BATCH && flush_pipe(r, i) == ROUTER_LOST)
+        /* A full pipe is not written again until it is writable: a write
+         * per message would only fail (EAGAIN) until the queue fills. */
+        if (outq_buffered(q) >= OUTQ_BATCH && !r->pipe[i].full && flush_pipe(r, i) == ROUTER_LOST)
             status = ROUTER_LOST;
     }
     if (r->rate)

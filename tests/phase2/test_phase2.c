@@ -279,25 +279,6 @@ Test(phase2, sigusr1_and_status_every_print_the_status_table_with_the_queue)
     proc_result_free(&r);
 }
 
-/* True once pid has exited (a zombie, not yet reaped) or is gone. */
-static bool has_exited(pid_t pid)
-{
-    char path[64], state = 0;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return true;
-    /* "pid (comm) S ...": the state follows the last ')'. */
-    char buf[512];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')');
-    if (paren && paren[1] == ' ')
-        state = paren[2];
-    return state == 'Z' || state == 'X';
-}
-
 /* SIGUSR1 asks for the status table at any moment, also after the loop has
  * closed and given the signals back their default action (terminate) while
  * the dump of a million machines is written. The run must never die of it. */
@@ -308,7 +289,7 @@ Test(phase2, sigusr1_at_any_moment_never_kills_the_run)
     char *argv[] = {phase2_bin, "--ids", "1000000", "--messages", "2000000", "--dump", out, NULL};
     struct proc p;
     start_running(argv, &p);
-    for (int i = 0; i < 20000 && !has_exited(p.pid); i++) {
+    for (int i = 0; i < 20000 && !proc_has_exited(p.pid); i++) {
         kill(p.pid, SIGUSR1);
         proc_sleep_ms(2);
     }

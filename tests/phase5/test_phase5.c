@@ -395,20 +395,6 @@ Test(phase5, sigusr1_prints_the_status_table_naming_each_workers_endpoint)
     conf_assert_clean_exit(p.pid);
 }
 
-static bool has_exited(pid_t pid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return true;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')');
-    return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
-}
-
 Test(phase5, a_sigusr1_flood_never_kills_the_run)
 {
     char out[512], ref[512];
@@ -419,7 +405,7 @@ Test(phase5, a_sigusr1_flood_never_kills_the_run)
     cr_assert_eq(proc_start(argv, &p), 0);
     cr_assert_eq(proc_wait_started(p.pid, PHASE5, 5000), 0);
     int sent = 0;
-    for (; sent < 20000 && !has_exited(p.pid); sent++) {
+    for (; sent < 20000 && !proc_has_exited(p.pid); sent++) {
         kill(sent % 2 ? p.pid : -p.pid, SIGUSR1);
         proc_sleep_ms(1);
     }

@@ -413,6 +413,23 @@ static bool runs_program(pid_t pid, const char *program)
     return realpath(launched, real_launched) && strcmp(exe, real_launched) == 0;
 }
 
+/* "pid (comm) S ...": the state follows the last ')'. */
+bool proc_has_exited(pid_t pid)
+{
+    char path[64], buf[512], state = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    if (paren && paren[1] == ' ')
+        state = paren[2];
+    return state == 'Z' || state == 'X';
+}
+
 int proc_wait_started(pid_t pid, const char *program, int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;

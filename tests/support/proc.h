@@ -57,6 +57,9 @@ bool files_equal(const char *a, const char *b);
 char *temp_dir(void);
 void remove_dir(char *dir);
 
+/* True once pid has exited (a zombie, not yet reaped) or is gone. */
+bool proc_has_exited(pid_t pid);
+
 /* Number of zombie children of this process right now. */
 int count_zombie_children(void);
 
