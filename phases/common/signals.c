@@ -45,9 +45,7 @@ static int set_handlers(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     /* One handler at a time: the count is not re-entered by a second signal. */
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
-        sigaddset(&sa.sa_mask, watched[i]);
+    signals_watched(&sa.sa_mask);
     for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++) {
         sa.sa_flags = watched[i] == SIGUSR1 ? SA_RESTART : 0;
         if (sigaction(watched[i], &sa, NULL) < 0)
@@ -73,10 +71,7 @@ int signals_install(const char *program)
 void signals_unblock(void)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
+    signals_watched(&set);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
@@ -128,10 +123,7 @@ void signals_loop_handles_second(bool on)
 void signals_hold(sigset_t *old)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
+    signals_watched(&set);
     sigprocmask(SIG_BLOCK, &set, old);
 }
 

@@ -29,6 +29,17 @@
 #include <signal.h>
 #include <stdbool.h>
 
+/* The signals this module handles: the stop requests (SIGINT, SIGTERM) and
+ * the status request (SIGUSR1). Inline, so that a program that links
+ * nothing else (phases/phase5/launch.c) names the same set. */
+static inline void signals_watched(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGUSR1);
+}
+
 /* Installs the counting handlers, the stop count starting at 0, and
  * ignores SIGPIPE. program names the process in the one line written when
  * a second stop request ends it. Then unblocks the signals it handles: a

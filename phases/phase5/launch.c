@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "exits.h"
+#include "signals.h"
 
 /* The real program's path: ../libexec/phase5 from this program's own
  * directory, wherever the build tree is. 0, or a negative errno. */
@@ -47,10 +48,7 @@ int main(int argc, char **argv)
 {
     (void)argc;
     sigset_t held;
-    sigemptyset(&held);
-    sigaddset(&held, SIGINT);
-    sigaddset(&held, SIGTERM);
-    sigaddset(&held, SIGUSR1);
+    signals_watched(&held);
     sigprocmask(SIG_BLOCK, &held, NULL);
 
     char path[PATH_MAX];
