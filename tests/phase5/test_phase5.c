@@ -458,21 +458,6 @@ Test(phase5, the_launcher_starts_the_real_program_with_the_stop_and_status_signa
     remove_dir(dir);
 }
 
-/* The signals pending for pid as a whole (ShdPnd in /proc/PID/status). */
-static unsigned long long pending_signals(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    unsigned long long mask = 0;
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "ShdPnd: %llx", &mask) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return mask;
-}
-
 /* ... and the real program unblocks them once its handlers are in: a
  * status request sent before (held here from before the fork, so it waits
  * whatever the timing) reaches a handler, is not fatal, and does not stay
@@ -492,9 +477,9 @@ Test(phase5, a_status_request_sent_before_the_handlers_exist_reaches_them)
     cr_assert_eq(proc_wait_started(p.pid, PHASE5, 5000), 0);
     unsigned long long bit = 1ull << (SIGUSR1 - 1);
     long long deadline = proc_now_ms() + 5000;
-    while ((pending_signals(p.pid) & bit) && proc_now_ms() < deadline)
+    while ((proc_signal_mask(p.pid, "ShdPnd") & bit) && proc_now_ms() < deadline)
         proc_sleep_ms(1);
-    cr_expect_not(pending_signals(p.pid) & bit, "SIGUSR1 is still pending: the program never unblocked it");
+    cr_expect_not(proc_signal_mask(p.pid, "ShdPnd") & bit, "SIGUSR1 is still pending: the program never unblocked it");
     struct proc_result r;
     cr_assert_eq(proc_wait(&p, 10000, &r), 0);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));

@@ -379,8 +379,7 @@ long proc_rss_kb(pid_t pid)
     return kb;
 }
 
-/* The signals pid catches, from /proc/PID/status; 0 when it cannot be read. */
-static unsigned long long caught_signals(pid_t pid)
+unsigned long long proc_signal_mask(pid_t pid, const char *field)
 {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -388,8 +387,9 @@ static unsigned long long caught_signals(pid_t pid)
     if (!f)
         return 0;
     unsigned long long mask = 0;
+    size_t len = strlen(field);
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "SigCgt: %llx", &mask) == 1)
+        if (strncmp(line, field, len) == 0 && line[len] == ':' && sscanf(line + len + 1, "%llx", &mask) == 1)
             break;
     fclose(f);
     return mask;
@@ -434,7 +434,7 @@ int proc_wait_started(pid_t pid, const char *program, int timeout_ms)
 {
     long long deadline = now_ms() + timeout_ms;
     unsigned long long usr1 = 1ull << (SIGUSR1 - 1);
-    while (!(runs_program(pid, program) && (caught_signals(pid) & usr1))) {
+    while (!(runs_program(pid, program) && (proc_signal_mask(pid, "SigCgt") & usr1))) {
         if (now_ms() > deadline || kill(pid, 0) < 0)
             return -1;
         proc_sleep_ms(1);

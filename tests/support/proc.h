@@ -57,6 +57,11 @@ bool files_equal(const char *a, const char *b);
 char *temp_dir(void);
 void remove_dir(char *dir);
 
+/* One signal mask of pid from /proc/PID/status, by its field name
+ * ("SigCgt": caught, "SigBlk": blocked, "ShdPnd": pending for the process);
+ * 0 when it cannot be read. */
+unsigned long long proc_signal_mask(pid_t pid, const char *field);
+
 /* True once pid has exited (a zombie, not yet reaped) or is gone. */
 bool proc_has_exited(pid_t pid);
 
