@@ -264,24 +264,44 @@ bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)
 
 int64_t recover_restore(struct recover_area *a, struct table *t)
 {
-    uint64_t pub = atomic_load_explicit(&a->published, memory_order_acquire);
-    if (pub == 0) {
-        /* The dead one's positions are not ours. */
-        atomic_store_explicit(&a->applied, 0, memory_order_relaxed);
-        atomic_store_explicit(&a->applying, 0, memory_order_relaxed);
-        return 0;
-    }
-    unsigned b = pub & 1;
-    const struct machine *c = &a->copy[(size_t)b * a->cap];
-    for (uint32_t i = 0; i < a->count[b]; i++) {
+    uint32_t n;
+    uint64_t pos;
+    const struct machine *c = recover_published(a, &n, &pos);
+    for (uint32_t i = 0; i < n; i++) {
         struct machine *m = table_create(t, c[i].id, c[i].id_len, c[i].id_hash);
         if (!m)
             return -ENOMEM;
         *m = c[i];
     }
-    atomic_store_explicit(&a->applied, a->pos[b], memory_order_relaxed);
-    atomic_store_explicit(&a->applying, a->pos[b], memory_order_relaxed);
-    return (int64_t)a->pos[b];
+    /* With no checkpoint yet, 0: the dead one's positions are not ours. */
+    atomic_store_explicit(&a->applied, pos, memory_order_relaxed);
+    atomic_store_explicit(&a->applying, pos, memory_order_relaxed);
+    return (int64_t)pos;
+}
+
+struct machine *recover_spare(struct recover_area *a, unsigned *copy)
+{
+    uint64_t pub = atomic_load_explicit(&a->published, memory_order_relaxed);
+    *copy = pub == 0 ? 0 : !(pub & 1); /* the copy the last publication does not name */
+    return &a->copy[(size_t)*copy * a->cap];
+}
+
+void recover_publish(struct recover_area *a, unsigned copy, uint32_t count, uint64_t pos)
+{
+    a->count[copy] = count;
+    a->pos[copy] = pos;
+    /* Release pairs with the acquire in recover_room(), recover_on_death()
+     * and recover_restore(): whoever sees pos sees the whole copy. */
+    atomic_store_explicit(&a->published, 2 * pos + copy, memory_order_release);
+}
+
+const struct machine *recover_published(const struct recover_area *a, uint32_t *count, uint64_t *pos)
+{
+    uint64_t pub = atomic_load_explicit(&a->published, memory_order_acquire);
+    unsigned b = pub & 1;
+    *count = pub == 0 ? 0 : a->count[b];
+    *pos = pub == 0 ? 0 : a->pos[b];
+    return &a->copy[(size_t)b * a->cap];
 }
 
 int recover_checkpoint(struct recover_area *a, const struct table *t, uint64_t pos)
@@ -289,13 +309,8 @@ int recover_checkpoint(struct recover_area *a, const struct table *t, uint64_t p
     uint32_t n = table_count(t);
     if (n > a->cap)
         return -ENOSPC;
-    uint64_t pub = atomic_load_explicit(&a->published, memory_order_relaxed);
-    unsigned b = pub == 0 ? 0 : !(pub & 1); /* the copy the last publication does not name */
-    memcpy(&a->copy[(size_t)b * a->cap], t->machines, (size_t)n * sizeof *t->machines);
-    a->count[b] = n;
-    a->pos[b] = pos;
-    /* Release pairs with the acquire in recover_room(), recover_on_death()
-     * and recover_restore(): whoever sees pos sees the whole copy. */
-    atomic_store_explicit(&a->published, 2 * pos + b, memory_order_release);
+    unsigned b;
+    memcpy(recover_spare(a, &b), t->machines, (size_t)n * sizeof *t->machines);
+    recover_publish(a, b, n, pos);
     return 0;
 }

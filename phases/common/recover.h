@@ -11,7 +11,10 @@
  *     into a mapping shared with the main process and made before the fork,
  *     so it outlives w, and publishes the position the copy stands at (the
  *     acknowledgement, `ack`). The worker side lives in shard.c: every phase
- *     delivers through it, so a phase's worker only attaches the area.
+ *     delivers through it, so a phase's worker only attaches the area. A
+ *     worker on another host (phase 5's --remote) shares no memory: it sends
+ *     its machines over its connection, and the main process writes them
+ *     into the area and publishes them (recover_spare, recover_publish).
  *   - LOG. The main process keeps, per worker, a ring of what it routed to
  *     w after w's last checkpoint: seq, id, event and payload length, 16
  *     bytes (payloads are a function of seq, SPEC §2, so none is kept).
@@ -24,7 +27,9 @@
  *   - RESTART. When w dies, the pool forks a new w; it loads the last
  *     checkpoint (machines as of position a) and the main process sends it
  *     again, from the log, positions a+1 .. head in their first order, before
- *     anything new for w.
+ *     anything new for w. A remote w is replaced by whoever starts a new
+ *     one with the same index; the main process sends it the checkpoint
+ *     first, then the same replay.
  *
  * Invariants (why the dump equals a run without the kill):
  *   I1 a published checkpoint is whole: w writes the copy the last
@@ -240,5 +245,17 @@ int64_t recover_restore(struct recover_area *a, struct table *t);
 /* Worker side: copies t's machines into the spare copy and publishes pos.
  * -ENOSPC when they do not fit (a source that met ids after the start). */
 int recover_checkpoint(struct recover_area *a, const struct table *t, uint64_t pos);
+
+/* A checkpoint written in pieces, by whoever has the machines: the copy
+ * the last publication does not name (its number in *copy, room for
+ * a->cap machines), then recover_publish() once count of them are in it,
+ * as of position pos. Phase 5's coordinator writes a remote worker's
+ * checkpoint this way as it arrives over the network. */
+struct machine *recover_spare(struct recover_area *a, unsigned *copy);
+void recover_publish(struct recover_area *a, unsigned copy, uint32_t count, uint64_t pos);
+
+/* The last published checkpoint: its machines, their count and its
+ * position (0 and 0 when none is published yet). */
+const struct machine *recover_published(const struct recover_area *a, uint32_t *count, uint64_t *pos);
 
 #endif

@@ -27,6 +27,8 @@ void p5_describe(const struct coord *p, uint32_t i, char *buf, size_t len)
     const struct wk *w = &p->w[i];
     if (w->hello)
         snprintf(buf, len, "connected from %s to %s", w->peer, p->endpoint);
+    else if (w->dead && p->c->remote)
+        snprintf(buf, len, "lost; its replacement is awaited at %s", p->endpoint);
     else
         snprintf(buf, len, "never connected to %s", p->endpoint);
 }
@@ -268,9 +270,10 @@ static void on_lease_timer(uv_timer_t *h)
     uint64_t lease = (uint64_t)p->c->lease_ms * 1000000ull;
     bool drained = false;
     for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
-        if (p->o->recover && (p->w[i].dead || !p->pool.w[i].alive)) {
-            /* --recover: its successor is starting, or its death is not
-             * handled yet (or it had ended): a HELLO is all it owes. */
+        if (p->o->recover && (p->w[i].dead || (!p->c->remote && !p->pool.w[i].alive))) {
+            /* --recover: its successor is starting (or, remote, awaited),
+             * or its death is not handled yet (or it had ended): a HELLO
+             * is all it owes. */
             if (p->w[i].dead && p->pool.w[i].alive &&
                 now - p->w[i].restart_ns > (uint64_t)START_TIMEOUT_MS * 1000000ull)
                 p5_lose(p, i, "was restarted but did not say HELLO within 10 s");
@@ -491,22 +494,27 @@ static int take_result(struct coord *p, struct p5_result *r)
     return EXIT_OK;
 }
 
-/* --remote: the exact command of each worker, for whoever starts them
- * (each flag that must agree with the coordinator's is spelt out). */
-static void print_worker_commands(const struct coord *p)
+/* --remote: the exact command of worker i, for whoever starts it (each
+ * flag that must agree with the coordinator's is spelt out). */
+void p5_print_worker_command(const struct coord *p, uint32_t i)
 {
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     snprintf(self + (n > 0 ? n : 0), sizeof self - (size_t)(n > 0 ? n : 0), "%s", n > 0 ? "" : "phase5");
+    fprintf(stderr,
+            "  %s --worker --connect %s --index %u --of %u --work-ns %llu --window %u --window-bytes %u "
+            "--hwm %d --lease %u%s%s\n",
+            self, p->endpoint, i, p->n, (unsigned long long)p->o->work_ns, p->c->window_frames, p->c->window_bytes,
+            p->c->hwm, p->c->lease_ms, p->c->keys ? " --keys " : "", p->c->keys ? p->c->keys_dir : "");
+    fflush(stderr);
+}
+
+static void print_worker_commands(const struct coord *p)
+{
     fprintf(stderr, "%s: waiting for %u workers at %s; start each of them, on any host that reaches it, as:\n", PROGRAM,
             p->n, p->endpoint);
     for (uint32_t i = 0; i < p->n; i++)
-        fprintf(stderr,
-                "  %s --worker --connect %s --index %u --of %u --work-ns %llu --window %u --window-bytes %u "
-                "--hwm %d --lease %u%s%s\n",
-                self, p->endpoint, i, p->n, (unsigned long long)p->o->work_ns, p->c->window_frames, p->c->window_bytes,
-                p->c->hwm, p->c->lease_ms, p->c->keys ? " --keys " : "", p->c->keys ? p->c->keys_dir : "");
-    fflush(stderr);
+        p5_print_worker_command(p, i);
 }
 
 /* Each batch holds up to BATCH_BYTES of frames, one largest MSG frame of

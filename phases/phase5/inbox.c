@@ -91,8 +91,8 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
     w->last_heard_ns = now_ns();
     log_debug("worker %u (pid %d) connected from %s: window %u frames, %u bytes", i, w->pid, peer, h->credit_frames,
               h->credit_bytes);
-    if (w->dead)
-        respawn_on_hello(p, w); /* its replay first, under the credit it just granted */
+    if (w->dead || (p->o->recover && p->c->remote))
+        respawn_on_hello(p, w); /* its checkpoint and replay first, under the credit it just granted */
     if (w->ever_hello)
         return;
     w->ever_hello = true;
@@ -179,6 +179,10 @@ static void on_worker_msg(struct coord *p, struct wk *w, const uint8_t *body, si
     w->seq_in++;
     if (h.kind == WIRE_LEASE && len == WIRE_HDR)
         return;
+    if (h.kind == WIRE_CKPT) {
+        ckpt_on_message(p, w, body, len, &h);
+        return;
+    }
     if (h.kind != WIRE_DATA) {
         snprintf(what, sizeof what, "sent a %s message (protocol error)",
                  h.kind == WIRE_HELLO ? "second HELLO" : "bad");

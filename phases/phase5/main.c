@@ -295,14 +295,6 @@ int main(int argc, char **argv)
     int status = run_begin(&program, argc, argv, &o, &src);
     if (status != RUN_GO)
         return status;
-    if (o.recover && cfg.remote) {
-        /* A checkpoint lives in memory the coordinator shares with the
-         * workers it forks (recover.h); a worker on another host has none. */
-        fprintf(stderr, "phase5: --recover needs local workers: --remote --recover is not supported (a remote "
-                        "worker cannot reach the shared checkpoint area)\n");
-        source_free(&src);
-        return run_end(program.name, EXIT_USAGE);
-    }
     struct keys keys;
     if ((status = load_keys(&cfg, &keys)) != EXIT_OK) {
         source_free(&src);

@@ -51,7 +51,7 @@
 #define PROGRAM "phase5"
 #define PUMP_TURN 4096             /* messages routed per loop turn */
 #define BATCH_BYTES (256u * 1024u) /* a batch is sent once it holds this much */
-#define RID_MAX 64                 /* routing id of a worker: "w<index>.<pid>" */
+#define RID_MAX 64                 /* routing id of a worker: "w<index>.<pid>@<host>" (worker.c) */
 #define QT_SLOTS 4096u             /* queries in flight at most (a power of two) */
 #define SWEEP_MS 5                 /* query deadline resolution */
 #define LEASE_TICK_MS 20           /* how often leases are checked */
@@ -95,6 +95,16 @@ struct wk {
     uint8_t old_rid[RID_MAX]; /* the dead one's routing id: what still arrives from it is dropped */
     size_t old_rid_len;
     uint64_t died_ns, restart_ns, replayed;
+    /* --remote --recover (ckpt.c): the checkpoint arriving from it ... */
+    bool ck_open;
+    uint32_t ck_machines, ck_got;
+    uint64_t ck_pos;
+    unsigned ck_copy;
+    struct machine *ck_dst;
+    /* ... and the one it starts from, going out */
+    bool restoring, rs_opened;
+    uint32_t rs_next;
+    bool ckpt_batch; /* its batch holds checkpoint frames: it leaves as WIRE_CKPT */
 };
 
 struct qt_entry {
@@ -183,6 +193,11 @@ void respawn_on_hello(struct coord *p, struct wk *w);                       /* i
 void respawn_replay(struct coord *p, struct wk *w);                         /* sends what credit allows of it */
 bool respawn_is_old(const struct coord *p, const uint8_t *rid, size_t len); /* a dead worker's routing id */
 
+/* ckpt.c: --recover with remote workers (their checkpoints over the network). */
+void ckpt_on_message(struct coord *p, struct wk *w, const uint8_t *body, size_t len, const struct wire_hdr *h);
+void ckpt_restore_begin(struct wk *w);                 /* w is to get its checkpoint before anything else */
+bool ckpt_restore_send(struct coord *p, struct wk *w); /* puts it in w's batch: true once it has left */
+
 /* coord.c */
 /* Ends the run with exit 3 naming worker i and how, at once (no --recover). */
 void p5_lose(struct coord *p, uint32_t i, const char *how);
@@ -190,7 +205,8 @@ void p5_lose(struct coord *p, uint32_t i, const char *how);
 void p5_worker_lost(struct coord *p, uint32_t i, const char *what);
 /* "pid 4242, from 127.0.0.1 to tcp://127.0.0.1:40211": who worker i is. */
 void p5_describe(const struct coord *p, uint32_t i, char *buf, size_t len);
-void p5_after_drain(struct coord *p); /* every worker sent END: release them */
-void p5_start_run(struct coord *p);   /* every worker said HELLO */
+void p5_after_drain(struct coord *p);                            /* every worker sent END: release them */
+void p5_start_run(struct coord *p);                              /* every worker said HELLO */
+void p5_print_worker_command(const struct coord *p, uint32_t i); /* --remote: how to start worker i */
 
 #endif

@@ -4,8 +4,14 @@
  * coordinator then sends it its replay from the log, before anything new and
  * under the same credit as everything else, and the run goes on from the
  * stage it had reached. The policy (restart or give up) and the log are
- * recover.c's; this file is only phase 5's transport for them. Remote
- * workers cannot reach the shared area: main.c refuses --remote --recover.
+ * recover.c's; this file is only phase 5's transport for them.
+ *
+ * A remote worker (--remote) is not ours to restart: when it is lost, the
+ * coordinator prints the command of its replacement and waits for it, as
+ * long as it takes (as for the first workers). Its checkpoints arrive over
+ * the network, and its replacement gets the last one before the replay
+ * (ckpt.c). No signal reaches it, so a remote death is weighed as an
+ * outside kill: never a poison message.
  *
  * A worker is dead from the moment the coordinator decides so (SIGCHLD, or
  * a lost connection, a lapsed lease or a protocol error, each of which
@@ -93,6 +99,7 @@ static void mark_dead(struct coord *p, struct wk *w)
     }
     w->hello = false;
     w->replaying = w->have_rp = false;
+    w->ck_open = w->restoring = w->ckpt_batch = false;
     w->batch.len = WIRE_HDR;
     w->batch_msgs = 0;
     w->sealed = false;
@@ -107,11 +114,31 @@ static void mark_dead(struct coord *p, struct wk *w)
     w->tail_sent = false;
 }
 
+/* A remote worker lost: the policy as for a SIGKILL, then a wait for
+ * whoever starts its replacement. */
+static void remote_lost(struct coord *p, struct wk *w, const char *what)
+{
+    char why[256];
+    recover_on_death(&p->rec, w->index, SIGKILL, "", why, sizeof why); /* never RECOVER_GIVE_UP: see above */
+    fprintf(stderr, "%s: worker %u (pid %d): %s; %s (--recover); start its replacement, on any host, as:\n", PROGRAM,
+            w->index, w->pid, what, why);
+    p5_print_worker_command(p, w->index);
+    w->died_ns = now_ns();
+    tl_died(w->index, w->pid, SIGKILL);
+}
+
 void respawn_kill(struct coord *p, uint32_t i, const char *what)
 {
     struct wk *w = &p->w[i];
     if (w->dead || p->exit_status != EXIT_OK)
         return;
+    if (p->c->remote) {
+        if (w->ended)
+            return; /* its records are all in: nothing of it is needed any more */
+        mark_dead(p, w);
+        remote_lost(p, w, what);
+        return;
+    }
     log_warn("worker %u (pid %d): %s; killing it, --recover restarts it", i, w->pid, what);
     if (!w->ended)
         mark_dead(p, w); /* an ended one owes nothing: it is not restarted */
@@ -161,12 +188,16 @@ void respawn_on_death(struct coord *p, uint32_t i, int pid, int wstatus)
 
 void respawn_on_hello(struct coord *p, struct wk *w)
 {
+    bool successor = w->dead;
+    if (p->c->remote)
+        ckpt_restore_begin(w); /* empty at a first start: it says how often to checkpoint */
     w->dead = false;
-    w->replaying = true;
+    w->replaying = successor;
     w->have_rp = false;
     w->replayed = 0;
-    log_debug("worker %u: restarted as pid %d, connected %.1f ms after its death", w->index, w->pid,
-              (double)(now_ns() - w->died_ns) / 1e6);
+    if (successor)
+        log_debug("worker %u: restarted as pid %d, connected %.1f ms after its death", w->index, w->pid,
+                  (double)(now_ns() - w->died_ns) / 1e6);
     respawn_replay(p, w);
 }
 
@@ -191,6 +222,16 @@ static void replay_done(struct coord *p, struct wk *w)
  * or a sealed batch leaving (route_retry) calls this again. */
 void respawn_replay(struct coord *p, struct wk *w)
 {
+    if (w->restoring && !ckpt_restore_send(p, w))
+        return; /* the rest when its queue has room (route_retry) */
+    if (!w->replaying && p->exit_status == EXIT_OK) {
+        /* A first start's checkpoint is out: the stage goes on. */
+        if (p->stage == ST_DRAIN)
+            route_drain_worker(p, w);
+        else if (p->stage == ST_RUN && p->have_held)
+            route_start(p);
+        return;
+    }
     while (w->replaying && p->exit_status == EXIT_OK) {
         if (!w->have_rp && !recover_replay_next(&p->rec, w->index, &w->rp)) {
             replay_done(p, w);

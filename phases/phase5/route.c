@@ -95,6 +95,8 @@ int route_send(struct coord *p, struct wk *w)
     if (w->batch.len == WIRE_HDR || w->dead || p->exit_status != EXIT_OK)
         return 0;
     struct wire_hdr h = {.kind = WIRE_DATA, .seq = w->seq_out + 1};
+    if (w->ckpt_batch) /* ckpt.c: the checkpoint a remote worker starts from */
+        h = (struct wire_hdr){.kind = WIRE_CKPT, .aux = p->rec.area[w->index]->every_max, .seq = w->seq_out + 1};
     wire_put_hdr(w->batch.data, &h);
     int rc = zsend(p, w, w->batch.data, w->batch.len);
     if (rc == -EAGAIN) {
@@ -115,6 +117,7 @@ int route_send(struct coord *p, struct wk *w)
     w->batch.len = WIRE_HDR;
     w->batch_msgs = 0;
     w->sealed = false;
+    w->ckpt_batch = false;
     return 0;
 }
 
@@ -145,12 +148,13 @@ static bool has_credit(const struct wk *w, size_t size)
 
 /* Appends m to its worker's batch: 0, -EAGAIN when it must wait (no credit,
  * the batch is sealed behind a full ZeroMQ queue, or --recover: the worker
- * is dead), or another negative value when the send of the batch failed
- * (the run is ending, or under --recover the worker is now dead). */
+ * is dead or its checkpoint is not all out), or another negative value when
+ * the send of the batch failed (the run is ending, or under --recover the
+ * worker is now dead). */
 int route_append(struct coord *p, struct wk *w, const struct msg *m)
 {
     size_t size = CODEC_MSG_OVERHEAD + (size_t)m->payload_len; /* at most: the credit is charged exactly below */
-    if (w->sealed || w->dead)
+    if (w->sealed || w->dead || w->restoring)
         return -EAGAIN;
     if (w->batch.cap - w->batch.len < size) {
         int rc = route_send(p, w);
@@ -261,7 +265,7 @@ static void on_pump(uv_idle_t *h)
  * the final state and COLLECT comes after every message. */
 void route_drain_worker(struct coord *p, struct wk *w)
 {
-    if (w->tail_sent || w->sealed || w->dead || w->replaying || p->exit_status != EXIT_OK)
+    if (w->tail_sent || w->sealed || w->dead || w->replaying || w->restoring || p->exit_status != EXIT_OK)
         return; /* --recover: a restarted worker gets its tail after its replay (respawn.c) */
     if (route_send(p, w) < 0)
         return;
@@ -293,6 +297,8 @@ void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes
     w->credit_frames += frames;
     w->credit_bytes += bytes;
     w->credited_msgs += frames;
+    if (p->o->recover && p->c->remote) /* its progress, as a local worker's shows in its area */
+        atomic_fetch_add_explicit(&p->rec.area[w->index]->applied, frames, memory_order_relaxed);
     if (w->credit_frames > w->window_frames || w->credit_bytes > (int64_t)w->window_bytes) {
         p5_worker_lost(p, w->index, "handed back more credit than it granted (protocol error)");
         return;
@@ -319,7 +325,7 @@ void route_retry(struct coord *p)
         struct wk *w = &p->w[i];
         if (!w->sealed || route_send(p, w) < 0)
             continue;
-        if (w->replaying)
+        if (w->replaying || w->restoring)
             respawn_replay(p, w);
         else if (p->stage == ST_DRAIN)
             route_drain_worker(p, w); /* may seal w again, with its tail */

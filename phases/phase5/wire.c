@@ -48,7 +48,7 @@ int wire_get_hdr(const uint8_t *buf, size_t len, struct wire_hdr *h, char *why, 
         return -1;
     }
     h->kind = buf[4];
-    if (h->kind < WIRE_HELLO || h->kind > WIRE_EXIT) {
+    if (h->kind < WIRE_HELLO || h->kind > WIRE_CKPT) {
         snprintf(why, why_len, "unknown envelope kind %u", h->kind);
         return -1;
     }

@@ -36,7 +36,15 @@ enum wire_kind {
     WIRE_DATA,      /* both ways: frames (MSG, QUERY, COLLECT / ANSWER, STATS, RECORDS, END) and returned credit */
     WIRE_LEASE,     /* worker -> coordinator: no frames; "still alive" (coord.c: the lease) */
     WIRE_EXIT,      /* coordinator -> worker: no frames; the run is over, exit 0 */
+    WIRE_CKPT,      /* both ways, --remote --recover only: a checkpoint (below) */
 };
+
+/* A checkpoint (recover.h) of a worker on another host: its machines as of
+ * position P of its stream, in the shape of a COLLECT reply, STATS (handled
+ * = P, machines = their count), RECORDS..., END, over one or more WIRE_CKPT
+ * messages. A worker sends one every aux messages it applies, where aux is
+ * that of the checkpoint the coordinator sends it before anything else: the
+ * one it restarts from (empty at a first start). */
 
 struct wire_hdr {
     uint8_t kind; /* enum wire_kind */

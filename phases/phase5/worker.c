@@ -16,6 +16,10 @@
  * Credit: the HELLO grants the window; each DATA message's reply hands back
  * the frames and bytes of the MSG frames it applied.
  *
+ * With --remote --recover, a worker has no checkpoint area to share: the
+ * coordinator first sends it the checkpoint it starts from (empty at a first
+ * start), and it sends its machines back every so many messages (wire.h).
+ *
  * A worker whose connection to the coordinator closes ends (EXIT_PEER_GONE):
  * the coordinator takes a reconnection for a lost worker anyway, and a
  * worker on another host has no parent whose death would end it. A socket
@@ -67,7 +71,7 @@ struct p5w {
     uint64_t busy_ns;
     bool done;
     int status;
-    struct machine *recs; /* CODEC_RECORDS_MAX, for COLLECT */
+    struct machine *recs; /* CODEC_RECORDS_MAX: a checkpoint's RECORDS frame, decoded */
     /* The leading MSG frames of the message being handled, as pass one
      * decoded them (check_frames), and where in it they end. */
     struct kept {
@@ -77,6 +81,11 @@ struct p5w {
     } * kept;
     uint32_t nkept;
     size_t kept_end;
+    /* --remote --recover (wire.h): the checkpoint it starts from, being
+     * loaded, then one of its own every ck_every messages. */
+    enum { CK_NONE, CK_LOADING, CK_ON } ck;
+    uint64_t ck_pos, ck_every, ck_next;
+    uint32_t ck_machines, ck_got;
 };
 
 static int fail(struct p5w *w, int status, const char *fmt, const char *why)
@@ -263,6 +272,118 @@ static int apply_frames(struct p5w *w, const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* The checkpoint's frames, in their place: STATS for this worker opens it,
+ * RECORDS of its own machines up to the count STATS gave, END with that
+ * count closes it; and only before the first message applied. With apply,
+ * pass two: the machines go into the table. */
+static int ckpt_frame(struct p5w *w, const struct codec_frame *f, bool apply, char *why, size_t len)
+{
+    if (f->type == CODEC_STATS && w->ck == CK_NONE && f->u.stats.index == w->s->index &&
+        f->u.stats.machines <= UINT32_MAX) {
+        w->ck = CK_LOADING;
+        w->ck_pos = f->u.stats.handled;
+        w->ck_machines = (uint32_t)f->u.stats.machines;
+        w->ck_got = 0;
+        return 0;
+    }
+    if (f->type == CODEC_RECORDS && w->ck == CK_LOADING && f->u.records.count <= w->ck_machines - w->ck_got) {
+        for (uint32_t k = 0; k < f->u.records.count; k++) {
+            const struct machine *r = &f->records[k];
+            uint32_t owner = route_worker(r->id_hash, w->s->of);
+            if (owner != w->s->index) {
+                snprintf(why, len, "a checkpoint holding machine %s of worker %u", r->id, owner);
+                return -1;
+            }
+            if (!apply)
+                continue;
+            if (table_find(&w->shard.table, r->id, r->id_len, r->id_hash)) {
+                snprintf(why, len, "a checkpoint holding machine %s twice", r->id);
+                return -1;
+            }
+            struct machine *m = table_create(&w->shard.table, r->id, r->id_len, r->id_hash);
+            if (!m) {
+                snprintf(why, len, "%s", "no memory for its machines");
+                return -1;
+            }
+            *m = *r;
+        }
+        w->ck_got += f->u.records.count;
+        return 0;
+    }
+    if (f->type == CODEC_END && w->ck == CK_LOADING && w->ck_got == w->ck_machines &&
+        f->u.end.records_sent == w->ck_machines) {
+        w->ck = CK_ON;
+        return 0;
+    }
+    snprintf(why, len, "a frame of type %u out of place in a checkpoint", f->type);
+    return -1;
+}
+
+/* A WIRE_CKPT message from the coordinator: a piece of the checkpoint this
+ * worker starts from. Checked whole first (the checkpoint's state is
+ * rewound after pass one), then applied. */
+static int load_checkpoint(struct p5w *w, const uint8_t *buf, size_t len, uint32_t every)
+{
+    char why[200];
+    if (w->shard.handled > 0 || w->ck == CK_ON || every == 0)
+        return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s",
+                    w->ck == CK_ON ? "a second checkpoint" : "a checkpoint it cannot start from");
+    struct codec_frame f = {.records = w->recs};
+    struct wire_iter it;
+    size_t used;
+    int rc = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        uint32_t got = w->ck_got, machines = w->ck_machines;
+        int ck = w->ck;
+        uint64_t pos = w->ck_pos;
+        wire_iter_init(&it, buf, len);
+        while ((rc = wire_next(&it, &f, &used)) == 1)
+            if (ckpt_frame(w, &f, pass == 1, why, sizeof why) < 0)
+                return fail(w, EXIT_PROTOCOL, "bad checkpoint from the coordinator: %s", why);
+        if (rc < 0)
+            return fail(w, EXIT_PROTOCOL, "bad frame from the coordinator: %s; nothing of its message applied",
+                        codec_strerror(rc));
+        if (pass == 0) { /* rewind: pass two goes through the same frames */
+            w->ck_got = got;
+            w->ck_machines = machines;
+            w->ck = ck;
+            w->ck_pos = pos;
+        }
+    }
+    if (w->ck == CK_ON) {
+        w->shard.handled = w->ck_pos;
+        w->ck_every = every;
+        w->ck_next = w->ck_pos + every;
+        if (w->ck_pos > 0)
+            log_info("worker %u: restored %u machines from its checkpoint at message %llu", w->s->index, w->ck_machines,
+                     (unsigned long long)w->ck_pos);
+    }
+    return 0;
+}
+
+/* --remote --recover: its machines to the coordinator as of now, as
+ * WIRE_CKPT messages after the replies owed so far (wire.h). */
+static int send_checkpoint(struct p5w *w)
+{
+    const struct table *t = &w->shard.table;
+    uint32_t n = table_count(t);
+    if ((w->out.len > WIRE_HDR || w->ret_frames > 0) && send_out(w, WIRE_DATA) < 0)
+        return -1;
+    codec_put_stats(&w->out, w->s->index, w->shard.handled, w->busy_ns, n, 0);
+    for (uint32_t k = 0; k < n; k += CODEC_RECORDS_MAX) {
+        uint32_t c = n - k < CODEC_RECORDS_MAX ? n - k : CODEC_RECORDS_MAX;
+        if (w->out.cap - w->out.len < 16 + (size_t)c * CODEC_RECORD_MAX && send_out(w, WIRE_CKPT) < 0)
+            return -1;
+        if (codec_put_records(&w->out, t->machines + k, c) < 0)
+            return fail(w, EXIT_NO_MEMORY, "%s", "a RECORDS frame does not fit its buffer");
+    }
+    if (w->out.cap - w->out.len < 16 && send_out(w, WIRE_CKPT) < 0)
+        return -1;
+    codec_put_end(&w->out, n);
+    w->ck_next = w->shard.handled + w->ck_every;
+    return send_out(w, WIRE_CKPT);
+}
+
 static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
 {
     struct wire_hdr h;
@@ -279,12 +400,16 @@ static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
         w->done = true;
         return 0;
     }
+    if (h.kind == WIRE_CKPT)
+        return load_checkpoint(w, buf, len, h.aux);
     if (h.kind != WIRE_DATA)
         return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s",
                     "an envelope of a kind only a worker sends");
-    if (check_frames(w, buf, len) < 0)
+    if (w->ck == CK_LOADING)
+        return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", "messages before its checkpoint's end");
+    if (check_frames(w, buf, len) < 0 || apply_frames(w, buf, len) < 0)
         return -1;
-    return apply_frames(w, buf, len);
+    return w->ck == CK_ON && w->shard.handled >= w->ck_next ? send_checkpoint(w) : 0;
 }
 
 /* A CURVE client: it checks the coordinator by its public key and shows
@@ -304,7 +429,8 @@ static int set_curve(struct p5w *w)
     return rc;
 }
 
-/* The DEALER: a routing id of its own ("w<index>.<pid>") so that a
+/* The DEALER: a routing id of its own ("w<index>.<pid>@<host>": workers on
+ * two hosts, containers say, can have the same pid) so that a
  * reconnect shows up at the ROUTER as the same peer announcing itself
  * again (ZMQ_PROBE_ROUTER sends an empty message on every connect), which
  * the coordinator treats as a lost worker. MAXMSGSIZE bounds what a
@@ -312,8 +438,11 @@ static int set_curve(struct p5w *w)
  * room for queries; libzmq drops a connection that sends more. */
 static int connect_dealer(struct p5w *w)
 {
-    char rid[32];
-    int n = snprintf(rid, sizeof rid, "w%u.%d", w->s->index, (int)getpid());
+    char rid[64], host[256] = "";
+    gethostname(host, sizeof host - 1);
+    int n = snprintf(rid, sizeof rid, "w%u.%d@%s", w->s->index, (int)getpid(), host);
+    if (n >= (int)sizeof rid)
+        n = (int)sizeof rid - 1; /* a long host name, cut: the pid and the index come first */
     int64_t maxmsg = (int64_t)WIRE_HDR + w->s->window_bytes + CODEC_FRAME_MAX + (1 << 20);
     int ivl = (int)(w->s->lease_ms / 3 ? w->s->lease_ms / 3 : 1);
     if (!(w->ctx = zmq_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
@@ -443,11 +572,13 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
     w.out.len = WIRE_HDR;
     w.out.data = malloc(OUT_CAP);
     w.kept = malloc(KEPT_MAX * sizeof *w.kept);
+    w.recs = malloc(CODEC_RECORDS_MAX * sizeof *w.recs);
     /* --recover: a restarted worker starts from its last checkpoint. */
-    if (!w.out.data || !w.kept || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 ||
+    if (!w.out.data || !w.kept || !w.recs || shard_init(&w.shard, s->expected_ids, s->work_ns) < 0 ||
         shard_recover_from(&w.shard, s->recover) < 0) {
         free(w.out.data);
         free(w.kept);
+        free(w.recs);
         keys_wipe_secrets(&s->keys);
         log_error("worker %u: out of memory", s->index);
         return EXIT_NO_MEMORY;
@@ -468,5 +599,6 @@ int p5_worker_run(struct p5_worker_setup *s, struct pool_slot *slot)
     shard_free(&w.shard);
     free(w.out.data);
     free(w.kept);
+    free(w.recs);
     return w.status;
 }

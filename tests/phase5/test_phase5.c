@@ -145,18 +145,8 @@ Test(phase5, help_exits_0_and_bad_flags_exit_2)
     proc_result_free(&r);
 }
 
-/* --recover with local workers: tests/phase5/test_phase5_recover.c. */
-Test(phase5, remote_recover_is_refused_with_exit_2_as_a_remote_worker_has_no_shared_checkpoint)
-{
-    char out[512];
-    char *argv[] = {PHASE5, "--remote", "--messages", "1000", "--recover", "--dump", conf_path(out, "d.csv"), NULL};
-    struct proc_result r;
-    conf_run(argv, NULL, 2, &r);
-    cr_expect(strstr(r.err, "--remote --recover is not supported"), "%s", r.err);
-    cr_expect_neq(access(out, F_OK), 0, "a dump was written");
-    proc_result_free(&r);
-}
-
+/* --recover: tests/phase5/test_phase5_recover.c (local workers) and
+ * test_phase5_remote_recover.c (--remote). */
 Test(phase5, binding_anything_but_loopback_is_refused_for_want_of_curve)
 {
     /* Without --keys; "127.example.com" is a name, not a loopback address. */
@@ -586,8 +576,10 @@ Test(phase5, a_second_connection_with_a_workers_identity_is_a_lost_worker)
     proc_sleep_ms(300);
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_DEALER);
-    char rid[32];
-    int n = snprintf(rid, sizeof rid, "w1.%d", (int)w1), one = 1, linger = 0;
+    char rid[64], host[256] = "";
+    gethostname(host, sizeof host - 1);
+    int n = snprintf(rid, sizeof rid, "w1.%d@%s", (int)w1, host), one = 1, linger = 0;
+    n = n < (int)sizeof rid ? n : (int)sizeof rid - 1; /* as worker.c cuts it */
     zmq_setsockopt(s, ZMQ_ROUTING_ID, rid, (size_t)n);
     zmq_setsockopt(s, ZMQ_PROBE_ROUTER, &one, sizeof one);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
@@ -724,6 +716,47 @@ Test(phase5, a_worker_refuses_garbage_truncated_oversized_gapped_and_misrouted_m
     }
     len = msg_body(buf, sizeof buf, 1, id);
     worker_refuses(buf, len, "2", "a message for worker 1 of 2");
+}
+
+/* A checkpoint from the coordinator (--remote --recover, wire.h) is
+ * checked like any message: it holds only this worker's machines, and it
+ * comes before the first message or not at all. */
+Test(phase5, a_worker_refuses_a_checkpoint_with_another_workers_machine_or_after_its_first_message)
+{
+    uint8_t buf[1024];
+    char id[32];
+    for (int k = 0;; k++) { /* an id of worker 1 of 2, in worker 0's checkpoint */
+        snprintf(id, sizeof id, "other-%d", k);
+        if (fnv1a64(id, strlen(id)) % 2 == 1)
+            break;
+    }
+    struct machine m;
+    sm_init(&m, id, strlen(id), fnv1a64(id, strlen(id)));
+    put_hdr(buf, WIRE_CKPT, 1);
+    struct codec_buf b = {.data = buf, .len = WIRE_HDR, .cap = sizeof buf};
+    codec_put_stats(&b, 0, 10, 0, 1, 0);
+    cr_assert_eq(codec_put_records(&b, &m, 1), 0);
+    codec_put_end(&b, 1);
+    char want[96];
+    snprintf(want, sizeof want, "a checkpoint holding machine %s of worker 1", id);
+    worker_refuses(buf, b.len, "2", want);
+
+    struct test_worker tw;
+    test_worker_start(&tw, "1");
+    size_t len = msg_body(buf, sizeof buf, 1, "some-id");
+    test_worker_send(&tw, buf, len);
+    put_hdr(buf, WIRE_CKPT, 2);
+    b.len = WIRE_HDR;
+    codec_put_stats(&b, 0, 0, 0, 0, 0);
+    codec_put_end(&b, 0);
+    test_worker_send(&tw, buf, b.len);
+    struct proc_result r;
+    test_worker_end(&tw, &r);
+    cr_assert_not(r.timed_out);
+    cr_expect_eq(r.status, 7, "exit %d, want 7 (a protocol violation): %s", r.status, proc_tail(r.err));
+    cr_expect(strstr(r.err, "a checkpoint it cannot start from"), "%s", proc_tail(r.err));
+    proc_result_free(&r);
+    conf_assert_clean_exit(tw.p.pid);
 }
 
 /* A worker that finds a query followed by more batches answers the query

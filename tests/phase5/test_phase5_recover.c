@@ -2,9 +2,10 @@
  * phases/phase5/respawn.c): the scenarios phases 3 and 4 are put through
  * (recover_runs.h: random kills with queries, a FIFO on stdin with large
  * payloads, kills during the drain, a poison message), then phase 5's own:
- * a stopped worker is killed at its lease and replaced, the --query answers
- * owed by a worker killed in the drain still come, and --remote --recover
- * is refused. Every run leaves no process and nothing in /dev/shm. */
+ * a stopped worker is killed at its lease and replaced, and the --query
+ * answers owed by a worker killed in the drain still come. --remote
+ * --recover: test_phase5_remote_recover.c. Every run leaves no process and
+ * nothing in /dev/shm. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdbool.h>

@@ -1,0 +1,231 @@
+/* test_phase5_remote_recover.c - --remote --recover (SPEC §8, §10;
+ * phases/phase5/ckpt.c): workers on "other hosts" send their checkpoints
+ * over the network; one that is killed, stopped or breaks the protocol is
+ * replaced by a worker started from the command the coordinator prints for
+ * it, which gets the last checkpoint and the replay, and the run ends with
+ * phase 1's dump. Every run leaves no process and nothing in /dev/shm. */
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "codec.h"
+#include "conformance.h"
+#include "proc.h"
+#include "remote.h"
+#include "wire.h"
+
+#define PHASE5 BIN_DIR "/phase5"
+#define RUN_MS 90000
+#define REPLACE "start its replacement, on any host, as:"
+
+TestSuite(phase5_remote_recover, .timeout = 180, .init = conf_suite_init, .fini = conf_suite_fini);
+
+/* The coordinator argv with its log at debug level (its "checkpoint of"
+ * lines tell when a worker has sent one); the workers it prints start
+ * without. */
+static void start_logged(char *const argv[], int n, struct remote_run *rr)
+{
+    cr_assert_eq(setenv("MSGROUTE_LOG", "debug", 1), 0);
+    remote_coordinator(argv, n, rr);
+    unsetenv("MSGROUTE_LOG");
+}
+
+/* How many times text occurs in the file at path. */
+static int count_in(const char *path, const char *text)
+{
+    char *s = read_file(path, NULL);
+    int k = 0;
+    for (const char *at = s; at && (at = strstr(at, text)); at++)
+        k++;
+    free(s);
+    return k;
+}
+
+/* Waits until the file at path holds text at least times times. */
+static bool wait_count(const char *path, const char *text, int times, int ms)
+{
+    for (long long end = proc_now_ms() + ms; proc_now_ms() < end; proc_sleep_ms(10))
+        if (count_in(path, text) >= times)
+            return true;
+    return false;
+}
+
+/* Worker k's process is gone (killed by the test): reaped, and a new one
+ * started from the same printed command once the coordinator asks for it
+ * (the n-th time it does). */
+static void replace(struct remote_run *rr, int k, int nth)
+{
+    cr_assert(wait_count(rr->coord.err_path, REPLACE, nth, 10000),
+              "the coordinator did not ask for worker %d's replacement", k);
+    remote_worker_exit(rr, k, 5000, NULL, 0);
+    remote_worker(rr, k);
+}
+
+/* The checkpoint position a restart named: "from its checkpoint at message N". */
+static unsigned long long restart_position(const char *err, int nth)
+{
+    const char *at = err;
+    for (int k = 0; k < nth && at; k++)
+        if ((at = strstr(at, "from its checkpoint at message ")))
+            at += strlen("from its checkpoint at message ");
+    return at ? strtoull(at, NULL, 10) : 0;
+}
+
+Test(phase5_remote_recover,
+     killed_remote_workers_are_replaced_from_their_printed_command_and_checkpoint_and_the_dump_is_exact)
+{
+    char d1[CONF_PATH_MAX], dn[CONF_PATH_MAX];
+    conf_path(d1, "p1.csv");
+    conf_path(dn, "pn.csv");
+    char *gen[] = {"--messages", "1500000", "--ids", "1000", "--seed", "4", NULL};
+    conf_phase1_dump(gen, d1);
+    char *argv[] = {PHASE5, "--remote", "--recover", "--workers", "2",      "--messages", "1500000", "--ids",
+                    "1000", "--seed",   "4",         "--rate",    "300000", "--dump",     dn,        NULL};
+    struct remote_run rr;
+    start_logged(argv, 2, &rr);
+    for (int k = 0; k < 2; k++)
+        remote_worker(&rr, k);
+    /* Killed once it has sent a checkpoint: its replacement starts from it. */
+    cr_assert(wait_count(rr.coord.err_path, "worker 1: checkpoint of", 1, 20000), "worker 1 sent no checkpoint");
+    kill(rr.worker[1].pid, SIGKILL);
+    replace(&rr, 1, 1);
+    /* Its replacement is killed in turn, as soon as it has connected. */
+    cr_assert(wait_count(rr.coord.err_path, "worker 1: restarted as pid", 1, 10000), "the replacement did not connect");
+    kill(rr.worker[1].pid, SIGKILL);
+    replace(&rr, 1, 2);
+
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect_gt(restart_position(r.err, 1), 0, "the first restart was not from a checkpoint: %s", proc_tail(r.err));
+    cr_expect(strstr(r.err, "worker 1 (pid "), "%s", proc_tail(r.err));
+    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
+    for (int k = 0; k < 2; k++) {
+        char err[4096];
+        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
+        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
+    }
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
+}
+
+/* A stopped remote worker is lost at its lease; once its replacement has
+ * taken over, the stale one, continued, cannot touch the run (what it sends
+ * is dropped) and ends when the coordinator does. */
+Test(phase5_remote_recover, a_stopped_remote_worker_is_replaced_at_its_lease_and_the_stale_one_changes_nothing)
+{
+    char d1[CONF_PATH_MAX], dn[CONF_PATH_MAX];
+    conf_path(d1, "p1.csv");
+    conf_path(dn, "pn.csv");
+    char *gen[] = {"--messages", "600000", "--ids", "500", "--seed", "7", NULL};
+    conf_phase1_dump(gen, d1);
+    char *argv[] = {PHASE5, "--remote", "--recover", "--workers", "2",      "--messages", "600000", "--ids",
+                    "500",  "--seed",   "7",         "--rate",    "200000", "--dump",     dn,       NULL};
+    struct remote_run rr;
+    start_logged(argv, 2, &rr);
+    for (int k = 0; k < 2; k++)
+        remote_worker(&rr, k);
+    cr_assert(wait_count(rr.coord.err_path, "worker 0: checkpoint of", 1, 20000), "worker 0 sent no checkpoint");
+    struct proc stale = rr.worker[0];
+    cr_assert_eq(kill(stale.pid, SIGSTOP), 0);
+    cr_assert(wait_count(rr.coord.err_path, REPLACE, 1, 10000), "the stopped worker was not lost");
+    remote_worker(&rr, 0);
+    cr_assert(wait_count(rr.coord.err_path, "worker 0: restarted as pid", 1, 10000), "the replacement did not connect");
+    kill(stale.pid, SIGCONT);
+
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect(strstr(r.err, "worker 0 (pid ") && strstr(r.err, "past its 300 ms lease"), "%s", proc_tail(r.err));
+    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
+    struct proc_result sr;
+    cr_assert_eq(proc_wait(&stale, 5000, &sr), 0);
+    cr_expect_not(sr.timed_out, "the stale worker did not end with the coordinator");
+    cr_expect_eq(sr.status, 8, "the stale worker: exit %d, want 8 (its coordinator gone): %s", sr.status,
+                 proc_tail(sr.err));
+    proc_result_free(&sr);
+    for (int k = 0; k < 2; k++) {
+        char err[4096];
+        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
+        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
+    }
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
+    conf_assert_clean_exit(stale.pid);
+}
+
+/* A HELLO as worker 0 of 1 granting a small window, from a DEALER of the
+ * test's own. */
+static void fake_hello(void *sock)
+{
+    uint8_t buf[256];
+    struct codec_buf b = {.data = buf, .len = WIRE_HDR, .cap = sizeof buf};
+    struct wire_hdr h = {.kind = WIRE_HELLO, .aux = 1, .seq = 1, .credit_frames = 64, .credit_bytes = 65536};
+    wire_put_hdr(buf, &h);
+    codec_put_ready(&b, 0, 4242);
+    cr_assert_eq(zmq_send(sock, buf, b.len, 0), (int)b.len);
+}
+
+/* A fake worker's checkpoint that cannot be one of this run (a position
+ * past every message routed to it): the coordinator takes it for a
+ * protocol error and asks for a replacement, which gets the checkpoint the
+ * run had (none: empty) and finishes with phase 1's dump. Before that, the
+ * coordinator's first message to the fake is its empty starting checkpoint. */
+Test(phase5_remote_recover, a_checkpoint_that_cannot_be_the_workers_is_refused_and_its_replacement_finishes_the_run)
+{
+    char d1[CONF_PATH_MAX], dn[CONF_PATH_MAX];
+    conf_path(d1, "p1.csv");
+    conf_path(dn, "pn.csv");
+    char *gen[] = {"--messages", "100000", "--ids", "300", NULL};
+    conf_phase1_dump(gen, d1);
+    char *argv[] = {PHASE5,  "--remote", "--recover", "--workers", "1",      "--messages", "100000",
+                    "--ids", "300",      "--lease",   "20000",     "--dump", dn,           NULL};
+    struct remote_run rr;
+    start_logged(argv, 1, &rr);
+
+    void *ctx = zmq_ctx_new(), *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, timeout = 10000;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    cr_assert_eq(zmq_connect(s, rr.endpoint), 0, "%s: %s", rr.endpoint, zmq_strerror(zmq_errno()));
+    fake_hello(s);
+    uint8_t first[4096];
+    int got = zmq_recv(s, first, sizeof first, 0);
+    struct wire_hdr h;
+    char why[128];
+    cr_assert_geq(got, (int)WIRE_HDR, "nothing from the coordinator");
+    cr_assert_eq(wire_get_hdr(first, (size_t)got, &h, why, sizeof why), 0, "%s", why);
+    cr_expect_eq(h.kind, WIRE_CKPT, "its first message is of kind %u, not a checkpoint", h.kind);
+    cr_expect_gt(h.aux, 0, "no checkpoint interval");
+
+    uint8_t buf[256];
+    struct codec_buf b = {.data = buf, .len = WIRE_HDR, .cap = sizeof buf};
+    h = (struct wire_hdr){.kind = WIRE_CKPT, .aux = 1, .seq = 2};
+    wire_put_hdr(buf, &h);
+    codec_put_stats(&b, 0, 99999999, 0, 0, 0);
+    codec_put_end(&b, 0);
+    cr_assert_eq(zmq_send(s, buf, b.len, 0), (int)b.len);
+    cr_assert(wait_count(rr.coord.err_path, REPLACE, 1, 10000), "the bad checkpoint was not refused");
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    remote_worker(&rr, 0);
+
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect(strstr(r.err, "sent a checkpoint of 0 machines at message 99999999") && strstr(r.err, "(protocol error)"),
+              "%s", proc_tail(r.err));
+    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
+    char err[4096];
+    cr_expect_eq(remote_worker_exit(&rr, 0, 5000, err, sizeof err), 0, "%s", err);
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
+}
