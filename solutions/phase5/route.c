@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "lab.h"
 #include "log.h"
 #include "p5.h"
 #include "payload.h"
@@ -49,6 +50,17 @@ static void on_rate_timer(uv_timer_t *h)
  * is queued whole or not at all. */
 static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
 {
+    /* LAB: Send w's routing id (w->rid, w->rid_len) then body, as one
+     * two-part message on p->router, never blocking (ZMQ_DONTWAIT; the
+     * first part with ZMQ_SNDMORE). Retry a send interrupted by a signal.
+     * 0, or -errno of the failed send (the caller tells EAGAIN from
+     * EHOSTUNREACH). Record the send on the timeline: tl_span(TL_NET_SEND,
+     * t0, len, w->index) with t0 = tl_now() taken first. */
+    /* LAB STUB: lab_end_run(p, "zsend()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)body; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: return -ENOSYS; */
     uint64_t t0 = tl_now();
     for (;;) {
         if (zmq_send(p->router, w->rid, w->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
@@ -64,6 +76,7 @@ static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
         if (errno != EINTR)
             return -errno;
     }
+    /* END LAB */
 }
 
 static void arm_retry(struct coord *p)
@@ -77,6 +90,18 @@ static void arm_retry(struct coord *p)
 
 int route_send(struct coord *p, struct wk *w)
 {
+    /* LAB: Send w's batch (nothing to do when it holds no frame, w is dead
+     * or the run is ending): write its envelope (struct wire_hdr, kind
+     * WIRE_DATA, seq the next of w->seq_out) with wire_put_hdr(), then
+     * zsend() it. -EAGAIN (ZeroMQ's queue to w is full): seal the batch,
+     * arm_retry(), return -EAGAIN; the batch is sent later, whole. Any
+     * other error (EHOSTUNREACH: its connection is gone) loses the worker
+     * with p5_worker_lost(), naming why. Sent: count its messages in
+     * w->sent_msgs, advance w->seq_out, and empty the batch. */
+    /* LAB STUB: lab_end_run(p, "route_send()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)arm_retry; */
+    /* LAB STUB: return -ENOSYS; */
     if (w->batch.len == WIRE_HDR || w->dead || p->exit_status != EXIT_OK)
         return 0;
     struct wire_hdr h = {.kind = WIRE_DATA, .seq = w->seq_out + 1};
@@ -101,6 +126,7 @@ int route_send(struct coord *p, struct wk *w)
     w->batch_msgs = 0;
     w->sealed = false;
     return 0;
+    /* END LAB */
 }
 
 void route_send_exit(struct coord *p, struct wk *w)
@@ -134,6 +160,20 @@ static bool has_credit(const struct wk *w, size_t size)
  * (the run is ending, or under --recover the worker is now dead). */
 int route_append(struct coord *p, struct wk *w, const struct msg *m)
 {
+    /* LAB: Append m to w's batch as a MSG frame, paid for with credit.
+     * -EAGAIN while w is sealed or dead. Send the batch first when the
+     * frame might not fit. Write the frame's head (codec_put_msg_head());
+     * if has_credit() refuses the frame's exact size, take the head back
+     * and send what the batch holds (unsent frames never come back as
+     * credit), then -EAGAIN. Else fill the payload in (payload_fill()),
+     * count the message and charge one frame and its bytes. A batch of
+     * p->c->batch_frames messages or BATCH_BYTES is sent at once; a send
+     * failing then is returned only when the run is ending. */
+    /* LAB STUB: lab_end_run(p, "route_append()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)m; */
+    /* LAB STUB: (void)has_credit; */
+    /* LAB STUB: return -ENOSYS; */
     size_t size = CODEC_MSG_OVERHEAD + (size_t)m->payload_len; /* at most: the credit is charged exactly below */
     if (w->sealed || w->dead)
         return -EAGAIN;
@@ -166,6 +206,7 @@ int route_append(struct coord *p, struct wk *w, const struct msg *m)
             return rc;
     }
     return 0;
+    /* END LAB */
 }
 
 /* --recover: may the source route one more message to w? Not while w's
@@ -274,6 +315,15 @@ void route_drain(struct coord *p)
 
 void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes)
 {
+    /* LAB: Take back the frames and bytes w hands back (count the frames in
+     * w->credited_msgs). More credit than its window is a protocol error
+     * that loses w (p5_worker_lost()). With credit back: a replaying worker
+     * (--recover) sends more of its replay (respawn_replay()), and a source
+     * held on a message for w starts again (route_start()). */
+    /* LAB STUB: lab_end_run(p, "route_credit()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)frames; */
+    /* LAB STUB: (void)bytes; */
     w->credit_frames += frames;
     w->credit_bytes += bytes;
     w->credited_msgs += frames;
@@ -285,6 +335,7 @@ void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes
         respawn_replay(p, w);
     if ((frames || bytes) && p->have_held && route_worker(p->held.id_hash, p->n) == w->index)
         route_start(p);
+    /* END LAB */
 }
 
 void route_on_retry(uv_timer_t *h)
