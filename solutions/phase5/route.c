@@ -350,6 +350,14 @@ void route_on_writable(struct zwatch *z)
 
 void route_retry(struct coord *p)
 {
+    /* LAB: Send every sealed batch ZeroMQ takes now (route_send()). A
+     * worker whose batch left goes on where it stopped: its replay
+     * (respawn_replay()) when it is replaying, its tail in the drain
+     * (route_drain_worker()), or the held source when the held message is
+     * its. Then, unless some batch is still sealed (look again: the sends
+     * above may have sealed one) and the run goes on, stop the retry timer,
+     * clear p->retrying and p->zw.want_out. */
+    /* LAB STUB: lab_end_run(p, "route_retry()"); */
     for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
         struct wk *w = &p->w[i];
         if (!w->sealed || route_send(p, w) < 0)
@@ -371,4 +379,5 @@ void route_retry(struct coord *p)
         p->retrying = false;
         p->zw.want_out = false;
     }
+    /* END LAB */
 }
