@@ -65,7 +65,7 @@ def grade(args, build, impl, impl_dir="", phase=0):
         cmd += ["--impl-dir", impl_dir]
     if args.werror:
         cmd += ["--cmake-flag=-DMSGROUTE_WERROR=ON"]
-    r = run(cmd, 1400)
+    r = run(cmd, 2300)
     if r.returncode != 0:
         fail(f"grade.py exited {r.returncode}")
     last = r.stdout.rstrip("\n").split("\n")[-1]
