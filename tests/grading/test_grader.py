@@ -143,7 +143,7 @@ def case_partial(args):
     partial(args, 3, "answer_query")
     partial(args, 4, "reassemble", lose="fragment")
     # Only a send ZeroMQ refuses (EAGAIN) reaches route_retry(): the tests
-    # with a high-water mark of 2 lose, the rest of phase 5 passes.
+    # with a high-water mark of 2 lose on every run, most others pass.
     partial(args, 5, "route_retry", lose="tiny")
 
 
