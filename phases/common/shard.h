@@ -8,6 +8,7 @@
 #ifndef MSGROUTE_SHARD_H
 #define MSGROUTE_SHARD_H
 
+#include "fnv.h"
 #include "table.h"
 
 struct recover_area;
@@ -49,6 +50,12 @@ struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t 
  * knows where the machine is (phase 4 keeps each machine's index by its
  * state-table slot) and so skips the hash probe and the id comparison. */
 void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload);
+
+/* The machine of id, or NULL: a lookup that creates nothing, as a query's. */
+static inline const struct machine *shard_find(const struct shard *s, const char *id, size_t len)
+{
+    return table_find(&s->table, id, len, fnv1a64(id, len));
+}
 
 /* A hint that m will be delivered soon (see table_prefetch). */
 static inline void shard_prefetch(const struct shard *s, const struct msg *m)

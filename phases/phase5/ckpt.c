@@ -65,32 +65,41 @@ static int take_frame(struct coord *p, struct wk *w, const struct codec_frame *f
     return -1;
 }
 
-void ckpt_on_message(struct coord *p, struct wk *w, const uint8_t *body, size_t len, const struct wire_hdr *h)
+/* Every frame of one WIRE_CKPT message: 0, or -1 with why. */
+static int take_all(struct coord *p, struct wk *w, const uint8_t *body, size_t len, char *why, size_t why_len)
 {
-    char why[200], what[260];
-    if (!p->o->recover || !p->c->remote) {
-        p5_worker_lost(p, w->index,
-                       "sent a checkpoint, which only a remote worker of a --recover run sends "
-                       "(protocol error)");
-        return;
-    }
     struct codec_frame f = {.records = p->scratch};
     struct wire_iter it;
-    size_t used;
-    int rc;
     wire_iter_init(&it, body, len);
-    while ((rc = wire_next(&it, &f, &used)) == 1)
-        if (take_frame(p, w, &f, why, sizeof why) < 0) {
-            snprintf(what, sizeof what, "sent %s (protocol error)", why);
-            p5_worker_lost(p, w->index, what);
-            return;
+    for (;;) {
+        size_t used;
+        int rc = wire_next(&it, &f, &used);
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
+            snprintf(why, why_len, "a bad frame in a checkpoint: %s", codec_strerror(rc));
+            return -1;
         }
-    if (rc < 0) {
-        snprintf(what, sizeof what, "sent a bad frame in a checkpoint: %s (protocol error)", codec_strerror(rc));
-        p5_worker_lost(p, w->index, what);
-        return;
+        if (take_frame(p, w, &f, why, why_len) < 0)
+            return -1;
     }
-    route_credit(p, w, h->credit_frames, h->credit_bytes);
+}
+
+void ckpt_on_message(struct coord *p, struct wk *w, const uint8_t *body, size_t len, const struct wire_hdr *h)
+{
+    char why[200] = "a checkpoint, which only a remote worker of a --recover run sends";
+    /* A worker hands its credit back before a checkpoint (worker.c), so
+     * that the checkpoint is only machines. */
+    bool ok = p->o->recover && p->c->remote;
+    if (ok && (h->credit_frames || h->credit_bytes)) {
+        snprintf(why, sizeof why, "%s", "credit with a checkpoint");
+        ok = false;
+    }
+    if (ok && take_all(p, w, body, len, why, sizeof why) == 0)
+        return;
+    char what[260];
+    snprintf(what, sizeof what, "sent %s (protocol error)", why);
+    p5_worker_lost(p, w->index, what);
 }
 
 /* Room for need more bytes in w's batch, sending it first if it must:
@@ -103,6 +112,7 @@ static bool batch_room(struct coord *p, struct wk *w, size_t need)
 
 void ckpt_restore_begin(struct wk *w)
 {
+    w->credited_base = w->credited_msgs;
     w->restoring = true;
     w->rs_next = 0;
     w->rs_opened = false;

@@ -82,6 +82,7 @@ struct wk {
     bool sealed;
     uint64_t sent_msgs;
     uint64_t credited_msgs; /* messages it has said it applied (the credit handed back) */
+    uint64_t credited_base; /* --remote --recover: credited_msgs at its HELLO (respawn.c: its progress) */
     bool tail_sent, drained, ended, exit_sent;
     uint64_t handled, busy_ns, machines, records_got;
     int64_t rss_kb;
@@ -167,6 +168,7 @@ void route_start(struct coord *p); /* (re)starts the pump in stage RUN */
 void route_drain(struct coord *p); /* stops the source; flush, then each worker's tail */
 void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes);
 int route_send(struct coord *p, struct wk *w);                        /* sends w's batch: 0, -EAGAIN (kept), or lost */
+void route_batch_empty(struct wk *w);                                 /* forgets what w's batch holds */
 int route_append(struct coord *p, struct wk *w, const struct msg *m); /* 0, -EAGAIN (no credit), or lost */
 void route_drain_worker(struct coord *p, struct wk *w);               /* w's tail, once the drain began */
 void route_send_exit(struct coord *p, struct wk *w);                  /* WIRE_EXIT */

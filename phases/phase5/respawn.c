@@ -39,14 +39,27 @@
 
 #define TICK_MS 2 /* how soon a source paused on a full log looks again */
 
+/* A remote worker's progress, where a local one publishes its own (its
+ * area's `applied`): the position it restarted from, plus the messages it
+ * has handed credit back for since its HELLO. */
+static void remote_progress(struct coord *p, uint32_t i)
+{
+    const struct wk *w = &p->w[i];
+    if (p->c->remote && !w->dead && w->hello)
+        atomic_store_explicit(&p->rec.area[i]->applied, p->rec.log[i].restored + w->credited_msgs - w->credited_base,
+                              memory_order_relaxed);
+}
+
 /* Resumes a source paused on a message whose worker's log was full and has
  * room again (no credit may come back to say so); says when a restarted
  * worker applies messages again. */
 static void on_tick(uv_timer_t *h)
 {
     struct coord *p = h->loop->data;
-    for (uint32_t i = 0; i < p->n; i++)
+    for (uint32_t i = 0; i < p->n; i++) {
+        remote_progress(p, i);
         recover_log_back(&p->rec, i);
+    }
     if (p->stage == ST_RUN && !p->pumping && p->have_held && p->n > 0 &&
         recover_room(&p->rec, route_worker(p->held.id_hash, p->n)))
         route_start(p);
@@ -99,10 +112,8 @@ static void mark_dead(struct coord *p, struct wk *w)
     }
     w->hello = false;
     w->replaying = w->have_rp = false;
-    w->ck_open = w->restoring = w->ckpt_batch = false;
-    w->batch.len = WIRE_HDR;
-    w->batch_msgs = 0;
-    w->sealed = false;
+    w->ck_open = w->restoring = false;
+    route_batch_empty(w);
     w->credit_frames = 0;
     w->credit_bytes = 0;
     if (w->drained) {

@@ -140,10 +140,9 @@ static int room(struct p5w *w, size_t need)
 
 static int answer(struct p5w *w, const struct codec_frame *f)
 {
-    const struct machine *m =
-        table_find(&w->shard.table, f->u.query.id, f->u.query.id_len, fnv1a64(f->u.query.id, f->u.query.id_len));
     if (room(w, CODEC_RECORD_MAX + 32) < 0)
         return -1;
+    const struct machine *m = shard_find(&w->shard, f->u.query.id, f->u.query.id_len);
     tl_flow('t', TL_QUERY, f->u.query.corr);
     codec_put_answer(&w->out, f->u.query.corr, m);
     w->answered = true;

@@ -380,14 +380,41 @@ static void end_run(struct proc *p, int want, const char *out, struct proc_resul
     cr_expect_neq(access(out, F_OK), 0, "a dump was written");
 }
 
+/* Waits up to ms for text in the file at path. */
+static bool file_has(const char *path, const char *text, int ms)
+{
+    for (long long end = proc_now_ms() + ms;; proc_sleep_ms(10)) {
+        char *s = read_file(path, NULL);
+        bool found = s && strstr(s, text);
+        free(s);
+        if (found || proc_now_ms() >= end)
+            return found;
+    }
+}
+
 void conf_second_sigint_exits_130(const char *bin, char *const extra[])
+{
+    conf_second_sigint_exits_130_once(bin, extra, NULL);
+}
+
+void conf_second_sigint_exits_130_once(const char *bin, char *const extra[], const char *running)
 {
     char out[CONF_PATH_MAX];
     char *head[] = {"--rate", "50000", "--messages", "10000000", "--workers", "2", NULL};
     struct proc p;
+    if (running)
+        cr_assert_eq(setenv("MSGROUTE_LOG", "debug", 1), 0);
     start_run(&p, bin, head, extra, conf_path(out, "d.csv"));
+    unsetenv("MSGROUTE_LOG");
     pid_t w0 = conf_worker_pid(p.pid, 0, 2);
     proc_sleep_ms(300);
+    if (running && !file_has(p.err_path, running, 10000)) {
+        kill(p.pid, SIGKILL);
+        struct proc_result r;
+        proc_wait(&p, 5000, &r);
+        cr_assert(false, "the run never said '%s' (exit %d); its stderr ended:\n%s", running, r.status,
+                  proc_tail(r.err));
+    }
     /* A stopped worker keeps the drain from finishing, so the second SIGINT
      * certainly finds the run still draining. */
     kill(w0, SIGSTOP);

@@ -89,6 +89,12 @@ void conf_generator_matches_phase1(const char *bin, char *const gen[], char *con
  * (so the drain cannot finish), then SIGINT, SIGINT 200 ms later: exit 130. */
 void conf_second_sigint_exits_130(const char *bin, char *const extra[]);
 
+/* The same, the run started with MSGROUTE_LOG=debug, and the signals sent
+ * only once its stderr holds running (a line that says the run is under
+ * way): a run that stops on its own before it gets there fails, whatever
+ * the timing, instead of passing when the signals happen to come first. */
+void conf_second_sigint_exits_130_once(const char *bin, char *const extra[], const char *running);
+
 /* FLAGS: --rate 100000 --messages 10000000 --workers 3. Worker 1 SIGKILLed:
  * exit 3 within 1 s, "worker 1 (pid P): killed by SIGKILL" on stderr. */
 void conf_killed_worker_exits_3(const char *bin, char *const extra[]);

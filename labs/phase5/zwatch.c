@@ -42,6 +42,7 @@
 
 #include <zmq.h>
 
+#include "lab.h"
 #include "zcall.h"
 
 /* Rounds of on_readable per drain: each reads a bounded batch itself. */
@@ -66,31 +67,19 @@ static void on_spin(uv_idle_t *h)
 
 void zwatch_drain(struct zwatch *z)
 {
-    bool tried_out = false;
-    for (int round = 0; round < ZW_ROUNDS && !z->closed; round++) {
-        int ev = 0;
-        size_t len = sizeof ev;
-        if (zcall_getsockopt(z->sock, ZMQ_EVENTS, &ev, &len) < 0) {
-            /* The socket is broken (or the context terminated): nothing
-             * will ever arrive; stop rather than spin. */
-            z->error = errno;
-            uv_stop(z->poll.loop);
-            return;
-        }
-        if (z->want_out && z->on_writable && (ev & ZMQ_POLLOUT) && !tried_out) {
-            tried_out = true;
-            z->on_writable(z);
-            continue; /* the sends consumed the edge: ask ZMQ_EVENTS again */
-        }
-        if (!(ev & ZMQ_POLLIN)) {
-            /* This ZMQ_EVENTS call saw nothing: the edge is re-armed. */
-            uv_idle_stop(&z->spin);
-            return;
-        }
-        z->on_readable(z);
-    }
-    if (!z->closed)
-        uv_idle_start(&z->spin, on_spin);
+    /* TODO: Drain the socket until ZMQ_EVENTS says no input is left, in at
+     * most ZW_ROUNDS rounds: each round asks ZMQ_EVENTS (zcall_getsockopt)
+     * and calls z->on_readable() while ZMQ_POLLIN is set. A failing
+     * ZMQ_EVENTS sets z->error and stops the loop. While z->want_out is set
+     * and ZMQ_POLLOUT is up, call z->on_writable() once per drain, then ask
+     * ZMQ_EVENTS again (the sends consumed the edge). Leaving on a ZMQ_EVENTS
+     * that saw no input stops z->spin; leaving on the budget with input
+     * still waiting starts it (on_spin), so the loop does not sleep on a
+     * descriptor whose edge will not rise again. */
+    lab_not_written("zwatch_drain()");
+    (void)on_spin;
+    z->error = ENOSYS;
+    uv_stop(z->poll.loop);
 }
 
 int zwatch_start(struct zwatch *z, uv_loop_t *loop, void *sock, zwatch_fn on_readable, void *data)

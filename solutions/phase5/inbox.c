@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "lab.h"
 #include "log.h"
 #include "p5.h"
 
@@ -155,6 +156,23 @@ static int on_frame(struct coord *p, struct wk *w, const struct codec_frame *f)
 
 static void on_worker_msg(struct coord *p, struct wk *w, const uint8_t *body, size_t len)
 {
+    /* LAB: A message from worker w, which said HELLO. Note when w was last
+     * heard from (its lease). An empty message is ZMQ_PROBE_ROUTER
+     * announcing a new connection: w reconnected, and what was in flight
+     * on its old connection may be lost, so w is lost (p5_worker_lost()).
+     * Else the envelope must decode (wire_get_hdr()) and carry the next
+     * sequence number (w->seq_in + 1): a gap is a protocol error that loses
+     * w. A bare WIRE_LEASE ends there; a WIRE_CKPT (a remote worker's
+     * checkpoint) goes to ckpt_on_message(); any other kind but WIRE_DATA
+     * loses w.
+     * Hand each frame to on_frame() (wire_iter_init(), wire_next(); stop
+     * when it returns -1), lose w on a bad frame, and last take back the
+     * envelope's credit (route_credit()). */
+    /* LAB STUB: lab_end_run(p, "on_worker_msg()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)body; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: (void)on_frame; */
     char why[200], what[240];
     struct wire_hdr h;
     w->last_heard_ns = now_ns();
@@ -203,6 +221,7 @@ static void on_worker_msg(struct coord *p, struct wk *w, const uint8_t *body, si
         return;
     }
     route_credit(p, w, h.credit_frames, h.credit_bytes);
+    /* END LAB */
 }
 
 static void on_message(struct coord *p, zmq_msg_t *id, zmq_msg_t *body, bool extra_parts)
@@ -260,6 +279,16 @@ static bool recv_part(void *sock, zmq_msg_t *m)
 void inbox_on_readable(struct zwatch *z)
 {
     struct coord *p = z->data;
+    /* LAB: Receive and handle up to INBOX_BUDGET messages (zwatch calls
+     * again while more wait), stopping early once the run is ending. A
+     * ROUTER message is [routing id][body]: receive the id part then, if
+     * it says more follows, the body (recv_part(), into zmq_msg_t's you
+     * init and close); receive and drop any further parts, and tell
+     * on_message() there were some. Stop at the first part that is not
+     * there (EAGAIN). */
+    /* LAB STUB: lab_end_run(p, "inbox_on_readable()"); */
+    /* LAB STUB: (void)recv_part; */
+    /* LAB STUB: (void)on_message; */
     for (int k = 0; k < INBOX_BUDGET && p->exit_status == EXIT_OK; k++) {
         zmq_msg_t id, body;
         zmq_msg_init(&id);
@@ -283,4 +312,5 @@ void inbox_on_readable(struct zwatch *z)
         zmq_msg_close(&body);
         zmq_msg_close(&id);
     }
+    /* END LAB */
 }

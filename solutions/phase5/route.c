@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "lab.h"
 #include "log.h"
 #include "p5.h"
 #include "payload.h"
@@ -64,6 +65,17 @@ static void rate_sleep(struct coord *p, uint64_t now)
  * is queued whole or not at all. */
 static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
 {
+    /* LAB: Send w's routing id (w->rid, w->rid_len) then body, as one
+     * two-part message on p->router, never blocking (ZMQ_DONTWAIT; the
+     * first part with ZMQ_SNDMORE). Retry a send interrupted by a signal.
+     * 0, or -errno of the failed send (the caller tells EAGAIN from
+     * EHOSTUNREACH). Record the send on the timeline: tl_span(TL_NET_SEND,
+     * t0, len, w->index) with t0 = tl_now() taken first. */
+    /* LAB STUB: lab_end_run(p, "zsend()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)body; */
+    /* LAB STUB: (void)len; */
+    /* LAB STUB: return -ENOSYS; */
     uint64_t t0 = tl_now();
     for (;;) {
         if (zmq_send(p->router, w->rid, w->rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
@@ -79,6 +91,7 @@ static int zsend(struct coord *p, struct wk *w, const void *body, size_t len)
         if (errno != EINTR)
             return -errno;
     }
+    /* END LAB */
 }
 
 static void arm_retry(struct coord *p)
@@ -90,13 +103,50 @@ static void arm_retry(struct coord *p)
     }
 }
 
+/* The envelope of w's batch, the next message of its stream: WIRE_DATA, or
+ * WIRE_CKPT while the batch holds the checkpoint a remote worker starts
+ * from (ckpt.c), whose aux tells it how often to send its own. */
+static struct wire_hdr batch_envelope(const struct coord *p, const struct wk *w)
+{
+    if (w->ckpt_batch)
+        return (struct wire_hdr){.kind = WIRE_CKPT, .aux = p->rec.area[w->index]->every_max, .seq = w->seq_out + 1};
+    return (struct wire_hdr){.kind = WIRE_DATA, .seq = w->seq_out + 1};
+}
+
+void route_batch_empty(struct wk *w)
+{
+    w->batch.len = WIRE_HDR;
+    w->batch_msgs = 0;
+    w->sealed = false;
+    w->ckpt_batch = false;
+}
+
+/* Can w's batch take a frame now? Not while it is sealed behind a full
+ * queue, w is dead (--recover), or w is still being sent the checkpoint it
+ * starts from (--remote --recover, ckpt.c). */
+static bool batch_open(const struct wk *w)
+{
+    return !w->sealed && !w->dead && !w->restoring;
+}
+
 int route_send(struct coord *p, struct wk *w)
 {
+    /* LAB: Send w's batch (nothing to do when it holds no frame, w is dead
+     * or the run is ending): write its envelope (batch_envelope()) with
+     * wire_put_hdr(), then zsend() it. -EAGAIN (ZeroMQ's queue to w is full): seal the batch,
+     * arm_retry(), return -EAGAIN; the batch is sent later, whole. Any
+     * other error (EHOSTUNREACH: its connection is gone) loses the worker
+     * with p5_worker_lost(), naming why. Sent: count its messages in
+     * w->sent_msgs, advance w->seq_out, and empty the batch
+     * (route_batch_empty()). */
+    /* LAB STUB: lab_end_run(p, "route_send()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)arm_retry; */
+    /* LAB STUB: (void)batch_envelope; */
+    /* LAB STUB: return -ENOSYS; */
     if (w->batch.len == WIRE_HDR || w->dead || p->exit_status != EXIT_OK)
         return 0;
-    struct wire_hdr h = {.kind = WIRE_DATA, .seq = w->seq_out + 1};
-    if (w->ckpt_batch) /* ckpt.c: the checkpoint a remote worker starts from */
-        h = (struct wire_hdr){.kind = WIRE_CKPT, .aux = p->rec.area[w->index]->every_max, .seq = w->seq_out + 1};
+    struct wire_hdr h = batch_envelope(p, w);
     wire_put_hdr(w->batch.data, &h);
     int rc = zsend(p, w, w->batch.data, w->batch.len);
     if (rc == -EAGAIN) {
@@ -114,11 +164,9 @@ int route_send(struct coord *p, struct wk *w)
     }
     w->seq_out++;
     w->sent_msgs += w->batch_msgs;
-    w->batch.len = WIRE_HDR;
-    w->batch_msgs = 0;
-    w->sealed = false;
-    w->ckpt_batch = false;
+    route_batch_empty(w);
     return 0;
+    /* END LAB */
 }
 
 void route_send_exit(struct coord *p, struct wk *w)
@@ -153,8 +201,24 @@ static bool has_credit(const struct wk *w, size_t size)
  * worker is now dead). */
 int route_append(struct coord *p, struct wk *w, const struct msg *m)
 {
+    /* LAB: Append m to w's batch as a MSG frame, paid for with credit.
+     * -EAGAIN while the batch cannot take it (batch_open(): sealed behind a
+     * full queue, or --recover: w is dead). Send the batch first when the
+     * frame might not fit. Write the frame's head (codec_put_msg_head());
+     * if has_credit() refuses the frame's exact size, take the head back
+     * and send what the batch holds (unsent frames never come back as
+     * credit), then -EAGAIN. Else fill the payload in (payload_fill()),
+     * count the message and charge one frame and its bytes. A batch of
+     * p->c->batch_frames messages or BATCH_BYTES is sent at once; a send
+     * failing then is returned only when the run is ending. */
+    /* LAB STUB: lab_end_run(p, "route_append()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)m; */
+    /* LAB STUB: (void)has_credit; */
+    /* LAB STUB: (void)batch_open; */
+    /* LAB STUB: return -ENOSYS; */
     size_t size = CODEC_MSG_OVERHEAD + (size_t)m->payload_len; /* at most: the credit is charged exactly below */
-    if (w->sealed || w->dead || w->restoring)
+    if (!batch_open(w))
         return -EAGAIN;
     if (w->batch.cap - w->batch.len < size) {
         int rc = route_send(p, w);
@@ -185,6 +249,7 @@ int route_append(struct coord *p, struct wk *w, const struct msg *m)
             return rc;
     }
     return 0;
+    /* END LAB */
 }
 
 /* --recover: may the source route one more message to w? Not while w's
@@ -294,11 +359,18 @@ void route_drain(struct coord *p)
 
 void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes)
 {
+    /* LAB: Take back the frames and bytes w hands back (count the frames in
+     * w->credited_msgs). More credit than its window is a protocol error
+     * that loses w (p5_worker_lost()). With credit back: a replaying worker
+     * (--recover) sends more of its replay (respawn_replay()), and a source
+     * held on a message for w starts again (route_start()). */
+    /* LAB STUB: lab_end_run(p, "route_credit()"); */
+    /* LAB STUB: (void)w; */
+    /* LAB STUB: (void)frames; */
+    /* LAB STUB: (void)bytes; */
     w->credit_frames += frames;
     w->credit_bytes += bytes;
     w->credited_msgs += frames;
-    if (p->o->recover && p->c->remote) /* its progress, as a local worker's shows in its area */
-        atomic_fetch_add_explicit(&p->rec.area[w->index]->applied, frames, memory_order_relaxed);
     if (w->credit_frames > w->window_frames || w->credit_bytes > (int64_t)w->window_bytes) {
         p5_worker_lost(p, w->index, "handed back more credit than it granted (protocol error)");
         return;
@@ -307,6 +379,7 @@ void route_credit(struct coord *p, struct wk *w, uint32_t frames, uint32_t bytes
         respawn_replay(p, w);
     if ((frames || bytes) && p->have_held && route_worker(p->held.id_hash, p->n) == w->index)
         route_start(p);
+    /* END LAB */
 }
 
 void route_on_retry(uv_timer_t *h)
@@ -321,6 +394,15 @@ void route_on_writable(struct zwatch *z)
 
 void route_retry(struct coord *p)
 {
+    /* LAB: Send every sealed batch ZeroMQ takes now (route_send()). A
+     * worker whose batch left goes on where it stopped: its replay
+     * (respawn_replay()) when it is replaying or still being sent its
+     * checkpoint (w->restoring, --remote --recover), its tail in the drain
+     * (route_drain_worker()), or the held source when the held message is
+     * its. Then, unless some batch is still sealed (look again: the sends
+     * above may have sealed one) and the run goes on, stop the retry timer,
+     * clear p->retrying and p->zw.want_out. */
+    /* LAB STUB: lab_end_run(p, "route_retry()"); */
     for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++) {
         struct wk *w = &p->w[i];
         if (!w->sealed || route_send(p, w) < 0)
@@ -342,4 +424,5 @@ void route_retry(struct coord *p)
         p->retrying = false;
         p->zw.want_out = false;
     }
+    /* END LAB */
 }
