@@ -70,6 +70,7 @@ void remote_worker_as(struct remote_run *rr, int k, char *const wrap[], const ch
     }
     argv[argc] = NULL;
     cr_assert_eq(proc_start(argv, &rr->worker[k]), 0);
+    rr->exit_by = 0;
 }
 
 void remote_worker(struct remote_run *rr, int k)
@@ -79,6 +80,11 @@ void remote_worker(struct remote_run *rr, int k)
 
 int remote_worker_exit(struct remote_run *rr, int k, int timeout_ms, char *err, size_t err_len)
 {
+    long long now = proc_now_ms();
+    if (rr->exit_by <= now)
+        rr->exit_by = now + timeout_ms;
+    long long left = rr->exit_by - now;
+    timeout_ms = left < 500 ? 500 : left < timeout_ms ? (int)left : timeout_ms;
     struct proc_result r;
     cr_assert_eq(proc_wait(&rr->worker[k], timeout_ms, &r), 0);
     cr_expect_not(r.timed_out, "worker %d did not end within %d ms", k, timeout_ms);

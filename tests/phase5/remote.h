@@ -24,6 +24,7 @@ struct remote_run {
     char cmd[REMOTE_MAX][REMOTE_CMD_MAX];
     char endpoint[256]; /* where it waits, from its "waiting for N workers at" line */
     int n;
+    long long exit_by; /* remote_worker_exit(): the deadline the workers' waits share */
 };
 
 /* Waits up to ms for text in the file at path; with copy, what follows
@@ -50,7 +51,11 @@ void remote_start_all(char *const argv[], int n, struct remote_run *rr);
  * 127.0.0.3). */
 void remote_worker_as(struct remote_run *rr, int k, char *const wrap[], const char *connect);
 
-/* Waits for worker k's exit: its status, its stderr into err. */
+/* Waits for worker k's exit: its status, its stderr into err. The workers
+ * of a run end together, at their coordinator's end, so successive waits
+ * share one deadline (timeout_ms from the first since a worker was last
+ * started, at least 500 ms each): n workers that never end (a coordinator
+ * that stopped before they connected) cost one timeout, not n. */
 int remote_worker_exit(struct remote_run *rr, int k, int timeout_ms, char *err, size_t err_len);
 
 /* Once every process of rr has been waited for: nothing of them is left. */
