@@ -16,8 +16,9 @@
  *            reaped.
  * A worker that dies, falls silent past its lease, reconnects or breaks
  * the protocol ends the run with exit 3 and no records; with --recover it
- * is killed instead and restarted from its checkpoint (respawn.c), in
- * whatever stage, and the run goes on.
+ * is killed instead and restarted from its checkpoint (respawn.c), or, a
+ * remote one, replaced by whoever starts a worker of its index (ckpt.c),
+ * in whatever stage, and the run goes on.
  *
  * Flow control, the invariant: frames in flight to worker i (sent, not yet
  * handed back as credit) never exceed its window, in frames and in bytes
