@@ -68,3 +68,24 @@ struct machine *table_create(struct table *t, const char *id, size_t len, uint64
     t->slots[pos] = i + 1;
     return &t->machines[i];
 }
+
+int64_t table_first_repeat(const struct machine *ms, uint32_t n)
+{
+    /* A table whose machines are the list: its probe array alone is new. */
+    struct table seen = {.machines = (struct machine *)ms};
+    uint32_t nslots = 16;
+    while (nslots < 2 * (uint64_t)n)
+        nslots *= 2;
+    if (!(seen.slots = calloc(nslots, sizeof *seen.slots)))
+        return -ENOMEM;
+    seen.mask = nslots - 1;
+    uint32_t i = 0;
+    for (; i < n; i++) {
+        uint32_t pos = table_probe(&seen, ms[i].id, ms[i].id_len, ms[i].id_hash);
+        if (seen.slots[pos])
+            break;
+        seen.slots[pos] = i + 1;
+    }
+    free(seen.slots);
+    return i;
+}

@@ -82,4 +82,10 @@ static inline struct machine *table_upsert(struct table *t, const char *id, size
     return m ? m : table_create(t, id, len, hash);
 }
 
+/* For machines that arrive as a list from outside (a checkpoint another
+ * host sent): the index of the first machine whose id an earlier one of the
+ * list already has, n when every id is distinct, or -ENOMEM. A list of n
+ * machines costs a probe array of 2n slots while it runs. */
+int64_t table_first_repeat(const struct machine *ms, uint32_t n);
+
 #endif

@@ -23,6 +23,22 @@
 #include "fnv.h"
 #include "log.h"
 #include "p5.h"
+#include "table.h"
+
+/* Whether the checkpoint w has just sent names each machine once: 1; 0
+ * with why when it does not (its replacement would refuse it, and so would
+ * every replacement after it, so it must not be published); -1 when there
+ * is no memory to tell. */
+static int distinct(struct wk *w, char *why, size_t len)
+{
+    int64_t k = table_first_repeat(w->ck_dst, w->ck_machines);
+    if (k < 0)
+        return -1;
+    if (k == w->ck_machines)
+        return 1;
+    snprintf(why, len, "a checkpoint holding machine %s twice", w->ck_dst[k].id);
+    return 0;
+}
 
 /* One frame of a checkpoint arriving from w: 0, or -1 with why. */
 static int take_frame(struct coord *p, struct wk *w, const struct codec_frame *f, char *why, size_t len)
@@ -56,6 +72,15 @@ static int take_frame(struct coord *p, struct wk *w, const struct codec_frame *f
     }
     if (f->type == CODEC_END && w->ck_open && w->ck_got == w->ck_machines && f->u.end.records_sent == w->ck_machines) {
         w->ck_open = false;
+        int rc = distinct(w, why, len);
+        if (rc == 0)
+            return -1;
+        if (rc < 0) {
+            /* The last checkpoint stays published (I1); the next may fit. */
+            log_warn("worker %u: no memory to check its checkpoint at message %llu; it is not kept", w->index,
+                     (unsigned long long)w->ck_pos);
+            return 0;
+        }
         recover_publish(a, w->ck_copy, w->ck_machines, w->ck_pos);
         log_debug("worker %u: checkpoint of %u machines at message %llu", w->index, w->ck_machines,
                   (unsigned long long)w->ck_pos);

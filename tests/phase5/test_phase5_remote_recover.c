@@ -15,6 +15,7 @@
 
 #include "codec.h"
 #include "conformance.h"
+#include "fnv.h"
 #include "proc.h"
 #include "remote.h"
 #include "wire.h"
@@ -173,12 +174,13 @@ static void fake_hello(void *sock)
     cr_assert_eq(zmq_send(sock, buf, b.len, 0), (int)b.len);
 }
 
-/* A fake worker's checkpoint that cannot be one of this run (a position
- * past every message routed to it): the coordinator takes it for a
- * protocol error and asks for a replacement, which gets the checkpoint the
- * run had (none: empty) and finishes with phase 1's dump. Before that, the
- * coordinator's first message to the fake is its empty starting checkpoint. */
-Test(phase5_remote_recover, a_checkpoint_that_cannot_be_the_workers_is_refused_and_its_replacement_finishes_the_run)
+/* A fake worker (the test's own DEALER, worker 0 of 1) sends the checkpoint
+ * that put() writes after the envelope; the coordinator must take it for a
+ * protocol error (expect: what its log then says) and ask for a
+ * replacement, which gets the checkpoint the run had (none: empty) and
+ * finishes with phase 1's dump. Before that, the coordinator's first
+ * message to the fake is its empty starting checkpoint. */
+static void fake_checkpoint_is_refused(void (*put)(struct codec_buf *b), const char *expect)
 {
     char d1[CONF_PATH_MAX], dn[CONF_PATH_MAX];
     conf_path(d1, "p1.csv");
@@ -205,12 +207,11 @@ Test(phase5_remote_recover, a_checkpoint_that_cannot_be_the_workers_is_refused_a
     cr_expect_eq(h.kind, WIRE_CKPT, "its first message is of kind %u, not a checkpoint", h.kind);
     cr_expect_gt(h.aux, 0, "no checkpoint interval");
 
-    uint8_t buf[256];
+    uint8_t buf[1024];
     struct codec_buf b = {.data = buf, .len = WIRE_HDR, .cap = sizeof buf};
     h = (struct wire_hdr){.kind = WIRE_CKPT, .aux = 1, .seq = 2};
     wire_put_hdr(buf, &h);
-    codec_put_stats(&b, 0, 99999999, 0, 0, 0);
-    codec_put_end(&b, 0);
+    put(&b);
     cr_assert_eq(zmq_send(s, buf, b.len, 0), (int)b.len);
     cr_assert(wait_count(rr.coord.err_path, REPLACE, 1, 10000), "the bad checkpoint was not refused");
     zmq_close(s);
@@ -221,11 +222,40 @@ Test(phase5_remote_recover, a_checkpoint_that_cannot_be_the_workers_is_refused_a
     cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
     cr_assert_not(r.timed_out);
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
-    cr_expect(strstr(r.err, "sent a checkpoint of 0 machines at message 99999999") && strstr(r.err, "(protocol error)"),
-              "%s", proc_tail(r.err));
+    cr_expect(strstr(r.err, expect) && strstr(r.err, "(protocol error)"), "%s", proc_tail(r.err));
     cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
     char err[4096];
     cr_expect_eq(remote_worker_exit(&rr, 0, 5000, err, sizeof err), 0, "%s", err);
     proc_result_free(&r);
     remote_assert_clean(&rr);
+}
+
+/* A position past every message routed to the worker. */
+static void put_position_from_the_future(struct codec_buf *b)
+{
+    codec_put_stats(b, 0, 99999999, 0, 0, 0);
+    codec_put_end(b, 0);
+}
+
+Test(phase5_remote_recover, a_checkpoint_that_cannot_be_the_workers_is_refused_and_its_replacement_finishes_the_run)
+{
+    fake_checkpoint_is_refused(put_position_from_the_future, "sent a checkpoint of 0 machines at message 99999999");
+}
+
+/* A checkpoint at the start of the stream (a position the coordinator
+ * accepts) that names one machine twice: its replacement would refuse to
+ * load it, and so would every later one. */
+static void put_a_machine_twice(struct codec_buf *b)
+{
+    struct machine twice[2];
+    sm_init(&twice[0], "id-7", 4, fnv1a64("id-7", 4));
+    twice[1] = twice[0];
+    codec_put_stats(b, 0, 0, 0, 2, 0);
+    cr_assert_eq(codec_put_records(b, twice, 2), 0);
+    codec_put_end(b, 2);
+}
+
+Test(phase5_remote_recover, a_checkpoint_naming_a_machine_twice_is_refused_and_its_replacement_finishes_the_run)
+{
+    fake_checkpoint_is_refused(put_a_machine_twice, "sent a checkpoint holding machine id-7 twice");
 }

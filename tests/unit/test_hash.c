@@ -78,3 +78,18 @@ Test(hash, table_creates_machines_once_and_keeps_their_state_through_growth)
     cr_assert_null(table_find(&t, "y", 1, fnv1a64("y", 1)));
     table_free(&t);
 }
+
+Test(hash, the_first_repeat_of_a_list_of_machines_is_found_by_id_not_by_hash)
+{
+    struct machine ms[5];
+    sm_init(&ms[0], "a", 1, 42); /* equal hashes: the ids must decide */
+    sm_init(&ms[1], "b", 1, 42);
+    sm_init(&ms[2], "ab", 2, 42);
+    sm_init(&ms[3], "c", 1, fnv1a64("c", 1));
+    cr_assert_eq(table_first_repeat(ms, 4), 4, "four distinct ids");
+    cr_assert_eq(table_first_repeat(ms, 0), 0, "an empty list");
+    ms[4] = ms[1];
+    cr_assert_eq(table_first_repeat(ms, 5), 4, "b again, at index 4");
+    ms[1] = ms[3];
+    cr_assert_eq(table_first_repeat(ms, 5), 3, "c again, at index 3");
+}
