@@ -96,6 +96,7 @@ struct wk {
     struct msg rp;            /* (its id points into the source's id table) */
     uint8_t old_rid[RID_MAX]; /* the dead one's routing id: what still arrives from it is dropped */
     size_t old_rid_len;
+    bool old_told; /* the dead one was told it has been replaced (wire_gone) */
     uint64_t died_ns, restart_ns, replayed;
     /* --remote --recover (ckpt.c): the checkpoint arriving from it ... */
     bool ck_open;
@@ -189,12 +190,13 @@ int query_init(struct coord *p);
 void query_free(struct coord *p);
 
 /* respawn.c: --recover with local workers (recover.h). */
-int respawn_watch(struct coord *p);                                         /* starts recover_tick */
-void respawn_kill(struct coord *p, uint32_t i, const char *what);           /* instead of losing the run */
-void respawn_on_death(struct coord *p, uint32_t i, int pid, int wstatus);   /* SIGCHLD: restart or give up */
-void respawn_on_hello(struct coord *p, struct wk *w);                       /* its successor connected: the replay */
-void respawn_replay(struct coord *p, struct wk *w);                         /* sends what credit allows of it */
-bool respawn_is_old(const struct coord *p, const uint8_t *rid, size_t len); /* a dead worker's routing id */
+int respawn_watch(struct coord *p);                                       /* starts recover_tick */
+void respawn_kill(struct coord *p, uint32_t i, const char *what);         /* instead of losing the run */
+void respawn_on_death(struct coord *p, uint32_t i, int pid, int wstatus); /* SIGCHLD: restart or give up */
+void respawn_on_hello(struct coord *p, struct wk *w);                     /* its successor connected: the replay */
+void respawn_replay(struct coord *p, struct wk *w);                       /* sends what credit allows of it */
+bool respawn_drop_old(struct coord *p, const uint8_t *rid, size_t len);   /* from a dead worker? told to go */
+void respawn_send_gone(struct coord *p, const uint8_t *rid, size_t len, enum wire_gone why);
 
 /* ckpt.c: --recover with remote workers (their checkpoints over the network). */
 void ckpt_on_message(struct coord *p, struct wk *w, const uint8_t *body, size_t len, const struct wire_hdr *h);

@@ -20,7 +20,8 @@
  *     log, I2) and the source pauses on the first message for it, as
  *     recover_room() says while the replay is not out (I4);
  *   - what its old connection still delivers is dropped (old_rid), so
- *     neither its credit nor its records count;
+ *     neither its credit nor its records count; a remote one that comes
+ *     back (stopped, then continued) is told once that it was replaced;
  *   - queries to it fail at once (SPEC §8: fast, never hanging), and the
  *     --query answers it owed are asked again after its replay, with its
  *     COLLECT: it missed them, or the records it sent are dropped.
@@ -30,6 +31,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <zmq.h>
 
 #include "clock.h"
 #include "fnv.h"
@@ -71,11 +74,32 @@ int respawn_watch(struct coord *p)
     return rc < 0 ? rc : uv_timer_start(&p->recover_tick, on_tick, TICK_MS, TICK_MS);
 }
 
-bool respawn_is_old(const struct coord *p, const uint8_t *rid, size_t len)
+void respawn_send_gone(struct coord *p, const uint8_t *rid, size_t len, enum wire_gone why)
 {
-    for (uint32_t i = 0; i < p->n; i++)
-        if (p->w[i].old_rid_len == len && memcmp(p->w[i].old_rid, rid, len) == 0)
-            return true;
+    uint8_t buf[WIRE_HDR];
+    wire_put_hdr(buf, &(struct wire_hdr){.kind = WIRE_EXIT, .aux = why, .seq = 0});
+    /* Never blocking, and nothing lost if it fails: a peer that cannot
+     * take it is gone, or will end with the run like any stale worker. */
+    if (zmq_send(p->router, rid, len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(p->router, buf, sizeof buf, ZMQ_DONTWAIT) < 0)
+        log_debug("cannot tell a peer it has no place in the run: %s", zmq_strerror(errno));
+}
+
+bool respawn_drop_old(struct coord *p, const uint8_t *rid, size_t len)
+{
+    for (uint32_t i = 0; i < p->n; i++) {
+        struct wk *w = &p->w[i];
+        if (w->old_rid_len != len || memcmp(w->old_rid, rid, len) != 0)
+            continue;
+        /* A remote worker stopped past its lease may come back: once, it
+         * learns that it has been replaced, and ends. A local one has
+         * been killed; what arrives is only what it sent before. */
+        if (p->c->remote && !w->old_told) {
+            w->old_told = true;
+            respawn_send_gone(p, rid, len, WIRE_GONE_REPLACED);
+        }
+        return true;
+    }
     return false;
 }
 
@@ -109,6 +133,7 @@ static void mark_dead(struct coord *p, struct wk *w)
     if (w->hello) {
         memcpy(w->old_rid, w->rid, w->rid_len);
         w->old_rid_len = w->rid_len;
+        w->old_told = false;
     }
     w->hello = false;
     w->replaying = w->have_rp = false;

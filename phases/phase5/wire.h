@@ -35,7 +35,7 @@ enum wire_kind {
     WIRE_HELLO = 1, /* worker -> coordinator: one READY frame; aux = N; credit = the window granted */
     WIRE_DATA,      /* both ways: frames (MSG, QUERY, COLLECT / ANSWER, STATS, RECORDS, END) and returned credit */
     WIRE_LEASE,     /* worker -> coordinator: no frames; "still alive" (coord.c: the lease) */
-    WIRE_EXIT,      /* coordinator -> worker: no frames; the run is over, exit 0 */
+    WIRE_EXIT,      /* coordinator -> worker: no frames; the run is over, exit 0 (but see wire_gone) */
     WIRE_CKPT,      /* both ways, --remote --recover only: a checkpoint (below) */
 };
 
@@ -45,6 +45,16 @@ enum wire_kind {
  * messages. A worker sends one every aux messages it applies, where aux is
  * that of the checkpoint the coordinator sends it before anything else: the
  * one it restarts from (empty at a first start). */
+
+/* A WIRE_EXIT with seq 0 goes to a peer that is no worker of the run, so
+ * outside any connection's count: a remote worker the coordinator has
+ * replaced, or one started while the worker it would replace still holds
+ * its place. aux says which; the worker ends with exit 8 and says so,
+ * rather than wait for a run that will never send it anything. */
+enum wire_gone {
+    WIRE_GONE_REPLACED = 1, /* it was taken for lost, and another worker has its index */
+    WIRE_GONE_TAKEN = 2,    /* its index belongs to a worker that is still connected */
+};
 
 struct wire_hdr {
     uint8_t kind; /* enum wire_kind */

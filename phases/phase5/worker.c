@@ -383,12 +383,27 @@ static int send_checkpoint(struct p5w *w)
     return send_out(w, WIRE_CKPT);
 }
 
+/* The coordinator says this worker has no place in its run (wire_gone). */
+static int gone(struct p5w *w, uint32_t why)
+{
+    if (why == WIRE_GONE_REPLACED)
+        return fail(w, EXIT_PEER_GONE, "%s", "the coordinator took this worker for lost and has replaced it; ending");
+    if (why == WIRE_GONE_TAKEN)
+        return fail(w, EXIT_PEER_GONE, "%s",
+                    "the coordinator has this index connected already; start a replacement only once the "
+                    "coordinator asks for one; ending");
+    return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s",
+                "an end outside the sequence of no known kind");
+}
+
 static int on_message(struct p5w *w, const uint8_t *buf, size_t len)
 {
     struct wire_hdr h;
     char why[200];
     if (wire_get_hdr(buf, len, &h, why, sizeof why) < 0)
         return fail(w, EXIT_PROTOCOL, "bad message from the coordinator: %s", why);
+    if (h.kind == WIRE_EXIT && h.seq == 0 && len == WIRE_HDR)
+        return gone(w, h.aux);
     if (h.seq != w->seq_in + 1) {
         snprintf(why, sizeof why, "message %llu after %llu: a gap, messages were lost", (unsigned long long)h.seq,
                  (unsigned long long)w->seq_in);

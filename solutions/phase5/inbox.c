@@ -64,6 +64,13 @@ static void on_hello(struct coord *p, const uint8_t *rid, size_t rid_len, const 
         return;
     }
     struct wk *w = &p->w[i];
+    if (p->c->remote && w->hello && !w->dead) {
+        /* A replacement started too early: it would wait for ever. */
+        respawn_send_gone(p, rid, rid_len, WIRE_GONE_TAKEN);
+        snprintf(why, sizeof why, "a HELLO for worker %u, which is connected (told to end)", i);
+        stranger(p, peer, why);
+        return;
+    }
     if (p->stage != ST_START && !w->dead) {
         stranger(p, peer, "a HELLO after every worker had connected");
         return;
@@ -243,7 +250,7 @@ static void on_message(struct coord *p, zmq_msg_t *id, zmq_msg_t *body, bool ext
         log_debug("a new connection from %s", peer);
         return;
     }
-    if (p->o->recover && respawn_is_old(p, rid, rid_len))
+    if (p->o->recover && respawn_drop_old(p, rid, rid_len))
         return; /* sent by a worker since dead: its successor starts afresh */
     char why[200];
     struct wire_hdr h;

@@ -118,7 +118,8 @@ Test(phase5_remote_recover,
 
 /* A stopped remote worker is lost at its lease; once its replacement has
  * taken over, the stale one, continued, cannot touch the run (what it sends
- * is dropped) and ends when the coordinator does. */
+ * is dropped) and is told that it was replaced: it ends at once, with exit
+ * 8, while the run goes on. */
 Test(phase5_remote_recover, a_stopped_remote_worker_is_replaced_at_its_lease_and_the_stale_one_changes_nothing)
 {
     char d1[CONF_PATH_MAX], dn[CONF_PATH_MAX];
@@ -139,6 +140,13 @@ Test(phase5_remote_recover, a_stopped_remote_worker_is_replaced_at_its_lease_and
     remote_worker(&rr, 0);
     cr_assert(wait_count(rr.coord.err_path, "worker 0: restarted as pid", 1, 10000), "the replacement did not connect");
     kill(stale.pid, SIGCONT);
+    struct proc_result sr;
+    cr_assert_eq(proc_wait(&stale, 5000, &sr), 0);
+    cr_expect_not(sr.timed_out, "the stale worker did not end");
+    cr_expect_eq(sr.status, 8, "the stale worker: exit %d, want 8: %s", sr.status, proc_tail(sr.err));
+    cr_expect(strstr(sr.err, "has replaced it"), "the stale worker was not told: %s", proc_tail(sr.err));
+    cr_expect(!proc_has_exited(rr.coord.pid), "the run ended before the stale worker did: nothing was shown");
+    proc_result_free(&sr);
 
     struct proc_result r;
     cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
@@ -146,12 +154,6 @@ Test(phase5_remote_recover, a_stopped_remote_worker_is_replaced_at_its_lease_and
     cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
     cr_expect(strstr(r.err, "worker 0 (pid ") && strstr(r.err, "past its 300 ms lease"), "%s", proc_tail(r.err));
     cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
-    struct proc_result sr;
-    cr_assert_eq(proc_wait(&stale, 5000, &sr), 0);
-    cr_expect_not(sr.timed_out, "the stale worker did not end with the coordinator");
-    cr_expect_eq(sr.status, 8, "the stale worker: exit %d, want 8 (its coordinator gone): %s", sr.status,
-                 proc_tail(sr.err));
-    proc_result_free(&sr);
     for (int k = 0; k < 2; k++) {
         char err[4096];
         int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
@@ -160,6 +162,51 @@ Test(phase5_remote_recover, a_stopped_remote_worker_is_replaced_at_its_lease_and
     proc_result_free(&r);
     remote_assert_clean(&rr);
     conf_assert_clean_exit(stale.pid);
+}
+
+/* A replacement started while the worker it would replace is still
+ * connected would wait for ever for a place that is not free: the
+ * coordinator tells it so, it ends at once with exit 8, and the run, which
+ * it never touched, ends with phase 1's dump. */
+Test(phase5_remote_recover, a_replacement_started_while_its_worker_is_connected_is_told_to_end)
+{
+    char d1[CONF_PATH_MAX], dn[CONF_PATH_MAX];
+    conf_path(d1, "p1.csv");
+    conf_path(dn, "pn.csv");
+    char *gen[] = {"--messages", "400000", "--ids", "500", NULL};
+    conf_phase1_dump(gen, d1);
+    char *argv[] = {PHASE5,  "--remote", "--recover", "--workers", "2",      "--messages", "400000",
+                    "--ids", "500",      "--rate",    "200000",    "--dump", dn,           NULL};
+    struct remote_run rr;
+    start_logged(argv, 2, &rr);
+    for (int k = 0; k < 2; k++)
+        remote_worker(&rr, k);
+    cr_assert(wait_count(rr.coord.err_path, "worker 0: checkpoint of", 1, 20000), "worker 0 sent no checkpoint");
+    struct proc first = rr.worker[0];
+    remote_worker(&rr, 0);
+    struct proc early = rr.worker[0];
+    rr.worker[0] = first;
+    struct proc_result er;
+    cr_assert_eq(proc_wait(&early, 5000, &er), 0);
+    cr_expect_not(er.timed_out, "the early replacement did not end");
+    cr_expect_eq(er.status, 8, "the early replacement: exit %d, want 8: %s", er.status, proc_tail(er.err));
+    cr_expect(strstr(er.err, "connected already"), "the early replacement was not told: %s", proc_tail(er.err));
+    proc_result_free(&er);
+
+    struct proc_result r;
+    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
+    cr_assert_not(r.timed_out);
+    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    cr_expect(strstr(r.err, "a HELLO for worker 0, which is connected (told to end)"), "%s", proc_tail(r.err));
+    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
+    for (int k = 0; k < 2; k++) {
+        char err[4096];
+        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
+        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
+    }
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
+    conf_assert_clean_exit(early.pid);
 }
 
 /* A HELLO as worker 0 of 1 granting a small window, from a DEALER of the
