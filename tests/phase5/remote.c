@@ -81,7 +81,7 @@ void remote_worker(struct remote_run *rr, int k)
 int remote_worker_exit(struct remote_run *rr, int k, int timeout_ms, char *err, size_t err_len)
 {
     long long now = proc_now_ms();
-    if (rr->exit_by <= now)
+    if (rr->exit_by == 0) /* not "<= now": a deadline that has passed stays passed */
         rr->exit_by = now + timeout_ms;
     long long left = rr->exit_by - now;
     timeout_ms = left < 500 ? 500 : left < timeout_ms ? (int)left : timeout_ms;
