@@ -58,6 +58,11 @@ void remote_coordinator(char *const argv[], int n, struct remote_run *rr)
 
 void remote_worker_as(struct remote_run *rr, int k, char *const wrap[], const char *connect)
 {
+    /* A worker started after its coordinator has ended could only wait for
+     * it: a tree whose coordinator fails fails here, not at a deadline. */
+    char tail[512];
+    cr_assert_not(proc_has_exited(rr->coord.pid), "the coordinator ended before worker %d could start: %s", k,
+                  proc_err_tail(rr->coord.pid, tail, sizeof tail));
     char copy[REMOTE_CMD_MAX], *argv[48];
     snprintf(copy, sizeof copy, "%s", rr->cmd[k]);
     int argc = 0;
