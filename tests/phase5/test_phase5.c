@@ -710,6 +710,10 @@ Test(phase5, a_worker_refuses_garbage_truncated_oversized_gapped_and_misrouted_m
     len = msg_body(buf, sizeof buf, 2, "some-id");
     worker_refuses(buf, len, "1", "message 2 after 0: a gap");
 
+    /* Outside the sequence, only the ends of wire_gone are known. */
+    wire_put_hdr(buf, &(struct wire_hdr){.kind = WIRE_EXIT, .aux = 99, .seq = 0});
+    worker_refuses(buf, WIRE_HDR, "1", "an end outside the sequence of no known kind");
+
     char id[32];
     for (int k = 0;; k++) { /* an id of worker 1 of 2, sent to worker 0 */
         snprintf(id, sizeof id, "other-%d", k);
