@@ -77,6 +77,47 @@ static unsigned long long restart_position(const char *err, int nth)
     return at ? strtoull(at, NULL, 10) : 0;
 }
 
+/* Starts argv's two remote workers and waits until worker k has sent a
+ * checkpoint. */
+static void start_past_a_checkpoint(char *const argv[], struct remote_run *rr, int k)
+{
+    start_logged(argv, 2, rr);
+    for (int i = 0; i < 2; i++)
+        remote_worker(rr, i);
+    char said[64];
+    snprintf(said, sizeof said, "worker %d: checkpoint of", k);
+    cr_assert(wait_count(rr->coord.err_path, said, 1, 20000), "worker %d sent no checkpoint", k);
+}
+
+/* The end every run here must reach: exit 0, phase 1's dump (d1), every
+ * worker ending with 0, nothing left. r keeps the coordinator's log for the
+ * caller's own checks; the caller frees it. */
+static void assert_exact_end(struct remote_run *rr, const char *d1, const char *dn, struct proc_result *r)
+{
+    cr_assert_eq(proc_wait(&rr->coord, RUN_MS, r), 0);
+    cr_assert_not(r->timed_out);
+    cr_assert_eq(r->status, 0, "exit %d: %s", r->status, proc_tail(r->err));
+    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
+    for (int k = 0; k < rr->n; k++) {
+        char err[4096];
+        int st = remote_worker_exit(rr, k, 5000, err, sizeof err);
+        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
+    }
+    remote_assert_clean(rr);
+}
+
+/* A worker told that it has no place in the run (wire.h, wire_gone): it
+ * ends at once with exit 8, saying told. */
+static void assert_told_to_end(struct proc *p, const char *who, const char *told)
+{
+    struct proc_result r;
+    cr_assert_eq(proc_wait(p, 5000, &r), 0);
+    cr_expect_not(r.timed_out, "%s did not end", who);
+    cr_expect_eq(r.status, 8, "%s: exit %d, want 8: %s", who, r.status, proc_tail(r.err));
+    cr_expect(strstr(r.err, told), "%s was not told: %s", who, proc_tail(r.err));
+    proc_result_free(&r);
+}
+
 Test(phase5_remote_recover,
      killed_remote_workers_are_replaced_from_their_printed_command_and_checkpoint_and_the_dump_is_exact)
 {
@@ -88,11 +129,8 @@ Test(phase5_remote_recover,
     char *argv[] = {PHASE5, "--remote", "--recover", "--workers", "2",      "--messages", "1500000", "--ids",
                     "1000", "--seed",   "4",         "--rate",    "300000", "--dump",     dn,        NULL};
     struct remote_run rr;
-    start_logged(argv, 2, &rr);
-    for (int k = 0; k < 2; k++)
-        remote_worker(&rr, k);
     /* Killed once it has sent a checkpoint: its replacement starts from it. */
-    cr_assert(wait_count(rr.coord.err_path, "worker 1: checkpoint of", 1, 20000), "worker 1 sent no checkpoint");
+    start_past_a_checkpoint(argv, &rr, 1);
     kill(rr.worker[1].pid, SIGKILL);
     replace(&rr, 1, 1);
     /* Its replacement is killed in turn, as soon as it has connected. */
@@ -101,19 +139,10 @@ Test(phase5_remote_recover,
     replace(&rr, 1, 2);
 
     struct proc_result r;
-    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
-    cr_assert_not(r.timed_out);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    assert_exact_end(&rr, d1, dn, &r);
     cr_expect_gt(restart_position(r.err, 1), 0, "the first restart was not from a checkpoint: %s", proc_tail(r.err));
     cr_expect(strstr(r.err, "worker 1 (pid "), "%s", proc_tail(r.err));
-    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
-    for (int k = 0; k < 2; k++) {
-        char err[4096];
-        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
-        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
-    }
     proc_result_free(&r);
-    remote_assert_clean(&rr);
 }
 
 /* A stopped remote worker is lost at its lease; once its replacement has
@@ -130,37 +159,20 @@ Test(phase5_remote_recover, a_stopped_remote_worker_is_replaced_at_its_lease_and
     char *argv[] = {PHASE5, "--remote", "--recover", "--workers", "2",      "--messages", "600000", "--ids",
                     "500",  "--seed",   "7",         "--rate",    "200000", "--dump",     dn,       NULL};
     struct remote_run rr;
-    start_logged(argv, 2, &rr);
-    for (int k = 0; k < 2; k++)
-        remote_worker(&rr, k);
-    cr_assert(wait_count(rr.coord.err_path, "worker 0: checkpoint of", 1, 20000), "worker 0 sent no checkpoint");
+    start_past_a_checkpoint(argv, &rr, 0);
     struct proc stale = rr.worker[0];
     cr_assert_eq(kill(stale.pid, SIGSTOP), 0);
     cr_assert(wait_count(rr.coord.err_path, REPLACE, 1, 10000), "the stopped worker was not lost");
     remote_worker(&rr, 0);
     cr_assert(wait_count(rr.coord.err_path, "worker 0: restarted as pid", 1, 10000), "the replacement did not connect");
     kill(stale.pid, SIGCONT);
-    struct proc_result sr;
-    cr_assert_eq(proc_wait(&stale, 5000, &sr), 0);
-    cr_expect_not(sr.timed_out, "the stale worker did not end");
-    cr_expect_eq(sr.status, 8, "the stale worker: exit %d, want 8: %s", sr.status, proc_tail(sr.err));
-    cr_expect(strstr(sr.err, "has replaced it"), "the stale worker was not told: %s", proc_tail(sr.err));
+    assert_told_to_end(&stale, "the stale worker", "has replaced it");
     cr_expect(!proc_has_exited(rr.coord.pid), "the run ended before the stale worker did: nothing was shown");
-    proc_result_free(&sr);
 
     struct proc_result r;
-    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
-    cr_assert_not(r.timed_out);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    assert_exact_end(&rr, d1, dn, &r);
     cr_expect(strstr(r.err, "worker 0 (pid ") && strstr(r.err, "past its 300 ms lease"), "%s", proc_tail(r.err));
-    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
-    for (int k = 0; k < 2; k++) {
-        char err[4096];
-        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
-        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
-    }
     proc_result_free(&r);
-    remote_assert_clean(&rr);
     conf_assert_clean_exit(stale.pid);
 }
 
@@ -178,34 +190,17 @@ Test(phase5_remote_recover, a_replacement_started_while_its_worker_is_connected_
     char *argv[] = {PHASE5,  "--remote", "--recover", "--workers", "2",      "--messages", "400000",
                     "--ids", "500",      "--rate",    "200000",    "--dump", dn,           NULL};
     struct remote_run rr;
-    start_logged(argv, 2, &rr);
-    for (int k = 0; k < 2; k++)
-        remote_worker(&rr, k);
-    cr_assert(wait_count(rr.coord.err_path, "worker 0: checkpoint of", 1, 20000), "worker 0 sent no checkpoint");
+    start_past_a_checkpoint(argv, &rr, 0);
     struct proc first = rr.worker[0];
     remote_worker(&rr, 0);
     struct proc early = rr.worker[0];
     rr.worker[0] = first;
-    struct proc_result er;
-    cr_assert_eq(proc_wait(&early, 5000, &er), 0);
-    cr_expect_not(er.timed_out, "the early replacement did not end");
-    cr_expect_eq(er.status, 8, "the early replacement: exit %d, want 8: %s", er.status, proc_tail(er.err));
-    cr_expect(strstr(er.err, "connected already"), "the early replacement was not told: %s", proc_tail(er.err));
-    proc_result_free(&er);
+    assert_told_to_end(&early, "the early replacement", "connected already");
 
     struct proc_result r;
-    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
-    cr_assert_not(r.timed_out);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    assert_exact_end(&rr, d1, dn, &r);
     cr_expect(strstr(r.err, "a HELLO for worker 0, which is connected (told to end)"), "%s", proc_tail(r.err));
-    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
-    for (int k = 0; k < 2; k++) {
-        char err[4096];
-        int st = remote_worker_exit(&rr, k, 5000, err, sizeof err);
-        cr_expect_eq(st, 0, "worker %d: exit %d: %s", k, st, err);
-    }
     proc_result_free(&r);
-    remote_assert_clean(&rr);
     conf_assert_clean_exit(early.pid);
 }
 
@@ -266,15 +261,9 @@ static void fake_checkpoint_is_refused(void (*put)(struct codec_buf *b), const c
     remote_worker(&rr, 0);
 
     struct proc_result r;
-    cr_assert_eq(proc_wait(&rr.coord, RUN_MS, &r), 0);
-    cr_assert_not(r.timed_out);
-    cr_assert_eq(r.status, 0, "exit %d: %s", r.status, proc_tail(r.err));
+    assert_exact_end(&rr, d1, dn, &r);
     cr_expect(strstr(r.err, expect) && strstr(r.err, "(protocol error)"), "%s", proc_tail(r.err));
-    cr_expect(files_equal(d1, dn), "the dump differs from phase 1's");
-    char err[4096];
-    cr_expect_eq(remote_worker_exit(&rr, 0, 5000, err, sizeof err), 0, "%s", err);
     proc_result_free(&r);
-    remote_assert_clean(&rr);
 }
 
 /* A position past every message routed to the worker. */
