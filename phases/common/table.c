@@ -24,12 +24,20 @@ static int grow_slots(struct table *t, uint32_t nslots)
     return 0;
 }
 
+/* Probe slots for n machines: a power of two, at least 16, at most half
+ * full. */
+static uint32_t slots_for(uint32_t n)
+{
+    uint32_t nslots = 16;
+    while (nslots < 2 * (uint64_t)n)
+        nslots *= 2;
+    return nslots;
+}
+
 int table_init(struct table *t, uint32_t expected)
 {
     memset(t, 0, sizeof *t);
-    uint32_t nslots = 16;
-    while (nslots < 2 * (uint64_t)expected && nslots < 2 * IDMAP_MAX_IDS)
-        nslots *= 2;
+    uint32_t nslots = slots_for(expected < IDMAP_MAX_IDS ? expected : IDMAP_MAX_IDS);
     t->cap = expected ? expected : 64;
     t->machines = malloc((size_t)t->cap * sizeof *t->machines);
     if (!t->machines || grow_slots(t, nslots) < 0) {
@@ -73,9 +81,7 @@ int64_t table_first_repeat(const struct machine *ms, uint32_t n)
 {
     /* A table whose machines are the list: its probe array alone is new. */
     struct table seen = {.machines = (struct machine *)ms};
-    uint32_t nslots = 16;
-    while (nslots < 2 * (uint64_t)n)
-        nslots *= 2;
+    uint32_t nslots = slots_for(n);
     if (!(seen.slots = calloc(nslots, sizeof *seen.slots)))
         return -ENOMEM;
     seen.mask = nslots - 1;

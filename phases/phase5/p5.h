@@ -189,13 +189,15 @@ void query_on_sweep(uv_timer_t *h);
 int query_init(struct coord *p);
 void query_free(struct coord *p);
 
-/* respawn.c: --recover with local workers (recover.h). */
+/* respawn.c: --recover (recover.h); for a remote worker, its replacement
+ * is started elsewhere, and a peer with no place in the run is told so. */
 int respawn_watch(struct coord *p);                                       /* starts recover_tick */
 void respawn_kill(struct coord *p, uint32_t i, const char *what);         /* instead of losing the run */
 void respawn_on_death(struct coord *p, uint32_t i, int pid, int wstatus); /* SIGCHLD: restart or give up */
 void respawn_on_hello(struct coord *p, struct wk *w);                     /* its successor connected: the replay */
 void respawn_replay(struct coord *p, struct wk *w);                       /* sends what credit allows of it */
 bool respawn_drop_old(struct coord *p, const uint8_t *rid, size_t len);   /* from a dead worker? told to go */
+/* A WIRE_EXIT outside any sequence to the peer at rid: it has no place in the run (wire.h). */
 void respawn_send_gone(struct coord *p, const uint8_t *rid, size_t len, enum wire_gone why);
 
 /* ckpt.c: --recover with remote workers (their checkpoints over the network). */
