@@ -352,7 +352,7 @@ static int setup_router(struct coord *p)
 {
     int64_t maxmsg = WIRE_HDR + REPLY_MAX;
     int ivl = (int)(p->c->lease_ms / 3 ? p->c->lease_ms / 3 : 1);
-    p->zctx = zmq_ctx_new();
+    p->zctx = zcall_ctx_new();
     if (!p->zctx)
         return -errno;
     p->router = zmq_socket(p->zctx, ZMQ_ROUTER);

@@ -459,7 +459,7 @@ static int connect_dealer(struct p5w *w)
         n = (int)sizeof rid - 1; /* a long host name, cut: the pid and the index come first */
     int64_t maxmsg = (int64_t)WIRE_HDR + w->s->window_bytes + CODEC_FRAME_MAX + (1 << 20);
     int ivl = (int)(w->s->lease_ms / 3 ? w->s->lease_ms / 3 : 1);
-    if (!(w->ctx = zmq_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
+    if (!(w->ctx = zcall_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
         return -1;
     if (zcall_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 ||
         zcall_set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 || zcall_set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 ||

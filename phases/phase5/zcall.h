@@ -1,5 +1,6 @@
 /* zcall.h - the libzmq calls phase 5 makes outside its loop's receive and
- * send paths, retried when a signal interrupts them.
+ * send paths, retried when a signal interrupts them, and the context every
+ * phase 5 process makes its sockets in.
  *
  * A socket call first runs the commands libzmq's I/O thread has queued for
  * the socket, and the poll() it waits on them with can be interrupted by a
@@ -11,9 +12,34 @@
 #define MSGROUTE_PHASE5_ZCALL_H
 
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 
 #include <zmq.h>
+
+/* Blocks up to this size come from the heap, and the heap keeps up to this
+ * much free memory at its top: both above a batch (BATCH_BYTES and one
+ * frame), far below the memory of a run. */
+#define ZCALL_MMAP_THRESHOLD (4u << 20)
+#define ZCALL_TRIM_THRESHOLD (16u << 20)
+
+/* A ZeroMQ context, once glibc's heap is told to keep what it frees.
+ *
+ * libzmq's I/O thread allocates each message it receives and the thread
+ * that takes it frees it; what is sent goes the other way. By default
+ * glibc gives the top of a heap back to the kernel as soon as 128 KiB of it
+ * is free and serves a large block with an mmap() of its own, so a stream
+ * of batches of tens or hundreds of KiB made nearly every message a fresh
+ * mapping or a trim: its pages were faulted in again, and in a process
+ * with threads every unmapping flushes the other CPUs' TLBs with an
+ * interrupt. Fixed thresholds above a batch keep that memory in the
+ * process for the next message. */
+static inline void *zcall_ctx_new(void)
+{
+    mallopt(M_MMAP_THRESHOLD, (int)ZCALL_MMAP_THRESHOLD);
+    mallopt(M_TRIM_THRESHOLD, (int)ZCALL_TRIM_THRESHOLD);
+    return zmq_ctx_new();
+}
 
 static inline int zcall_setsockopt(void *sock, int opt, const void *value, size_t len)
 {
