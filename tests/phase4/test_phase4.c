@@ -196,21 +196,6 @@ Test(phase4_faults, a_normal_run_leaves_nothing_behind)
     conf_assert_clean_exit(p.pid);
 }
 
-/* The RSS of pid once two readings 100 ms apart differ by under 64 KiB,
- * within 10 s; 0 when it never settles or cannot be read (pid ended). */
-static long settled_rss_kb(pid_t pid)
-{
-    long last = proc_rss_kb(pid);
-    for (int i = 0; i < 100 && last > 0; i++) {
-        proc_sleep_ms(100);
-        long now = proc_rss_kb(pid);
-        if (now > 0 && labs(now - last) < 64)
-            return now;
-        last = now;
-    }
-    return 0;
-}
-
 /* A stopped worker fills its ring; the source must wait (memory stays flat)
  * and queries must still be answered; once it resumes the run completes with
  * phase 1's dump. */
@@ -229,7 +214,7 @@ Test(phase4_faults, a_stopped_worker_slows_the_source_and_the_run_completes_when
      * busy machine the main process may still be starting when the worker
      * stops, so its memory is judged once it has settled; a source that
      * did not block would never let it settle. */
-    long rss0 = settled_rss_kb(p.pid);
+    long rss0 = proc_settled_rss_kb(p.pid);
     cr_assert_gt(rss0, 0, "the main process's memory never settled while a worker was stopped (or the run ended)");
     proc_sleep_ms(300);
     long rss1 = proc_rss_kb(p.pid);

@@ -379,6 +379,19 @@ long proc_rss_kb(pid_t pid)
     return kb;
 }
 
+long proc_settled_rss_kb(pid_t pid)
+{
+    long last = proc_rss_kb(pid);
+    for (int i = 0; i < 100 && last > 0; i++) {
+        proc_sleep_ms(100);
+        long now = proc_rss_kb(pid);
+        if (now > 0 && labs(now - last) < 64)
+            return now;
+        last = now;
+    }
+    return 0;
+}
+
 unsigned long long proc_signal_mask(pid_t pid, const char *field)
 {
     char path[64], line[256];

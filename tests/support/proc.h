@@ -80,6 +80,10 @@ int proc_children(pid_t parent, pid_t *out, int max);
 /* Resident set of pid in KiB (VmRSS), or -1 once it is gone. */
 long proc_rss_kb(pid_t pid);
 
+/* pid's resident set once it has settled (two readings 100 ms apart within
+ * 64 KiB), waiting at most 10 s; 0 when it never settles or pid is gone. */
+long proc_settled_rss_kb(pid_t pid);
+
 /* Waits until pid runs program (it has exec'd) and catches SIGUSR1, that
  * is until its start-up installed its handlers: a signal sent before that
  * meets the default action of a process that is not the program yet (the
