@@ -154,6 +154,7 @@ class Bench:
                                     last.get("rss_kb_max", 0), sum(pw) if pw else last.get("rss_kb_max", 0),
                                     10000, last.get("machines", 0), last.get("rss_kb_main", 0), NAN, NAN])
         self.core_floor()
+        self.pipeline_pairs()
         self.memory_sweep(rss)
 
     def core_floor(self):
@@ -184,6 +185,50 @@ class Bench:
                                                                 for n in ("source", "bare", "phase1")
                                                                 for q in ("", "_min", "_max")] +
                         [r["phase1_msgs_per_s"] / r["bare_msgs_per_s"]])
+
+    # The targets that weigh a pipeline against phase 1 (summary.py): A, its
+    # workers, B, --work-ns. Each is a ratio of rates that the machine's load
+    # moves together only when the two runs are close in time.
+    PAIRS = (("phase4", 1, "phase1", 0), ("phase3", 2, "phase1", 1000))
+
+    def pipeline_pairs(self):
+        """Each pipeline target measured as interleaved pairs: A then B, B
+        then A, and so on, at least 5 rounds, each round's ratio of rates
+        kept. Experiment 1's medians come from runs a minute apart, long
+        enough for a neighbour on this shared machine to come or go; the
+        median of per-round ratios is what load cannot move."""
+        c = self.cfg
+        rows = self.table("exp1_pairs", ["a", "a_workers", "b", "work_ns", "rounds", "a_msgs_per_s_median",
+                                         "b_msgs_per_s_median", "ratio_median", "ratio_min", "ratio_max"])
+        by_name = {s.name: s for s in self.series}
+        for a_name, a_workers, b_name, work in self.PAIRS:
+            a, b = by_name.get(a_name), by_name.get(b_name)
+            if not a or not b:
+                continue
+            argv = {}
+            for s, workers in ((a, a_workers), (b, 1)):
+                rate = self.peak_rate.get((s.name, workers, work)) or self.guess_rate(s, work, workers)
+                argv[s.name] = ["--ids", "10000", "--work-ns", str(work),
+                                "--messages", str(max(c["min_msgs"], int(rate * c["target_s"])))]
+                if s.has_workers:
+                    argv[s.name] += ["--workers", str(workers)]
+            log("scaling: %s (%d worker%s) against %s, work %d ns, interleaved" % (
+                a_name, a_workers, "" if a_workers == 1 else "s", b_name, work))
+            got = {a_name: [], b_name: []}
+            for rnd in range(max(5, c["reps"])):
+                for s in ((a, b) if rnd % 2 == 0 else (b, a)):
+                    try:
+                        got[s.name].append(s.run(argv[s.name], c["timeout"])["msgs_per_s"])
+                    except RunFailed as e:
+                        self.note_failure("scaling", s.name, dict(pair=a_name + "/" + b_name), e)
+                        got[s.name].append(None)
+            ratios = [x / y for x, y in zip(got[a_name], got[b_name]) if x and y]
+            if not ratios:
+                continue
+            st = stats(ratios)
+            self.warn_spread("scaling %s/%s work=%d ratio" % (a_name, b_name, work), st)
+            rows.append([a_name, a_workers, b_name, work, st["n"], stats(got[a_name])["median"],
+                         stats(got[b_name])["median"], st["median"], st["min"], st["max"]])
 
     def memory_sweep(self, rss):
         """Bytes per machine, per process: each C program at 2 workers (1 for

@@ -30,7 +30,7 @@ def write_h5(path, tables, samples, attrs):
     # group -> {dataset name: CSV table}; each group also gets "samples",
     # every kept repetition of its experiment.
     groups = {"exp1_scaling": {"summary": "exp1_scaling", "reference": "exp1_scaling_ref", "rss": "rss",
-                               "core": "exp1_core"},
+                               "core": "exp1_core", "pairs": "exp1_pairs"},
               "exp2_ipc": {"summary": "exp2_ipc"},
               "exp3_serial": {"summary": "exp3_serial", "share": "exp3_share"},
               "exp4_balance": {"summary": "exp4_balance", "per_worker": "exp4_per_worker"},
