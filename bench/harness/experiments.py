@@ -114,6 +114,11 @@ class Bench:
         per = 1e9 / (work + (4000 if s.is_peer else 60))
         return per * min(workers, self.cpu_count)
 
+    @staticmethod
+    def scaling_flags(s, workers, work):
+        """Experiment 1's workload for s (the pairs below reuse it)."""
+        return ["--ids", "10000", "--work-ns", str(work)] + (["--workers", str(workers)] if s.has_workers else [])
+
     def exp_scaling(self):
         c = self.cfg
         rows = self.table("exp1_scaling", ["series", "work_ns", "workers", "msgs_per_s_median", "msgs_per_s_min",
@@ -125,9 +130,7 @@ class Bench:
             for s in self.series:
                 for workers in (self.worker_counts() if s.has_workers else [1]):
                     key = dict(work_ns=work, workers=workers)
-                    flags = ["--ids", "10000", "--work-ns", str(work)]
-                    if s.has_workers:
-                        flags += ["--workers", str(workers)]
+                    flags = self.scaling_flags(s, workers, work)
                     log("scaling: %s, %d worker%s, work %d ns" % (s.name, workers, "" if workers == 1 else "s", work))
                     runs = self.measure(s, flags, self.guess_rate(s, work, workers), c["target_s"], c["reps"],
                                         "scaling", key)
@@ -208,10 +211,8 @@ class Bench:
             argv = {}
             for s, workers in ((a, a_workers), (b, 1)):
                 rate = self.peak_rate.get((s.name, workers, work)) or self.guess_rate(s, work, workers)
-                argv[s.name] = ["--ids", "10000", "--work-ns", str(work),
-                                "--messages", str(max(c["min_msgs"], int(rate * c["target_s"])))]
-                if s.has_workers:
-                    argv[s.name] += ["--workers", str(workers)]
+                argv[s.name] = self.scaling_flags(s, workers, work) + [
+                    "--messages", str(max(c["min_msgs"], int(rate * c["target_s"])))]
             log("scaling: %s (%d worker%s) against %s, work %d ns, interleaved" % (
                 a_name, a_workers, "" if a_workers == 1 else "s", b_name, work))
             got = {a_name: [], b_name: []}

@@ -30,8 +30,8 @@
  * glibc gives the top of a heap back to the kernel as soon as 128 KiB of it
  * is free and serves a large block with an mmap() of its own, so a stream
  * of batches of tens or hundreds of KiB would make nearly every message a
- * fresh mapping or a trim: its pages faulted in again, and in a process
- * with threads every unmapping flushing the other CPUs' TLBs with an
+ * fresh mapping or a trim, whose pages fault in again, and in a process
+ * with threads every unmapping flushes the other CPUs' TLBs with an
  * interrupt. Fixed thresholds above a batch keep that memory in the
  * process for the next message. */
 static inline void *zcall_ctx_new(void)
