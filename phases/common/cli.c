@@ -112,6 +112,17 @@ bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return true;
 }
 
+bool cli_set_query_spin(void *ctx, const char *arg, char *why, size_t why_len)
+{
+    uint64_t us;
+    if (!cli_parse_u64(arg, 0, 1000000, &us)) {
+        snprintf(why, why_len, "want microseconds from 0 (never spin) to 1000000");
+        return false;
+    }
+    *(uint64_t *)ctx = us * 1000;
+    return true;
+}
+
 bool cli_parse_double(const char *s, double min, double max, double *out)
 {
     if (!s || !*s)

@@ -66,6 +66,17 @@ void cli_usage(const struct cli_program *p, FILE *f);
 bool cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 bool cli_parse_double(const char *s, double min, double max, double *out);
 
+/* --query-spin-us US, a flag of the phases whose loop asks --queries on a
+ * ptimer (2, 3 and 5): the spin lead of that ptimer (ptimer.h), which wakes
+ * the loop US before each due time and spins to it. The default of phases 2
+ * and 3 is about the p99 of a timer's lateness on an idle virtual CPU
+ * (bench/pingpong --gap-us measures it); phase 5's is 0 (phase5.h says
+ * why). ctx is the uint64_t of nanoseconds it sets. */
+#define CLI_QUERY_SPIN_US_DEFAULT 150u
+#define CLI_QUERY_SPIN_HELP(dflt)                                                                                      \
+    "wake US before each --queries query is due and spin to it (0: never; default " dflt ")"
+bool cli_set_query_spin(void *ctx, const char *arg, char *why, size_t why_len);
+
 /* A --query ID of the phases with workers (asked after the drain): checks
  * that arg is a worker_id and that list, holding *n of max, has room, then
  * appends it. False with why filled otherwise. */

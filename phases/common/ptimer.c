@@ -8,16 +8,47 @@
 #include "ptimer.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "clock.h"
 
+static void fire(struct ptimer *t)
+{
+    t->due_ns = 0;
+    uv_unref((uv_handle_t *)&t->poll);
+    t->cb(t);
+}
+
+static void spin_stop(struct ptimer *t)
+{
+    if (uv_is_active((uv_handle_t *)&t->spin))
+        uv_idle_stop(&t->spin);
+}
+
+/* A spin turn: the due time, or a yield so that anything else this CPU
+ * should run goes first (sched_yield returns at once when nothing does). */
+static void on_spin(uv_idle_t *h)
+{
+    struct ptimer *t = h->data;
+    if (t->due_ns == 0) {
+        spin_stop(t);
+    } else if (now_ns() >= t->due_ns) {
+        spin_stop(t);
+        fire(t);
+    } else {
+        sched_yield();
+    }
+}
+
 /* The callback runs before the expiration count is read: the read would
  * be a system call between the wake-up and the callback's work. Re-arming
  * resets the count (timerfd_settime), so a ptimer started again before the
  * next poll never reads it; one that is not finds the fd still readable on
- * that poll, and the read then happens here, with due_ns 0. */
+ * that poll, and the read then happens here, with due_ns 0. A wake-up of a
+ * spin lead does read it at once: the spin that follows has time to spare,
+ * and a readable fd would keep waking the loop. */
 static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct ptimer *t = h->data;
@@ -28,17 +59,22 @@ static void on_readable(uv_poll_t *h, int status, int events)
             uv_poll_stop(h); /* cannot happen on a timerfd; never spin on it */
         return;
     }
-    if (now_ns() < t->due_ns)
+    uint64_t now = now_ns();
+    if (now + t->lead_ns < t->due_ns)
         return; /* re-armed for later between epoll_wait and here */
-    t->due_ns = 0;
+    if (now < t->due_ns) {
+        if (read(t->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+            uv_poll_stop(h);
+        uv_idle_start(&t->spin, on_spin);
+        return;
+    }
     t->unread = true;
-    uv_unref((uv_handle_t *)&t->poll);
-    t->cb(t);
+    fire(t);
 }
 
 int ptimer_init(uv_loop_t *loop, struct ptimer *t)
 {
-    t->due_ns = 0;
+    t->due_ns = t->lead_ns = 0;
     t->unread = false;
     t->cb = NULL;
     t->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -47,9 +83,11 @@ int ptimer_init(uv_loop_t *loop, struct ptimer *t)
     int rc = uv_poll_init(loop, &t->poll, t->fd);
     if (rc < 0)
         goto fail;
-    t->poll.data = t;
+    uv_idle_init(loop, &t->spin); /* cannot fail */
+    t->poll.data = t->spin.data = t;
     if ((rc = uv_poll_start(&t->poll, UV_READABLE, on_readable)) < 0) {
         uv_close((uv_handle_t *)&t->poll, NULL);
+        uv_close((uv_handle_t *)&t->spin, NULL);
         goto fail;
     }
     uv_unref((uv_handle_t *)&t->poll);
@@ -67,7 +105,9 @@ int ptimer_start(struct ptimer *t, uint64_t due_ns, ptimer_cb cb)
         due_ns = 1; /* an it_value of zero would disarm */
     if (due_ns == t->due_ns)
         return 0; /* armed for that already: no system call */
-    struct itimerspec its = {.it_value = {(time_t)(due_ns / 1000000000ull), (long)(due_ns % 1000000000ull)}};
+    spin_stop(t);
+    uint64_t wake = due_ns > t->lead_ns ? due_ns - t->lead_ns : 1;
+    struct itimerspec its = {.it_value = {(time_t)(wake / 1000000000ull), (long)(wake % 1000000000ull)}};
     if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
         return -errno;
     t->unread = false;
@@ -77,8 +117,14 @@ int ptimer_start(struct ptimer *t, uint64_t due_ns, ptimer_cb cb)
     return 0;
 }
 
+void ptimer_spin_before(struct ptimer *t, uint64_t lead_ns)
+{
+    t->lead_ns = lead_ns;
+}
+
 void ptimer_stop(struct ptimer *t)
 {
+    spin_stop(t);
     if (t->due_ns == 0 && !t->unread)
         return;
     struct itimerspec off = {0};
@@ -96,6 +142,7 @@ void ptimer_close(struct ptimer *t)
     /* uv_close stops the watch at once, so the fd may be closed right
      * after it (libuv's rule for uv_poll_t: never close a polled fd). */
     uv_close((uv_handle_t *)&t->poll, NULL);
+    uv_close((uv_handle_t *)&t->spin, NULL);
     close(t->fd);
     t->fd = -1;
     t->due_ns = 0;

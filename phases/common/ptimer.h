@@ -14,7 +14,15 @@
  * one does not. It is not a replacement for timers that a millisecond does
  * not hurt (a status every second): it costs a file descriptor and a
  * system call per re-arm, which ptimer_start() skips when the due time is
- * unchanged. One loop, one thread: call these only on the loop's thread. */
+ * unchanged. One loop, one thread: call these only on the loop's thread.
+ *
+ * A ptimer with a spin lead (ptimer_spin_before) pays for that wake-up with
+ * CPU time instead: the kernel wakes the loop lead_ns before the due time,
+ * and the loop spins from there (an active uv_idle_t makes libuv poll
+ * without blocking), yielding the CPU on every turn, until the due time,
+ * when the callback runs. Worth it only where lateness is what is measured
+ * (a query's latency counts from its due time) and only for short leads:
+ * the lead is CPU time spent per firing. */
 #ifndef MSGROUTE_PTIMER_H
 #define MSGROUTE_PTIMER_H
 
@@ -26,10 +34,12 @@ struct ptimer;
 typedef void (*ptimer_cb)(struct ptimer *t);
 
 struct ptimer {
-    uv_poll_t poll;  /* watches fd for readability, active from init to close */
-    int fd;          /* the timerfd, -1 once closed */
-    uint64_t due_ns; /* the due time armed in the kernel, 0 when disarmed */
-    bool unread;     /* fired, its expiration not read: the fd stays readable until re-armed */
+    uv_poll_t poll;   /* watches fd for readability, active from init to close */
+    uv_idle_t spin;   /* active while the loop spins to due_ns (a spin lead only) */
+    int fd;           /* the timerfd, -1 once closed */
+    uint64_t due_ns;  /* the callback's due time, 0 when disarmed (the kernel's is lead_ns earlier) */
+    uint64_t lead_ns; /* the spin lead: the kernel wakes the loop this early; 0 = none */
+    bool unread;      /* fired, its expiration not read: the fd stays readable until re-armed */
     ptimer_cb cb;
     void *data; /* the caller's, untouched */
 };
@@ -43,11 +53,15 @@ int ptimer_init(uv_loop_t *loop, struct ptimer *t);
  * the next poll. Replaces any earlier due time. 0 or a negative errno. */
 int ptimer_start(struct ptimer *t, uint64_t due_ns, ptimer_cb cb);
 
+/* Gives t a spin lead of lead_ns (0: none, the default) from its next
+ * start on. */
+void ptimer_spin_before(struct ptimer *t, uint64_t lead_ns);
+
 /* Disarms t; its callback will not run until it is started again. */
 void ptimer_stop(struct ptimer *t);
 
-/* Stops t and closes its handle and file descriptor; t must stay alive
- * until the loop has run the close (as for any uv_close). */
+/* Stops t and closes its handles and file descriptor; t must stay alive
+ * until the loop has run the closes (as for any uv_close). */
 void ptimer_close(struct ptimer *t);
 
 #endif

@@ -191,8 +191,8 @@ static int setup(struct loop *l)
         return rc;
     l->has_qs = true;
     if (o->queries > 0) {
-        if ((rc = qclient_start(&l->qc, &l->uv, &l->qs, l->src, o->queries, o->gen.seed ^ 0x71755e57ull, l->queries)) <
-            0)
+        if ((rc = qclient_start(&l->qc, &l->uv, &l->qs, l->src, o->queries, l->cfg->query_spin_ns,
+                                o->gen.seed ^ 0x71755e57ull, l->queries)) < 0)
             return rc;
         l->has_qc = true;
     }

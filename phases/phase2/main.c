@@ -17,13 +17,15 @@ static bool set_batch(void *ctx, const char *arg, char *why, size_t why_len)
     return true;
 }
 
-static struct phase2_config config = {.batch = PHASE2_BATCH_DEFAULT};
+static struct phase2_config config = {.batch = PHASE2_BATCH_DEFAULT,
+                                      .query_spin_ns = CLI_QUERY_SPIN_US_DEFAULT * 1000ull};
 
 static const struct cli_extra extras[] = {
     {"batch", "N",
      "messages the router applies per turn of the loop (default 256): larger amortises the "
      "turn, smaller lets queries and signals in sooner",
      set_batch, &config},
+    {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("150"), cli_set_query_spin, &config.query_spin_ns},
 };
 
 static const struct cli_program program = {

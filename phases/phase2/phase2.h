@@ -35,6 +35,7 @@
 
 struct phase2_config {
     uint32_t batch;
+    uint64_t query_spin_ns; /* --query-spin-us (cli.h), in ns: the query client's spin lead */
 };
 
 /* Runs the loop until the source is drained or a signal ends it (SPEC §8).

@@ -90,7 +90,7 @@ static void arm(struct qclient *c)
 }
 
 int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *server, const struct source *src,
-                  double per_s, uint64_t seed, struct hist *latency)
+                  double per_s, uint64_t spin_ns, uint64_t seed, struct hist *latency)
 {
     memset(c, 0, sizeof *c);
     c->server = server;
@@ -107,6 +107,7 @@ int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *serve
     if (rc < 0)
         return rc;
     c->wake.data = c;
+    ptimer_spin_before(&c->wake, spin_ns);
     if ((rc = uv_prepare_init(loop, &c->tick)) < 0) {
         ptimer_close(&c->wake);
         return rc;

@@ -46,10 +46,11 @@ struct qclient {
     uint64_t submitted, completed, not_found, failed;
 };
 
-/* Starts per_s queries per second (per_s > 0) on loop. 0 or a libuv error;
- * on error nothing is left open. */
+/* Starts per_s queries per second (per_s > 0) on loop, its clock with a
+ * spin lead of spin_ns (ptimer.h; 0: none). 0 or a libuv error; on error
+ * nothing is left open. */
 int qclient_start(struct qclient *c, uv_loop_t *loop, struct query_server *server, const struct source *src,
-                  double per_s, uint64_t seed, struct hist *latency);
+                  double per_s, uint64_t spin_ns, uint64_t seed, struct hist *latency);
 
 /* Stops issuing queries and closes both handles. Queries already submitted
  * are still completed by the server (query_server_close). */

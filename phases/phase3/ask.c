@@ -1,15 +1,12 @@
-/* ask.c - the driver of phase 3's queries: the query clock (a timerfd),
+/* ask.c - the driver of phase 3's queries: the query clock (a ptimer),
  * the pacing and the random ids of --queries, the --query list after the
  * drain, the request pipes, the deadline sweep, and what a failed or
  * answered query means for the run (a warning, a printed answer, the next
  * stage). What a query is (an entry, a frame, a match, a deadline) is the
  * query module's (query.h); this file acts on what it returns. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/timerfd.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "fnv.h"
@@ -91,16 +88,6 @@ static void flush_requests(struct phase3 *p)
     }
 }
 
-void ask_arm_timer(struct phase3 *p)
-{
-    uint64_t due = pacer_next_due(&p->qpace);
-    struct itimerspec its = {.it_value = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)}};
-    if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-        its.it_value.tv_nsec = 1; /* zero would disarm */
-    if (timerfd_settime(p->qtimer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-        log_warn("timerfd_settime: %s", strerror(errno));
-}
-
 /* Every query the pacer says is due by now, each to a random id the
  * source has already produced, each with its own intended time; then the
  * burst leaves, one write per worker. */
@@ -120,23 +107,28 @@ static void ask_due(struct phase3 *p, uint64_t now)
         flush_requests(p);
 }
 
-/* The query clock: a timerfd, because libuv timers count whole
- * milliseconds and a query round trip is tens of microseconds. */
-void ask_on_timer(uv_poll_t *h, int status, int events)
+/* The query clock: a ptimer (ptimer.h), because libuv timers count whole
+ * milliseconds and a query round trip is tens of microseconds. With
+ * --query-spin-us it wakes the loop that much early and spins to the due
+ * time: a timer wakes a halted CPU tens of microseconds late, and a query's
+ * latency counts from its due time. */
+static void on_timer(struct ptimer *t)
 {
-    struct phase3 *p = h->loop->data;
-    (void)events;
-    (void)status;
-    uint64_t ticks;
-    if (read(p->qtimer_fd, &ticks, sizeof ticks) < 0 && errno != EAGAIN && errno != EINTR)
-        log_warn("timerfd read: %s", strerror(errno));
-    if (p->stage != ST_RUN)
+    struct phase3 *p = t->data;
+    if (p->stage != ST_RUN || p->exit_status != EXIT_OK)
         return;
     uint64_t t0 = tl_now(), asked = p->q.tab.next_corr;
     ask_due(p, now_ns());
     tl_span(TL_QUERIES, t0, p->q.tab.next_corr - asked, 0);
     if (p->exit_status == EXIT_OK)
-        ask_arm_timer(p);
+        ask_start(p);
+}
+
+void ask_start(struct phase3 *p)
+{
+    int rc = ptimer_start(&p->qtimer, pacer_next_due(&p->qpace), on_timer);
+    if (rc < 0)
+        log_warn("the query clock: %s", strerror(-rc));
 }
 
 void ask_on_answer(struct phase3 *p, const struct codec_frame *f)

@@ -62,7 +62,7 @@ static void start_run(struct phase3 *p)
     p->rt.linger_ns = LINGER_NS * pin_workers_per_cpu(p->o->pin, p->n);
     pacer_init(&p->qpace, p->o->queries, p->start_ns, 1000);
     if (p->o->queries > 0)
-        ask_arm_timer(p);
+        ask_start(p);
     pump_start(p);
 }
 

@@ -26,10 +26,11 @@ static bool add_query(void *ctx, const char *arg, char *why, size_t why_len)
 
 int main(int argc, char **argv)
 {
-    struct p3_config cfg = {.pipe_size = P3_PIPE_SIZE_DEFAULT};
+    struct p3_config cfg = {.pipe_size = P3_PIPE_SIZE_DEFAULT, .query_spin_ns = CLI_QUERY_SPIN_US_DEFAULT * 1000ull};
     const struct cli_extra extras[] = {
         {"pipe-size", "BYTES", "size of each message pipe (F_SETPIPE_SZ; 0: kernel default; default 1 MiB)",
          set_pipe_size, &cfg},
+        {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("150"), cli_set_query_spin, &cfg.query_spin_ns},
         {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)", add_query,
          &cfg},
     };

@@ -47,6 +47,7 @@
 #include "pacer.h"
 #include "phase3.h"
 #include "pool.h"
+#include "ptimer.h"
 #include "query.h"
 #include "recover.h"
 #include "rng.h"
@@ -102,8 +103,8 @@ struct phase3 {
     uv_loop_t loop;
     uv_idle_t pump;
     uv_timer_t rate_timer, sweep_timer, status_timer;
-    uv_poll_t qtimer_poll;
-    int qtimer_fd;
+    struct ptimer qtimer; /* the query clock (ask.c) */
+    bool qtimer_made;
     uv_signal_t sigint, sigterm, sigusr1;
     struct tl_loop turns; /* --timeline: the loop's turns */
 
@@ -136,10 +137,9 @@ void pump_drain(struct phase3 *p);                  /* stops the source; flushes
 void pump_close_msgs(struct phase3 *p, uint32_t i); /* worker i's end of file, once */
 
 /* ask.c: queries, their answers and deadlines, through query.h. */
-void ask_arm_timer(struct phase3 *p);
+void ask_start(struct phase3 *p); /* the query clock, at the start of the run */
 void ask_final(struct phase3 *p); /* the --query list, after the drain */
 void ask_on_answer(struct phase3 *p, const struct codec_frame *f);
-void ask_on_timer(uv_poll_t *h, int status, int events);
 void ask_on_sweep(uv_timer_t *h);
 
 /* control.c: control pipes and the stages they drive. */

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -324,8 +323,11 @@ static int setup_loop(struct phase3 *p)
     uv_signal_init(&p->loop, &p->sigint);
     uv_signal_init(&p->loop, &p->sigterm);
     uv_signal_init(&p->loop, &p->sigusr1);
-    if ((rc = uv_poll_init(&p->loop, &p->qtimer_poll, p->qtimer_fd)) < 0)
+    if ((rc = ptimer_init(&p->loop, &p->qtimer)) < 0)
         return rc;
+    p->qtimer_made = true;
+    p->qtimer.data = p;
+    ptimer_spin_before(&p->qtimer, p->c->query_spin_ns);
     for (uint32_t i = 0; i < p->n; i++)
         if ((rc = p3_watch_worker(p, &p->w[i])) < 0)
             return rc;
@@ -340,8 +342,6 @@ static int setup_loop(struct phase3 *p)
      * the trace loaded or the workers started) is handed over now. */
     if (signals_stops() > 0)
         on_signal(&p->sigint, SIGINT);
-    if ((rc = uv_poll_start(&p->qtimer_poll, UV_READABLE, ask_on_timer)) < 0)
-        return rc;
     /* Only a run that asks queries can have one pending: a run without
      * them never needs the sweep (and a student's routing can be tried
      * before the query TODOs are written). */
@@ -381,6 +381,8 @@ static void teardown(struct phase3 *p, bool loop_made)
     if (loop_made) {
         /* The fds of poll handles closed here are closed below, after the
          * handles: libuv must stop watching an fd before it is closed. */
+        if (p->qtimer_made)
+            ptimer_close(&p->qtimer); /* its handles and its timerfd */
         close_every_handle(p);
         uv_run(&p->loop, UV_RUN_DEFAULT);
         if (uv_loop_close(&p->loop) < 0)
@@ -397,8 +399,6 @@ static void teardown(struct phase3 *p, bool loop_made)
         inq_free(&w->ctl_in);
         free(w->ctl_out.data);
     }
-    if (p->qtimer_fd >= 0)
-        close(p->qtimer_fd);
     if (p->pool_started)
         pool_reap_all(&p->pool, 1000);
     pool_free(&p->pool);
@@ -456,7 +456,7 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
         fprintf(stderr, "%s: out of memory\n", PROGRAM);
         return EXIT_NO_MEMORY;
     }
-    *p = (struct phase3){.o = o, .c = c, .src = src, .n = o->workers, .qtimer_fd = -1};
+    *p = (struct phase3){.o = o, .c = c, .src = src, .n = o->workers};
     int status = EXIT_SETUP_FAILED;
     bool loop_made = false;
     const char *step = "memory";
@@ -501,17 +501,11 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
         p->w[i].msg_rfd = p->w[i].req_rfd = p->w[i].rep_wfd = -1;
         p->w[i].pid = (int)p->pool.w[i].pid;
     }
-    step = "query timer";
     /* Linux lets a sleeping timer fire up to 50 us late by default (timer
      * slack, to batch wake-ups). A query schedule that is 50 us late reads
      * as 50 us of latency, more than a whole round trip: ask for none. */
     if (o->queries > 0 && prctl(PR_SET_TIMERSLACK, 1ul, 0, 0, 0) < 0)
         log_warn("PR_SET_TIMERSLACK: %s", strerror(errno));
-    p->qtimer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (p->qtimer_fd < 0) {
-        rc = -errno;
-        goto fail;
-    }
     step = "event loop";
     loop_made = true;
     if ((rc = setup_loop(p)) < 0) {

@@ -27,6 +27,7 @@ struct p3_config {
     uint32_t pipe_size;                              /* F_SETPIPE_SZ in bytes; 0 keeps the kernel's default */
     const char *final_queries[P3_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
     size_t nfinal;
+    uint64_t query_spin_ns; /* --query-spin-us (cli.h), in ns: the query clock's spin lead */
 };
 
 /* What a finished run hands back to main(). Owned by the caller: free with

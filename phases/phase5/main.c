@@ -266,7 +266,8 @@ int main(int argc, char **argv)
                             .window_bytes = P5_WINDOW_BYTES_DEFAULT,
                             .batch_frames = P5_BATCH_FRAMES_DEFAULT,
                             .hwm = P5_HWM_DEFAULT,
-                            .lease_ms = P5_LEASE_MS_DEFAULT};
+                            .lease_ms = P5_LEASE_MS_DEFAULT,
+                            .query_spin_ns = P5_QUERY_SPIN_US_DEFAULT * 1000ull};
     const struct cli_extra extras[] = {
         {"bind", "ENDPOINT", "where the ROUTER binds (default tcp://127.0.0.1:*; beyond loopback only with --keys)",
          set_bind, &cfg},
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
         {"batch", "FRAMES", "messages per ZeroMQ message at most (default 1024)", set_batch, &cfg},
         {"hwm", "N", "ZeroMQ high-water mark of every socket, in messages (default 1000)", set_hwm, &cfg},
         {"lease", "MS", "a worker silent this long is lost (default 300)", set_lease, &cfg},
+        {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("0"), cli_set_query_spin, &cfg.query_spin_ns},
         {"remote", NULL, "start no worker: wait for N started elsewhere (it prints their command)", set_remote, &cfg},
     };
     const struct cli_program program = {

@@ -36,6 +36,7 @@ struct p5_config {
     struct keys *keys;              /* loaded from keys_dir, or NULL: no CURVE. The run wipes its secrets once used */
     const char *final_queries[P5_FINAL_QUERIES_MAX]; /* --query ID, asked after the drain */
     size_t nfinal;
+    uint64_t query_spin_ns; /* --query-spin-us (cli.h), in ns: the query clock's spin lead */
 };
 
 #define P5_WINDOW_FRAMES_DEFAULT 16384u
@@ -43,6 +44,11 @@ struct p5_config {
 #define P5_BATCH_FRAMES_DEFAULT 1024u
 #define P5_HWM_DEFAULT 1000
 #define P5_LEASE_MS_DEFAULT 300u
+/* No spin lead by default (cli.h, --query-spin-us): a query here crosses
+ * ZeroMQ's I/O threads, which a spinning loop competes with for the CPUs,
+ * and the timer's wake-up is a small part of its round trip
+ * (solutions/phase5/ANSWERS.md, experiment 3, has the figures). */
+#define P5_QUERY_SPIN_US_DEFAULT 0u
 /* A silent worker whose process is not stopped gets this many leases before
  * it is declared hung (coord.c), and ZeroMQ's heartbeat timeout is as long. */
 #define P5_LEASE_GRACE 10

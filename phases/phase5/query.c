@@ -140,6 +140,7 @@ void query_start(struct coord *p)
         if (rc == 0) {
             p->qtimer_made = true;
             p->qtimer.data = p;
+            ptimer_spin_before(&p->qtimer, p->c->query_spin_ns);
             rc = ptimer_start(&p->qtimer, pacer_next_due(&p->qpace), on_query_timer);
         }
         if (rc < 0)

@@ -97,3 +97,22 @@ Test(cli, a_trace_excludes_the_generator_flags, .init = quiet)
     cr_assert_eq(PARSE(&one, &o, "--trace", "t", "--seed", "3"), CLI_EXIT_USAGE);
     cr_assert_eq(PARSE(&one, &o, "--trace", "t", "--dump", "x"), CLI_RUN);
 }
+
+/* --query-spin-us, an extra flag of phases 2, 3 and 5, through cli.c's setter. */
+Test(cli, the_query_spin_lead_is_read_in_microseconds, .init = quiet)
+{
+    uint64_t spin_ns = CLI_QUERY_SPIN_US_DEFAULT * 1000ull;
+    const struct cli_extra spin = {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("150"), cli_set_query_spin, &spin_ns};
+    const struct cli_program prog = {.name = "phaseZ", .purpose = "test", .phase = 2, .extras = &spin, .nextras = 1};
+    struct options o;
+    cr_assert_eq(PARSE(&prog, &o, "--queries", "10"), CLI_RUN);
+    cr_assert_eq(spin_ns, 150000, "the default lead is 150 us");
+    cr_assert_eq(PARSE(&prog, &o, "--query-spin-us", "0"), CLI_RUN);
+    cr_assert_eq(spin_ns, 0);
+    cr_assert_eq(PARSE(&prog, &o, "--query-spin-us", "40"), CLI_RUN);
+    cr_assert_eq(spin_ns, 40000);
+    cr_assert_eq(PARSE(&prog, &o, "--query-spin-us", "1000001"), CLI_EXIT_USAGE);
+    cr_assert_eq(PARSE(&prog, &o, "--query-spin-us", "-5"), CLI_EXIT_USAGE);
+    cr_assert_eq(PARSE(&prog, &o, "--query-spin-us", "1.5"), CLI_EXIT_USAGE);
+    cr_assert_eq(spin_ns, 40000, "a refused value changes nothing");
+}
