@@ -154,8 +154,8 @@ static int route_all(struct loop *l)
     /* TODO: Route every message of l->src into l->shard with shard_deliver(),
      * a batch at a time: call checkpoint() between batches (never per
      * message), honour --rate through l->rate (pacer_grant(); when no
-     * message is due, sleep until the next one is and count the sleep in
-     * slept_ns), stop early when stop_requested is set, and give each
+     * message is due, sleep until the next message or query is,
+     * qload_wake_at(), and count the sleep in slept_ns), stop early when stop_requested is set, and give each
      * message with a payload its bytes from write_payload(). Return -ENOMEM
      * with a log_error() line when memory runs out. */
     (void)l;
@@ -199,6 +199,8 @@ int phase1_run(const struct options *o, struct source *src, struct shard *shard,
     uint64_t burst = (uint64_t)(o->rate / 100);
     pacer_init(&l.rate, o->rate, l.start_ns, burst > CHECK_EVERY ? burst : CHECK_EVERY);
     qload_init(&l.query_load, src, o->queries, l.start_ns, 1000, o->gen.seed ^ 0x71755e57ull);
+    if (o->queries > 0)
+        clock_exact_sleeps(); /* --rate's sleeps end at queries' due times */
 
     int rc = route_all(&l);
     uint64_t end = now_ns();

@@ -50,4 +50,17 @@ static inline uint64_t qload_next_due(const struct qload *q)
     return pacer_next_due(&q->pace);
 }
 
+/* When a loop that answers its own queries and sleeps until its next
+ * message (msg_due, e.g. pacer_next_due() of --rate) must wake instead:
+ * the next query's due time when that comes first. A loop that slept to
+ * msg_due alone would keep such a query waiting up to a whole gap between
+ * messages, 10 ms at --rate 100. */
+static inline uint64_t qload_wake_at(const struct qload *q, uint64_t msg_due)
+{
+    if (q->pace.period_ns == 0)
+        return msg_due; /* no queries */
+    uint64_t due = qload_next_due(q);
+    return due < msg_due ? due : msg_due;
+}
+
 #endif

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -501,11 +500,8 @@ int phase3_run(const struct options *o, const struct p3_config *c, struct source
         p->w[i].msg_rfd = p->w[i].req_rfd = p->w[i].rep_wfd = -1;
         p->w[i].pid = (int)p->pool.w[i].pid;
     }
-    /* Linux lets a sleeping timer fire up to 50 us late by default (timer
-     * slack, to batch wake-ups). A query schedule that is 50 us late reads
-     * as 50 us of latency, more than a whole round trip: ask for none. */
-    if (o->queries > 0 && prctl(PR_SET_TIMERSLACK, 1ul, 0, 0, 0) < 0)
-        log_warn("PR_SET_TIMERSLACK: %s", strerror(errno));
+    if (o->queries > 0)
+        clock_exact_sleeps(); /* 50 us of slack is more than a round trip */
     step = "event loop";
     loop_made = true;
     if ((rc = setup_loop(p)) < 0) {

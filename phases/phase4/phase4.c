@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -614,7 +613,7 @@ static int run_loop(struct main4 *l)
         uint64_t batch = pacer_grant(&l->rate, now, CHECK_EVERY);
         if (batch == 0) {
             flush_all(l);
-            uint64_t wake = pacer_next_due(&l->rate), poll = now + POLL_NS;
+            uint64_t wake = qload_wake_at(&l->query_load, pacer_next_due(&l->rate)), poll = now + POLL_NS;
             sleep_until_ns(wake < poll ? wake : poll);
             continue;
         }
@@ -685,12 +684,10 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
     if (setup(&l, cfg) < 0)
         goto out;
     l.progress = isatty(STDERR_FILENO);
-    /* Queries are timed from when they are due, and the loop sleeps on a
-     * full ring only until the next one is: by default the kernel may add
-     * up to 50 us of timer slack to such a sleep. Measured together with the
-     * workers' nice value (worker.c): query p50 from ~70 us to ~20 us. */
-    if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) < 0)
-        log_warn("cannot reduce the timer slack: %s", strerror(errno));
+    /* Queries are timed from when they are due, and the loop sleeps (on a
+     * full ring, or for --rate) only until the next one is. Measured with
+     * the workers' nice value (worker.c): query p50 from ~70 us to ~20 us. */
+    clock_exact_sleeps();
     l.start_ns = now_ns();
     l.next_status_ns = l.start_ns + (uint64_t)(o->status_every * 1e9);
     l.flush_ns = flush_period(o);

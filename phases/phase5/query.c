@@ -10,11 +10,9 @@
  * timeout, so deadlines expire in id order and the sweep looks only at the
  * oldest. At most QT_SLOTS are in flight; one more fails at once. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include "clock.h"
 #include "fnv.h"
@@ -132,10 +130,7 @@ void query_start(struct coord *p)
 {
     pacer_init(&p->qpace, p->o->queries, now_ns(), 1000);
     if (p->o->queries > 0) {
-        /* Linux lets a sleeping timer fire up to 50 us late (timer slack):
-         * that would read as latency. Ask for none. */
-        if (prctl(PR_SET_TIMERSLACK, 1ul, 0, 0, 0) < 0)
-            log_warn("PR_SET_TIMERSLACK: %s", strerror(errno));
+        clock_exact_sleeps();
         int rc = ptimer_init(&p->loop, &p->qtimer);
         if (rc == 0) {
             p->qtimer_made = true;
