@@ -18,6 +18,14 @@ int hostile_phases(struct hostile_phase out[5])
         snprintf(ph->path, sizeof ph->path, "%s/phase%d", BIN_DIR, i);
         if (access(ph->path, X_OK) != 0)
             continue;
+#ifdef MSGROUTE_SANITIZED
+        /* Phase 5 forks its workers after ZeroMQ's threads exist, and a
+         * worker can inherit AddressSanitizer's allocator lock held by one
+         * of them and never start: make sanitize leaves phase 5 out (the
+         * Makefile says more). */
+        if (i == 5)
+            continue;
+#endif
         ph->n = i;
         ph->has_workers = i >= 3;
         n++;

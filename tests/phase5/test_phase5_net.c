@@ -397,7 +397,7 @@ Test(phase5_net, the_coordinator_names_each_workers_address_in_its_status_and_in
     for (int k = 0; k < 3; k++)
         from_own_address(&rr, k, NULL);
     for (int k = 0; k < 3; k++) {
-        char want[300];
+        char want[64 + sizeof rr.endpoint];
         snprintf(want, sizeof want, "worker %d: pid %d, connected from 127.0.0.%d to %s", k, (int)rr.worker[k].pid,
                  k + 1, rr.endpoint);
         cr_expect(wait_for_text(rr.coord.err_path, want, 10000, NULL, 0), "no '%s' in the status table", want);
