@@ -72,9 +72,12 @@ bool cli_parse_double(const char *s, double min, double max, double *out);
  * and 3 is about the p99 of a timer's lateness on an idle virtual CPU
  * (bench/pingpong --gap-us measures it); phase 5's is 0 (phase5.h says
  * why). ctx is the uint64_t of nanoseconds it sets. */
-#define CLI_QUERY_SPIN_US_DEFAULT 150u
-#define CLI_QUERY_SPIN_HELP(dflt)                                                                                      \
-    "wake US before each --queries query is due and spin to it (0: never; default " dflt ")"
+#define CLI_QUERY_SPIN_US_DEFAULT 150
+/* Its --help line, naming a default given as a bare number (a macro). */
+#define CLI_QUERY_SPIN_HELP(default_us)                                                                                \
+    "wake US before each --queries query is due and spin to it (0: never; default " CLI_STR(default_us) ")"
+#define CLI_STR(x) CLI_STR_(x)
+#define CLI_STR_(x) #x
 bool cli_set_query_spin(void *ctx, const char *arg, char *why, size_t why_len);
 
 /* A --query ID of the phases with workers (asked after the drain): checks

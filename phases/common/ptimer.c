@@ -14,6 +14,15 @@
 
 #include "clock.h"
 
+/* Reads the expiration count, which makes the fd unreadable until the
+ * next expiration. */
+static void drain(struct ptimer *t)
+{
+    uint64_t expirations;
+    if (read(t->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+        uv_poll_stop(&t->poll); /* cannot happen on a timerfd; never spin on it */
+}
+
 static void fire(struct ptimer *t)
 {
     t->due_ns = 0;
@@ -53,18 +62,15 @@ static void on_readable(uv_poll_t *h, int status, int events)
 {
     struct ptimer *t = h->data;
     (void)events;
-    uint64_t expirations;
     if (status < 0 || t->due_ns == 0) {
-        if (read(t->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
-            uv_poll_stop(h); /* cannot happen on a timerfd; never spin on it */
+        drain(t);
         return;
     }
     uint64_t now = now_ns();
     if (now + t->lead_ns < t->due_ns)
         return; /* re-armed for later between epoll_wait and here */
     if (now < t->due_ns) {
-        if (read(t->fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
-            uv_poll_stop(h);
+        drain(t);
         uv_idle_start(&t->spin, on_spin);
         return;
     }

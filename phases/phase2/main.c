@@ -25,7 +25,7 @@ static const struct cli_extra extras[] = {
      "messages the router applies per turn of the loop (default 256): larger amortises the "
      "turn, smaller lets queries and signals in sooner",
      set_batch, &config},
-    {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("150"), cli_set_query_spin, &config.query_spin_ns},
+    {"query-spin-us", "US", CLI_QUERY_SPIN_HELP(CLI_QUERY_SPIN_US_DEFAULT), cli_set_query_spin, &config.query_spin_ns},
 };
 
 static const struct cli_program program = {

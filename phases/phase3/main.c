@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     const struct cli_extra extras[] = {
         {"pipe-size", "BYTES", "size of each message pipe (F_SETPIPE_SZ; 0: kernel default; default 1 MiB)",
          set_pipe_size, &cfg},
-        {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("150"), cli_set_query_spin, &cfg.query_spin_ns},
+        {"query-spin-us", "US", CLI_QUERY_SPIN_HELP(CLI_QUERY_SPIN_US_DEFAULT), cli_set_query_spin, &cfg.query_spin_ns},
         {"query", "ID", "after the drain, ask ID's worker for its machine and print the answer (repeatable)", add_query,
          &cfg},
     };

@@ -279,7 +279,7 @@ int main(int argc, char **argv)
         {"batch", "FRAMES", "messages per ZeroMQ message at most (default 1024)", set_batch, &cfg},
         {"hwm", "N", "ZeroMQ high-water mark of every socket, in messages (default 1000)", set_hwm, &cfg},
         {"lease", "MS", "a worker silent this long is lost (default 300)", set_lease, &cfg},
-        {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("0"), cli_set_query_spin, &cfg.query_spin_ns},
+        {"query-spin-us", "US", CLI_QUERY_SPIN_HELP(P5_QUERY_SPIN_US_DEFAULT), cli_set_query_spin, &cfg.query_spin_ns},
         {"remote", NULL, "start no worker: wait for N started elsewhere (it prints their command)", set_remote, &cfg},
     };
     const struct cli_program program = {

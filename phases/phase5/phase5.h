@@ -48,7 +48,7 @@ struct p5_config {
  * ZeroMQ's I/O threads, which a spinning loop competes with for the CPUs,
  * and the timer's wake-up is a small part of its round trip
  * (solutions/phase5/ANSWERS.md, experiment 3, has the figures). */
-#define P5_QUERY_SPIN_US_DEFAULT 0u
+#define P5_QUERY_SPIN_US_DEFAULT 0
 /* A silent worker whose process is not stopped gets this many leases before
  * it is declared hung (coord.c), and ZeroMQ's heartbeat timeout is as long. */
 #define P5_LEASE_GRACE 10

@@ -102,7 +102,8 @@ Test(cli, a_trace_excludes_the_generator_flags, .init = quiet)
 Test(cli, the_query_spin_lead_is_read_in_microseconds, .init = quiet)
 {
     uint64_t spin_ns = CLI_QUERY_SPIN_US_DEFAULT * 1000ull;
-    const struct cli_extra spin = {"query-spin-us", "US", CLI_QUERY_SPIN_HELP("150"), cli_set_query_spin, &spin_ns};
+    const struct cli_extra spin = {"query-spin-us", "US", CLI_QUERY_SPIN_HELP(CLI_QUERY_SPIN_US_DEFAULT),
+                                   cli_set_query_spin, &spin_ns};
     const struct cli_program prog = {.name = "phaseZ", .purpose = "test", .phase = 2, .extras = &spin, .nextras = 1};
     struct options o;
     cr_assert_eq(PARSE(&prog, &o, "--queries", "10"), CLI_RUN);
