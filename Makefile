@@ -226,13 +226,14 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:hal
 #   under the sanitizers they would only repeat that slowly;
 # - bench_*: the harness, whose smoke run has a wall-clock budget that
 #   programs slowed down by the sanitizers cannot keep;
-# - test_phase5, test_phase5_net and test_phase5_recover (and phase 5 in
-#   tests/hostile): the coordinator forks its workers after ZeroMQ's I/O
-#   threads exist, and a worker can inherit AddressSanitizer's allocator
-#   lock held by one of them and hang before it connects (seen in 1 of 7
-#   runs beside other work). glibc's malloc survives such a fork; a fix
-#   starts the workers from a process without threads. They carry the
-#   ctest label fork_after_threads; test_phase5_remote_recover, whose
+# - test_phase5, test_phase5_net, test_phase5_recover and graded_phase5
+#   (and phase 5 in tests/hostile and tests/timeline, which the sanitized
+#   build tells to leave it out): the coordinator forks its workers after
+#   ZeroMQ's I/O threads exist, and a worker can inherit AddressSanitizer's
+#   allocator lock held by one of them and hang before it connects (seen
+#   in 1 of 7 runs beside other work). glibc's malloc survives such a fork;
+#   a fix starts the workers from a process without threads. They carry
+#   the ctest label fork_after_threads; test_phase5_remote_recover, whose
 #   workers are programs started apart, stays in.
 sanitize:
 	@$(SANITIZER_ENV) $(MAKE) test SANITIZE=1 CTEST_FLAGS="-E '^grader_|^bench_' -LE fork_after_threads $(CTEST_FLAGS)"
