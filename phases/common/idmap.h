@@ -7,9 +7,15 @@
  * memory (mainmem.h): no forked worker inherits them. (A machine table,
  * table.h, does not use it: a machine is its own key.)
  *
- * Not thread-safe. Indexes are stable; growth rehashes the probe array and
- * reallocates the key array, so pointers returned by idmap_key() are valid
- * only until the next insertion. */
+ * A key is 24 bytes and its string lives apart, packed in chunks that are
+ * never moved or freed before the map: an id costs what it is long, not
+ * MSG_ID_MAX, and the string a message borrows stays where it is however
+ * the map grows. The generator's map has no probe array at all (its ids
+ * are distinct by construction and never looked up).
+ *
+ * Not thread-safe. Indexes and id strings are stable; growth rehashes the
+ * probe array and reallocates the key array, so pointers returned by
+ * idmap_key() are valid only until the next insertion. */
 #ifndef MSGROUTE_IDMAP_H
 #define MSGROUTE_IDMAP_H
 
@@ -25,15 +31,20 @@
 
 struct idkey {
     uint64_t hash;
+    const char *s; /* NUL-terminated, in the map's string chunks */
     uint8_t len;
-    char s[MSG_ID_MAX + 1]; /* NUL-terminated */
 };
+
+struct idchunk; /* idmap.c: a block of id strings */
 
 struct idmap {
     struct idkey *keys; /* dense, count entries */
-    uint32_t *slots;    /* probe array of index+1 (0 = empty), mask+1 entries */
+    uint32_t *slots;    /* probe array of index+1 (0 = empty), mask+1 entries; NULL in a list */
     uint32_t count, keys_cap, mask;
-    bool fixed; /* keys never move: idmap_key() pointers stay valid (at most keys_cap ids) */
+    bool fixed;             /* keys never move: idmap_key() pointers stay valid (at most keys_cap ids) */
+    struct idchunk *chunks; /* newest first */
+    char *free_at;          /* the next string's place in chunks */
+    size_t free_len;        /* bytes left there */
 };
 
 /* Puts value (an index + 1) in the first empty slot from hash's home: the
@@ -53,6 +64,10 @@ int idmap_init(struct idmap *m, uint32_t expected);
  * room for exactly cap ids, allocated once (the pages are touched only as
  * ids arrive); idmap_intern() returns IDMAP_NONE past cap. */
 int idmap_init_fixed(struct idmap *m, uint32_t cap);
+
+/* A list of ids the caller knows to be distinct (the generator's, made in
+ * order): idmap_append() only, no lookups and so no probe array. */
+int idmap_init_list(struct idmap *m, uint32_t expected);
 void idmap_free(struct idmap *m);
 
 /* The slot of the probe array holding id, or the empty slot where it would
@@ -81,6 +96,10 @@ static inline uint32_t idmap_find(const struct idmap *m, const char *id, size_t 
 /* The index of id, inserting it if new (*inserted tells which). Returns
  * IDMAP_NONE when out of memory or past IDMAP_MAX_IDS. */
 uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash, int *inserted);
+
+/* Adds id to a list (idmap_init_list) without looking for it: its index, or
+ * IDMAP_NONE as idmap_intern(). */
+uint32_t idmap_append(struct idmap *m, const char *id, size_t len, uint64_t hash);
 
 static inline const struct idkey *idmap_key(const struct idmap *m, uint32_t index)
 {

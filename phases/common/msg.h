@@ -26,6 +26,7 @@ struct msg {
     uint64_t id_hash; /* FNV-1a-64 of id: routing key and table hash */
     const char *id;   /* borrowed, NUL-terminated, id_len bytes */
     uint32_t payload_len;
+    uint32_t id_index; /* the source's dense index of id (source.h); 0 when not from a source */
     uint8_t id_len;
     uint8_t event; /* enum event */
 };

@@ -258,6 +258,7 @@ bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)
     m->event = (uint8_t)(len_event >> RECOVER_EVENT_SHIFT);
     m->id_len = k->len;
     m->id_hash = k->hash;
+    m->id_index = e->id;
     l->replay++;
     return true;
 }

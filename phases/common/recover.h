@@ -185,7 +185,7 @@ static inline void recover_push_line(struct recover *r, uint32_t w, const struct
     struct recover_entry *dst = &l->e[l->head & l->mask];
     if (l->lines)
         l->lines[l->head & l->mask] = line;
-    uint64_t id = source_id_index(r->src, m);
+    uint64_t id = m->id_index;
     uint64_t len_event = m->payload_len | (uint32_t)m->event << RECOVER_EVENT_SHIFT;
 #ifdef __SSE2__
     /* The log is written once and read only after a death: stream it past

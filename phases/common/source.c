@@ -25,12 +25,21 @@ static const struct {
     {EV_RESUME, 14}, {EV_RESET, 18},     {EV_FAIL, 8},   {EV_STOP, 14},
 };
 
+/* The sample's draws are not the messages' (a generator's seed is the
+ * source of both, mixed apart by this constant). */
+#define SAMPLE_SEED_MIX 0x5a4d504c45u
+
+static size_t seen_bytes(uint32_t bits)
+{
+    return ((size_t)bits + 63) / 64 * sizeof(uint64_t);
+}
+
 int source_track_ids(struct source *s)
 {
     s->seen_cap = source_ids_capacity(s);
-    s->seen = mainmem_alloc(s->seen_cap, false);
-    s->seen_list = mainmem_alloc((size_t)s->seen_cap * sizeof *s->seen_list, false);
-    return s->seen && s->seen_list ? 0 : -ENOMEM;
+    s->seen = mainmem_alloc(seen_bytes(s->seen_cap), false);
+    rng_seed(&s->sample_rng, s->gen.seed ^ SAMPLE_SEED_MIX);
+    return s->seen ? 0 : -ENOMEM;
 }
 
 /* A stop request while a large id table is built (seconds for millions of
@@ -60,7 +69,8 @@ int source_init_generator(struct source *s, const struct gen_config *cfg)
         for (int w = 0; w < event_mix[i].weight; w++)
             s->event_of_byte[b++] = (uint8_t)event_mix[i].e;
 
-    int rc = idmap_init(&s->ids, cfg->ids);
+    /* Its ids are distinct by construction and never looked up: a list. */
+    int rc = idmap_init_list(&s->ids, cfg->ids);
     if (rc < 0)
         goto fail;
     for (uint32_t i = 0; i < cfg->ids; i++) {
@@ -68,7 +78,7 @@ int source_init_generator(struct source *s, const struct gen_config *cfg)
             break;
         char name[MSG_ID_MAX + 1];
         int len = snprintf(name, sizeof name, "id-%u", i);
-        if (idmap_intern(&s->ids, name, (size_t)len, fnv1a64(name, (size_t)len), NULL) == IDMAP_NONE) {
+        if (idmap_append(&s->ids, name, (size_t)len, fnv1a64(name, (size_t)len)) == IDMAP_NONE) {
             rc = -ENOMEM;
             goto fail;
         }
@@ -83,6 +93,21 @@ fail:
     return rc;
 }
 
+/* Id's first emission: it joins the reservoir if there is room, else takes
+ * the place of a uniformly chosen member with probability
+ * SOURCE_SAMPLE_IDS / (ids seen), which keeps the sample uniform. */
+static void sample_offer(struct source *s, uint32_t id)
+{
+    uint32_t seen = s->seen_count++;
+    if (seen < SOURCE_SAMPLE_IDS) {
+        s->sample[seen] = id;
+        return;
+    }
+    uint32_t j = rng_below(&s->sample_rng, seen + 1);
+    if (j < SOURCE_SAMPLE_IDS)
+        s->sample[j] = id;
+}
+
 static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_t id, enum event e,
                         uint32_t payload_len)
 {
@@ -91,11 +116,13 @@ static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_
     out->id = k->s;
     out->id_len = k->len;
     out->id_hash = k->hash;
+    out->id_index = id;
     out->event = (uint8_t)e;
     out->payload_len = payload_len;
-    if (!s->seen[id]) {
-        s->seen[id] = 1;
-        s->seen_list[s->seen_count++] = id;
+    uint64_t bit = 1ull << (id & 63);
+    if (!(s->seen[id / 64] & bit)) {
+        s->seen[id / 64] |= bit;
+        sample_offer(s, id);
     }
     s->emitted++;
 }
@@ -141,15 +168,15 @@ const struct idkey *source_random_seen(const struct source *s, struct rng *r)
 {
     if (s->seen_count == 0)
         return NULL;
-    return idmap_key(&s->ids, s->seen_list[rng_below(r, s->seen_count)]);
+    uint32_t n = s->seen_count < SOURCE_SAMPLE_IDS ? s->seen_count : SOURCE_SAMPLE_IDS;
+    return idmap_key(&s->ids, s->sample[rng_below(r, n)]);
 }
 
 void source_free(struct source *s)
 {
     idmap_free(&s->ids);
     zipf_free(&s->zipf);
-    mainmem_free(s->seen, s->seen_cap);
-    mainmem_free(s->seen_list, (size_t)s->seen_cap * sizeof *s->seen_list);
+    mainmem_free(s->seen, seen_bytes(s->seen_cap));
     mainmem_free(s->recs, s->recs_cap * sizeof *s->recs);
     if (s->reader) {
         trace_reader_close(s->reader);
@@ -158,7 +185,6 @@ void source_free(struct source *s)
     }
     s->seen = NULL;
     s->seen_cap = 0;
-    s->seen_list = NULL;
     s->recs = NULL;
     s->recs_cap = 0;
 }

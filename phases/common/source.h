@@ -2,9 +2,15 @@
  * (--messages --ids --dist --payload --seed) or a trace file (SPEC §5).
  *
  * Both intern their worker_ids once in an idmap, so a message carries a
- * pointer to its id and the id's precomputed hash: the hot loop never formats,
- * copies or rehashes a string. The source also remembers which ids it has
- * emitted, so that queries can pick "random known ids".
+ * pointer to its id, the id's precomputed hash and its dense index: the hot
+ * loop never formats, copies or rehashes a string.
+ *
+ * Queries pick "random known ids" (SPEC §7) from a bounded sample of the
+ * ids emitted so far, kept as a reservoir (Vitter's algorithm R): at every
+ * moment it is a uniform sample of them, so a query's id is uniform over
+ * every id seen, and the sample costs SOURCE_SAMPLE_IDS slots however many
+ * ids there are. What grows with the ids is one bit each, to know an id's
+ * first emission.
  *
  * Owned by one thread; the messages it returns borrow ids from it. Its
  * arrays (ids, trace, seen) are main-process memory (mainmem.h): a forked
@@ -44,12 +50,16 @@ struct trace_rec {
     uint32_t line;
 };
 
+/* The query sampler's reservoir, in ids. */
+#define SOURCE_SAMPLE_IDS 4096u
+
 struct source {
     struct idmap ids;
-    uint8_t *seen;       /* seen[i] != 0 once id i has been emitted */
-    uint32_t *seen_list; /* the emitted ids, in order of first emission */
-    uint32_t seen_count;
-    uint32_t seen_cap; /* entries of seen and seen_list */
+    uint64_t *seen;                     /* bit i set once id i has been emitted */
+    uint32_t seen_cap;                  /* bits of seen */
+    uint32_t seen_count;                /* distinct ids emitted */
+    uint32_t sample[SOURCE_SAMPLE_IDS]; /* the reservoir: min(seen_count, SOURCE_SAMPLE_IDS) ids */
+    struct rng sample_rng;              /* its own draws, so the messages do not depend on it */
     uint64_t emitted;
     uint64_t total; /* messages this source will emit */
 
@@ -107,17 +117,8 @@ const struct idkey *source_random_seen(const struct source *s, struct rng *r);
 
 void source_free(struct source *s);
 
-/* The dense index the source gave m's id when it interned it (0..ids.count-1):
- * a stable small integer per id, e.g. the slot of a machine in a shared
- * table. m must come from this source (its id points into ids.keys). */
-static inline uint32_t source_id_index(const struct source *s, const struct msg *m)
-{
-    const struct idkey *k = (const struct idkey *)(const void *)(m->id - offsetof(struct idkey, s));
-    return (uint32_t)(k - s->ids.keys);
-}
-
 /* Shared by the generator and the trace loader: sizes seen[] for every id
- * the source may hand out (source_ids_capacity()). */
+ * the source may hand out (source_ids_capacity()) and seeds the sample. */
 int source_track_ids(struct source *s);
 
 /* For source.c's stream: the next message line, or false at the end (then

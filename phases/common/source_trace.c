@@ -57,9 +57,9 @@ static int load_whole(struct source *s, struct trace_reader *r, char *err, size_
     return got == TRACE_READ_END ? 0 : -1;
 }
 
-/* A stream's ids are interned while messages that borrow earlier ids are
- * still queued, so its id table is made once at its largest and never
- * moves (idmap.h: fixed). */
+/* A stream cannot be counted before the run: its id table is made once for
+ * the most ids a stream may name (its pages are touched only as ids come)
+ * and refuses any more (idmap.h: fixed). */
 static int start_stream(struct source *s, struct trace_reader *r)
 {
     s->is_stream = true;

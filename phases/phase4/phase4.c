@@ -512,7 +512,7 @@ static enum step restart(struct main4 *l, uint32_t w)
     enum step st = STEP_OK;
     struct msg m;
     while (st == STEP_OK && recover_replay_next(&l->rec, w, &m)) {
-        st = route(l, &m, source_id_index(l->src, &m), w);
+        st = route(l, &m, m.id_index, w);
         n++;
     }
     if (st == STEP_OK && l->draining)
@@ -631,7 +631,7 @@ static int run_loop(struct main4 *l)
         more = n == batch;
         for (uint64_t i = 0; i < n; i++) {
             enum step st;
-            while ((st = route_new(l, &ms[i], source_id_index(l->src, &ms[i]), lines[i])) != STEP_OK)
+            while ((st = route_new(l, &ms[i], ms[i].id_index, lines[i])) != STEP_OK)
                 if (st == STEP_ABORT || !recover_dead(l))
                     return -1;
             /* A query waits for at most QUERY_CHECK_EVERY messages. */

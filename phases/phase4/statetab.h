@@ -8,7 +8,7 @@
  * a write; it reads the copy the worker is not writing.
  *
  * Records are indexed by slot, the dense index the source gave the id when it
- * interned it (source_id_index()), so the main process finds a record with
+ * interned it (struct msg's id_index), so the main process finds a record with
  * no shared hash index at all. Each slot has exactly one writer (the worker
  * that owns the id, SPEC §4), so a reader sees the state before or the state
  * after one message, never a mix.

@@ -5,7 +5,6 @@
  * where it is certain. */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <string.h>
 #include <uv.h>
 
 #include "fnv.h"
@@ -42,8 +41,7 @@ Test(query_server, close_answers_what_is_pending_and_cancels_what_its_answers_su
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(table_init(&t, 16), 0);
     cr_assert_eq(query_server_init(&s, &loop, &t), 0);
-    struct idkey k = {.len = 6};
-    memcpy(k.s, "nosuch", 6);
+    struct idkey k = {.s = "nosuch", .len = 6};
     k.hash = fnv1a64(k.s, k.len);
     struct probe late = {.q.data = &late, .s = &s};
     struct probe first = {.q.data = &first, .s = &s, .then = &late};

@@ -45,6 +45,63 @@ Test(hash, idmap_hands_out_dense_stable_indexes_through_growth)
     idmap_free(&m);
 }
 
+/* A message borrows its id's string from the map: growth of the key array
+ * and the probe array must leave every string where it was. Ids of the
+ * greatest length fill the string chunks fastest, so many chunks are made. */
+Test(hash, idmap_strings_never_move_however_the_map_grows)
+{
+    struct idmap m;
+    cr_assert_eq(idmap_init(&m, 1), 0);
+    enum { N = 40000 };
+    static const char *first[N];
+    char id[MSG_ID_MAX + 1];
+    for (uint32_t i = 0; i < N; i++) {
+        int len = snprintf(id, sizeof id, "%0*u", MSG_ID_MAX, i);
+        uint32_t k = idmap_intern(&m, id, (size_t)len, fnv1a64(id, (size_t)len), NULL);
+        cr_assert_eq(k, i);
+        first[i] = idmap_key(&m, i)->s;
+    }
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(id, sizeof id, "%0*u", MSG_ID_MAX, i);
+        cr_assert_eq(idmap_key(&m, i)->s, first[i], "the string of id %u moved", i);
+        cr_assert_str_eq(first[i], id);
+        cr_assert_eq(idmap_key(&m, i)->len, MSG_ID_MAX);
+    }
+    cr_assert_eq(idmap_intern(&m, id, MSG_ID_MAX + 1, 1, NULL), IDMAP_NONE, "an id past MSG_ID_MAX was taken");
+    cr_assert_eq(idmap_intern(&m, "", 0, 1, NULL), IDMAP_NONE, "an empty id was taken");
+    idmap_free(&m);
+}
+
+Test(hash, an_idmap_list_appends_without_a_probe_array)
+{
+    struct idmap m;
+    cr_assert_eq(idmap_init_list(&m, 2), 0);
+    cr_assert_null(m.slots);
+    char id[32];
+    for (uint32_t i = 0; i < 1000; i++) {
+        int len = snprintf(id, sizeof id, "id-%u", i);
+        cr_assert_eq(idmap_append(&m, id, (size_t)len, fnv1a64(id, (size_t)len)), i);
+    }
+    cr_assert_eq(m.count, 1000);
+    cr_assert_str_eq(idmap_key(&m, 999)->s, "id-999");
+    cr_assert_eq(idmap_key(&m, 999)->hash, fnv1a64("id-999", 6));
+    idmap_free(&m);
+}
+
+Test(hash, a_fixed_idmap_refuses_ids_past_its_capacity)
+{
+    struct idmap m;
+    cr_assert_eq(idmap_init_fixed(&m, 3), 0);
+    const struct idkey *keys = m.keys;
+    cr_assert_eq(idmap_intern(&m, "a", 1, fnv1a64("a", 1), NULL), 0);
+    cr_assert_eq(idmap_intern(&m, "b", 1, fnv1a64("b", 1), NULL), 1);
+    cr_assert_eq(idmap_intern(&m, "c", 1, fnv1a64("c", 1), NULL), 2);
+    cr_assert_eq(idmap_intern(&m, "d", 1, fnv1a64("d", 1), NULL), IDMAP_NONE);
+    cr_assert_eq(idmap_intern(&m, "b", 1, fnv1a64("b", 1), NULL), 1, "a known id is still found when full");
+    cr_assert_eq(m.keys, keys, "the keys of a fixed map moved");
+    idmap_free(&m);
+}
+
 Test(hash, ids_with_the_same_hash_stay_distinct)
 {
     /* Force a collision by lying about the hash: the key bytes must decide. */
