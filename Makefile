@@ -226,7 +226,8 @@ SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:hal
 #   under the sanitizers they would only repeat that slowly;
 # - bench_*: the harness, whose smoke run has a wall-clock budget that
 #   programs slowed down by the sanitizers cannot keep;
-# - test_phase5, test_phase5_net, test_phase5_recover and graded_phase5
+# - test_phase5, test_phase5_net, test_phase5_recover, graded_phase5 and
+#   test_dump_spill_phase5
 #   (and phase 5 in tests/hostile and tests/timeline, which the sanitized
 #   build tells to leave it out): the coordinator forks its workers after
 #   ZeroMQ's I/O threads exist, and a worker can inherit AddressSanitizer's

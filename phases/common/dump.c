@@ -28,12 +28,15 @@ static int compare_ptr(const void *a, const void *b)
     return dump_compare(*(const struct machine *const *)a, *(const struct machine *const *)b);
 }
 
-static int write_rows(FILE *f, const struct machine *const *order, size_t n)
+/* The rows next hands out, after the header. -1 with errno on an error of
+ * the stream or of next. */
+static int write_rows(FILE *f, dump_next_fn next, void *ctx)
 {
     if (fputs(DUMP_HEADER, f) == EOF)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        const struct machine *m = order[i];
+    const struct machine *m;
+    int got;
+    while ((got = next(ctx, &m)) > 0) {
         if (fprintf(f, "%s,%s,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%llu,%016llx\n", m->id,
                     state_name((enum state)m->state), (unsigned long long)m->msgs, (unsigned long long)m->transitions,
                     (unsigned long long)m->invalid, (unsigned long long)m->jobs, (unsigned long long)m->failures,
@@ -41,13 +44,16 @@ static int write_rows(FILE *f, const struct machine *const *order, size_t n)
                     (unsigned long long)m->corrupt, (unsigned long long)m->checksum) < 0)
             return -1;
     }
+    if (got < 0) {
+        errno = -got;
+        return -1;
+    }
     return 0;
 }
 
-static int write_stream(FILE *f, const char *name, const struct machine *const *order, size_t n, char *err,
-                        size_t errlen)
+static int write_stream(FILE *f, const char *name, dump_next_fn next, void *ctx, char *err, size_t errlen)
 {
-    if (write_rows(f, order, n) < 0 || fflush(f) == EOF) {
+    if (write_rows(f, next, ctx) < 0 || fflush(f) == EOF) {
         snprintf(err, errlen, "%s: %s", name, strerror(errno));
         return -1;
     }
@@ -57,7 +63,7 @@ static int write_stream(FILE *f, const char *name, const struct machine *const *
 /* A FIFO, a terminal or a device is written in place: replacing it by a
  * regular file would harm (--dump /dev/null as root) and lie to whoever
  * reads the FIFO. There is nothing to make atomic about a stream anyway. */
-static int write_in_place(const char *path, const struct machine *const *order, size_t n, char *err, size_t errlen)
+static int write_in_place(const char *path, dump_next_fn next, void *ctx, char *err, size_t errlen)
 {
     int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
     FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
@@ -67,7 +73,7 @@ static int write_in_place(const char *path, const struct machine *const *order, 
             close(fd);
         return -1;
     }
-    int rc = write_stream(f, path, order, n, err, errlen);
+    int rc = write_stream(f, path, next, ctx, err, errlen);
     if (fclose(f) == EOF && rc == 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         rc = -1;
@@ -108,7 +114,7 @@ static int finish_temp(const char *tmp, const char *path)
 }
 
 /* Temporary file beside the target, then rename(2): atomic on one filesystem. */
-static int write_file(const char *path, const struct machine *const *order, size_t n, char *err, size_t errlen)
+static int write_file(const char *path, dump_next_fn next, void *ctx, char *err, size_t errlen)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
@@ -128,7 +134,7 @@ static int write_file(const char *path, const struct machine *const *order, size
     if (fchmod(fd, 0644) < 0 || !(f = fdopen(fd, "w")))
         goto fail;
     fd = -1;
-    if (write_rows(f, order, n) < 0 || fflush(f) == EOF || fsync(fileno(f)) < 0)
+    if (write_rows(f, next, ctx) < 0 || fflush(f) == EOF || fsync(fileno(f)) < 0)
         goto fail;
     int rc = fclose(f);
     f = NULL;
@@ -170,10 +176,10 @@ static const char *resolve_target(const char *path, char **resolved, bool *in_pl
     return *resolved ? *resolved : NULL;
 }
 
-static int write_target(const char *path, const struct machine *const *order, size_t n, char *err, size_t errlen)
+static int write_target(const char *path, dump_next_fn next, void *ctx, char *err, size_t errlen)
 {
     if (strcmp(path, "-") == 0)
-        return write_stream(stdout, "<stdout>", order, n, err, errlen);
+        return write_stream(stdout, "<stdout>", next, ctx, err, errlen);
     char *resolved;
     bool in_place;
     const char *target = resolve_target(path, &resolved, &in_place);
@@ -181,9 +187,29 @@ static int write_target(const char *path, const struct machine *const *order, si
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int rc = in_place ? write_in_place(target, order, n, err, errlen) : write_file(target, order, n, err, errlen);
+    int rc = in_place ? write_in_place(target, next, ctx, err, errlen) : write_file(target, next, ctx, err, errlen);
     free(resolved);
     return rc;
+}
+
+/* dump_write()'s rows: an array of pointers, sorted. */
+struct sorted_rows {
+    const struct machine **order;
+    size_t n, i;
+};
+
+static int next_sorted(void *ctx, const struct machine **row)
+{
+    struct sorted_rows *s = ctx;
+    if (s->i == s->n)
+        return 0;
+    *row = s->order[s->i++];
+    return 1;
+}
+
+int dump_write_each(const char *path, dump_next_fn next, void *ctx, char *err, size_t errlen)
+{
+    return write_target(path, next, ctx, err, errlen);
 }
 
 int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen)
@@ -199,7 +225,8 @@ int dump_write(const char *path, const struct machine *rows, size_t n, char *err
     for (size_t i = 0; i < n; i++)
         order[i] = &rows[i];
     qsort(order, n, sizeof *order, compare_ptr); /* NOLINT(bugprone-sizeof-expression) */
-    int rc = write_target(path, order, n, err, errlen);
+    struct sorted_rows s = {.order = order, .n = n};
+    int rc = write_target(path, next_sorted, &s, err, errlen);
     free(order);
     return rc;
 }

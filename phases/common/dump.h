@@ -17,6 +17,14 @@
  * "path: reason" message in err. */
 int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen);
 
+/* The rows of a dump in order, one at a time: 1 with *row set (valid
+ * until the next call), 0 at the end, or a negative errno. */
+typedef int (*dump_next_fn)(void *ctx, const struct machine **row);
+
+/* As dump_write(), with rows that come sorted from next (extsort.h). On an
+ * error of next, err names it and errno is its errno. */
+int dump_write_each(const char *path, dump_next_fn next, void *ctx, char *err, size_t errlen);
+
 /* The bytewise order of SPEC §6. */
 int dump_compare(const struct machine *x, const struct machine *y);
 

@@ -224,15 +224,6 @@ uint64_t recover_back_ns(struct recover *r, uint32_t w)
     return dt;
 }
 
-size_t recover_drop_records(struct machine *records, size_t n, uint32_t w, uint32_t nworkers)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (route_worker(records[i].id_hash, nworkers) != w)
-            records[k++] = records[i];
-    return k;
-}
-
 void recover_log_back(struct recover *r, uint32_t w)
 {
     uint64_t back = recover_back_ns(r, w);

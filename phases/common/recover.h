@@ -223,11 +223,6 @@ enum recover_verdict recover_on_death(struct recover *r, uint32_t w, int wstatus
  * applying a message after it (the phase polls it); 0 otherwise. */
 uint64_t recover_back_ns(struct recover *r, uint32_t w);
 
-/* Removes from the n collected records those of worker w (of nworkers),
- * keeping the others in order: its successor sends all of them again.
- * Returns how many are left. */
-size_t recover_drop_records(struct machine *records, size_t n, uint32_t w, uint32_t nworkers);
-
 /* recover_back_ns() said at info level: "worker W: applying messages again
  * X ms after its death", once per death. */
 void recover_log_back(struct recover *r, uint32_t w);

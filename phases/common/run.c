@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dump.h"
@@ -105,7 +106,8 @@ int run_check_source(const struct source *s)
     return EXIT_USAGE;
 }
 
-int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n)
+/* Writes --dump if asked. EXIT_OK or EXIT_OUTPUT_FAILED. */
+static int write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n)
 {
     if (!o->dump)
         return EXIT_OK;
@@ -137,13 +139,76 @@ int run_report(const char *program, const struct options *o, const struct run_su
     return EXIT_OK;
 }
 
-int run_finish_records(const char *program, const struct options *o, const struct machine *rows, size_t n,
+/* Writes rows as the dump, adds their counters to sum, and reports. */
+static int finish_rows(const char *program, const struct options *o, const struct machine *rows, size_t n,
                        struct run_summary *sum)
 {
-    int status = run_write_dump(program, o, rows, n);
+    int status = write_dump(program, o, rows, n);
     if (status != EXIT_OK)
         return status;
     summary_count_machines(sum, rows, n);
+    return run_report(program, o, sum);
+}
+
+/* Beside the dump, unless it goes to stdout or to something that is not a
+ * regular file (a FIFO, /dev/null): then the temporary directory. */
+static const char *spill_dir(const struct options *o, char *buf, size_t len)
+{
+    struct stat st;
+    if (strcmp(o->dump, "-") == 0 || (stat(o->dump, &st) == 0 && !S_ISREG(st.st_mode)))
+        return NULL;
+    snprintf(buf, len, "%s", o->dump);
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return ".";
+    slash[slash == buf] = '\0'; /* "/dump.csv" spills in "/" */
+    return buf;
+}
+
+int run_sorter_init(const struct options *o, struct extsort *x)
+{
+    char buf[4096];
+    const char *dir = o->dump ? spill_dir(o, buf, sizeof buf) : NULL;
+    return extsort_init(x, dir, o->workers, o->dump ? EXTSORT_RUN_RECORDS : 0);
+}
+
+int run_sorter_failed(const char *program, const struct extsort *x, int rc)
+{
+    if (rc == -ENOMEM) {
+        fprintf(stderr, "%s: out of memory for the records of the dump\n", program);
+        return EXIT_NO_MEMORY;
+    }
+    fprintf(stderr, "%s: cannot write the dump: cannot spill its records in %s: %s\n", program, x->dir, strerror(-rc));
+    return EXIT_OUTPUT_FAILED;
+}
+
+static int next_sorted(void *ctx, const struct machine **row)
+{
+    return extsort_next(ctx, row);
+}
+
+int run_finish_sorted(const char *program, const struct options *o, struct extsort *x, struct run_summary *sum)
+{
+    struct extsort_tally t = extsort_total(x);
+    sum->machines += t.machines;
+    sum->invalid += t.invalid;
+    sum->corrupt += t.corrupt;
+    sum->ooo += t.ooo;
+    if (o->dump) {
+        char err[512];
+        int rc = extsort_finish(x);
+        if (rc < 0) {
+            fprintf(stderr, "%s: cannot sort the records for the dump: %s\n", program, strerror(-rc));
+            return EXIT_OUTPUT_FAILED;
+        }
+        if (dump_write_each(o->dump, next_sorted, x, err, sizeof err) < 0) {
+            if (x->error == -EBADMSG)
+                fprintf(stderr, "%s: two workers sent machine %s (a routing error); no dump\n", program, x->last.id);
+            else
+                fprintf(stderr, "%s: cannot write the dump: %s\n", program, err);
+            return EXIT_OUTPUT_FAILED;
+        }
+    }
     return run_report(program, o, sum);
 }
 
@@ -152,5 +217,5 @@ int run_finish_shard(const char *program, const struct options *o, const struct 
 {
     sum->rss_kb_max = rss_peak_self_kb();
     self->rss_kb = sum->rss_kb_max;
-    return run_finish_records(program, o, shard->table.machines, table_count(&shard->table), sum);
+    return finish_rows(program, o, shard->table.machines, table_count(&shard->table), sum);
 }

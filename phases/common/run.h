@@ -6,6 +6,7 @@
 #define MSGROUTE_RUN_H
 
 #include "cli.h"
+#include "extsort.h"
 #include "shard.h"
 #include "source.h"
 #include "summary.h"
@@ -37,20 +38,26 @@ int run_open_source(const char *program, const struct options *o, struct source 
  * was routed (the run drained, but a malformed trace gets no dump). */
 int run_check_source(const struct source *s);
 
-/* Writes --dump if asked. EXIT_OK or EXIT_OUTPUT_FAILED. */
-int run_write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n);
-
 /* Prints the human summary to stderr (when --json is set) or stdout, and the
  * JSON line last on stdout when --json is set. EXIT_OK, or
  * EXIT_OUTPUT_FAILED when the JSON line could not be written (a human
  * summary that cannot be written is only a warning). */
 int run_report(const char *program, const struct options *o, const struct run_summary *s);
 
-/* The end of a run whose machines were collected into rows (phases 3 to 5):
- * writes them as the dump, adds their counters to sum, and reports. EXIT_OK
- * or EXIT_OUTPUT_FAILED. */
-int run_finish_records(const char *program, const struct options *o, const struct machine *rows, size_t n,
-                       struct run_summary *sum);
+/* The sorter of the records a main process collects from its workers
+ * (phases 3 and 5, extsort.h): it keeps them, spilled beside the dump, only
+ * when there is a dump to write, and only tallies them otherwise. 0 or
+ * -errno. */
+int run_sorter_init(const struct options *o, struct extsort *x);
+
+/* Says why x cannot keep the dump's records (extsort_add() returned rc) and
+ * returns the exit status: EXIT_NO_MEMORY or EXIT_OUTPUT_FAILED. */
+int run_sorter_failed(const char *program, const struct extsort *x, int rc);
+
+/* The end of a run whose machines were collected into x: adds their
+ * counters to sum, writes them as the dump, and reports. EXIT_OK or
+ * EXIT_OUTPUT_FAILED. */
+int run_finish_sorted(const char *program, const struct options *o, struct extsort *x, struct run_summary *sum);
 
 /* The end of a one-process run (phases 1 and 2): writes the shard's machines
  * as the dump, adds their counters and this process's peak RSS to sum and

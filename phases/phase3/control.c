@@ -102,19 +102,34 @@ static void send_collect(struct phase3 *p, struct wk *w)
     control_flush(p, w);
 }
 
+/* The records cannot be kept (no memory, no room for the spill file): the
+ * run ends with no dump. */
+static void collect_failed(struct phase3 *p, int rc)
+{
+    p->exit_status = run_sorter_failed(PROGRAM, &p->records, rc);
+    pool_signal_all(&p->pool, SIGKILL);
+    uv_stop(&p->loop);
+}
+
+/* A RECORDS frame of worker i, which has sent no more than it holds. */
+static void take_records(struct phase3 *p, uint32_t i, const struct codec_frame *f)
+{
+    for (uint32_t k = 0; k < f->u.records.count; k++) {
+        int rc = extsort_add(&p->records, &f->records[k], i);
+        if (rc < 0) {
+            collect_failed(p, rc);
+            return;
+        }
+    }
+    p->w[i].records_got += f->u.records.count;
+}
+
 void control_collect(struct phase3 *p)
 {
     p->stage = ST_COLLECT;
-    size_t total = 0;
-    for (uint32_t i = 0; i < p->n; i++)
-        total += p->w[i].machines;
-    p->records_cap = total;
-    p->records = malloc((total ? total : 1) * sizeof *p->records);
-    if (!p->records) {
-        fprintf(stderr, "%s: out of memory for %zu records\n", PROGRAM, total);
-        p->exit_status = EXIT_NO_MEMORY;
-        pool_signal_all(&p->pool, SIGKILL);
-        uv_stop(&p->loop);
+    int rc = run_sorter_init(p->o, &p->records);
+    if (rc < 0) {
+        collect_failed(p, rc);
         return;
     }
     /* A worker restarted by --recover and not drained yet gets COLLECT
@@ -154,7 +169,8 @@ static void close_ctl(struct wk *w)
 
 static void finish(struct phase3 *p)
 {
-    log_debug("all records in (%zu machines); releasing the workers", p->nrecords);
+    log_debug("all records in (%llu machines); releasing the workers",
+              (unsigned long long)extsort_total(&p->records).machines);
     p->stage = ST_EXIT;
     uv_timer_stop(&p->sweep_timer);
     for (uint32_t i = 0; i < p->n; i++)
@@ -191,12 +207,9 @@ static void on_ctl_frame(struct phase3 *p, uint32_t i, const struct codec_frame 
         return;
     case CODEC_ANSWER: ask_on_answer(p, f); return;
     case CODEC_RECORDS:
-        if (p->stage != ST_COLLECT || w->ended || w->records_got + f->u.records.count > w->machines ||
-            p->nrecords + f->u.records.count > p->records_cap)
+        if (p->stage != ST_COLLECT || w->ended || w->records_got + f->u.records.count > w->machines)
             break;
-        memcpy(p->records + p->nrecords, f->records, f->u.records.count * sizeof *f->records);
-        p->nrecords += f->u.records.count;
-        w->records_got += f->u.records.count;
+        take_records(p, i, f);
         return;
     case CODEC_END:
         if (p->stage != ST_COLLECT || w->ended || f->u.end.records_sent != w->records_got ||

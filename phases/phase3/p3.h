@@ -123,8 +123,8 @@ struct phase3 {
     uint64_t start_ns, end_ns;
     uint32_t ready_count, drained_count, ended_count;
 
-    struct machine *records, *scratch;
-    size_t nrecords, records_cap;
+    struct extsort records;  /* COLLECT: the workers' records, on their way to the dump */
+    struct machine *scratch; /* one RECORDS frame, decoded */
 
     struct recover rec;      /* --recover: checkpoints and logs (recover.h) */
     uv_timer_t recover_tick; /* --recover: resumes a source paused on a full log */

@@ -428,8 +428,7 @@ static int take_result(struct phase3 *p, struct p3_result *r)
             .rss_kb = (long)p->w[i].rss_kb,
         };
     r->records = p->records;
-    r->nrecords = p->nrecords;
-    p->records = NULL;
+    p->records = (struct extsort){0};
     r->queries = p->q.latency;
     p->q.latency = NULL;
     long self = rss_peak_self_kb(), kids = rss_peak_children_kb();
@@ -524,7 +523,7 @@ fail:
         pool_signal_all(&p->pool, SIGKILL);
 out:
     teardown(p, loop_made);
-    free(p->records);
+    extsort_free(&p->records);
     free(p->q.latency);
     free(p);
     return status;
@@ -532,7 +531,7 @@ out:
 
 void p3_result_free(struct p3_result *r)
 {
-    free(r->records);
+    extsort_free(&r->records);
     free(r->per_worker);
     free(r->queries);
     memset(r, 0, sizeof *r);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "extsort.h"
 #include "hist.h"
 #include "sm.h"
 #include "source.h"
@@ -33,8 +34,7 @@ struct p3_config {
 /* What a finished run hands back to main(). Owned by the caller: free with
  * p3_result_free(). */
 struct p3_result {
-    struct machine *records; /* every machine of every worker, unsorted */
-    size_t nrecords;
+    struct extsort records; /* every machine of every worker, to be sorted (extsort.h) */
     struct worker_stats *per_worker;
     struct hist *queries;
     struct run_summary sum;

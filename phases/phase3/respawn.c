@@ -87,7 +87,7 @@ static void replay(struct phase3 *p, struct wk *w)
  * its successor sends all of them again. */
 static void drop_records(struct phase3 *p, struct wk *w)
 {
-    p->nrecords = recover_drop_records(p->records, p->nrecords, w->index, p->n);
+    extsort_drop(&p->records, w->index);
     w->records_got = 0;
 }
 

@@ -61,13 +61,13 @@ int main(int argc, char **argv)
         status = run_check_source(&src);
     if (status == EXIT_OK) {
         sum.per_worker = res.workers;
-        status = run_finish_records(program.name, &o, res.rows, res.nrows, &sum);
+        status = run_finish_sorted(program.name, &o, &res.rows, &sum);
     }
     if (status == EXIT_OK && res.service && res.service->count)
         fprintf(stderr, "phase4: query reads of the state table alone: p50 %.3f us, p99 %.3f us, p99.9 %.3f us\n",
                 (double)hist_percentile(res.service, 50) / 1000.0, (double)hist_percentile(res.service, 99) / 1000.0,
                 (double)hist_percentile(res.service, 99.9) / 1000.0);
-    free(res.rows);
+    extsort_free(&res.rows);
     free(res.workers);
     free(res.service);
     source_free(&src);

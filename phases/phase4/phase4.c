@@ -574,25 +574,28 @@ static bool drain(struct main4 *l)
     return !l->lost;
 }
 
-/* The final machines, from the shared table: every worker has exited, so no
- * write is in progress and every record reads at the first try. */
+/* The final machines, from the shared table into the dump's sorter: every
+ * worker has exited, so no write is in progress and every record reads at
+ * the first try. EXIT_OK, or the exit status with the reason printed. */
 static int collect(struct main4 *l, struct phase4_result *res)
 {
-    res->rows = malloc((size_t)l->sh.tab.nslots * sizeof *res->rows);
-    if (!res->rows)
-        return -1;
-    res->nrows = 0;
+    int rc = run_sorter_init(l->o, &res->rows);
+    if (rc < 0)
+        return run_sorter_failed("phase4", &res->rows, rc);
     /* Only the slots of ids the source has named: a stream's table is sized
      * for more, and reading the rest would only fault in empty pages. */
     uint32_t used = l->src->ids.count < l->sh.tab.nslots ? l->src->ids.count : l->sh.tab.nslots;
     for (uint32_t i = 0; i < used; i++) {
-        int rc = statetab_read(&l->sh.tab, i, &res->rows[res->nrows], 1);
-        if (rc == STATETAB_OK)
-            res->nrows++;
-        else if (rc == STATETAB_BUSY)
-            return -1;
+        struct machine m;
+        int st = statetab_read(&l->sh.tab, i, &m, 1);
+        if (st == STATETAB_BUSY) {
+            fprintf(stderr, "phase4: slot %u of the state table is still being written after every worker ended\n", i);
+            return EXIT_OUTPUT_FAILED;
+        }
+        if (st == STATETAB_OK && (rc = extsort_add(&res->rows, &m, 0)) < 0)
+            return run_sorter_failed("phase4", &res->rows, rc);
     }
-    return 0;
+    return EXIT_OK;
 }
 
 /* Publication is batched per CHECK_EVERY messages: with 2 workers a ring
@@ -721,11 +724,11 @@ int phase4_run(const struct options *o, const struct phase4_config *cfg, struct 
         status = EXIT_INTERRUPTED;
     } else if (l.lost || !ok) {
         status = EXIT_WORKER_LOST;
-    } else if (!res->workers || collect(&l, res) < 0) {
+    } else if (!res->workers) {
         fprintf(stderr, "phase4: out of memory collecting the final state\n");
         status = EXIT_NO_MEMORY;
     } else {
-        status = EXIT_OK;
+        status = collect(&l, res);
     }
 out:
     teardown(&l);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "extsort.h"
 #include "hist.h"
 #include "sm.h"
 #include "source.h"
@@ -20,11 +21,10 @@ struct phase4_config {
 };
 
 /* What a run hands back to main(): the final machines (read from the shared
- * table after every worker drained; malloc'd, main frees them) and the
- * per-worker statistics. */
+ * table after every worker drained, into the dump's sorter; main frees it)
+ * and the per-worker statistics. */
 struct phase4_result {
-    struct machine *rows;
-    size_t nrows;
+    struct extsort rows;
     struct worker_stats *workers; /* o->workers entries, malloc'd */
     /* The time of each query's read of the state table alone (ns; malloc'd):
      * the summary's query latencies count from when a query was due, so they

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "log.h"
 #include "p5.h"
+#include "run.h"
 #include "signals.h"
 #include "timeline.h"
 #include "work.h"
@@ -185,7 +186,8 @@ void p5_start_run(struct coord *p)
 
 void p5_after_drain(struct coord *p)
 {
-    log_debug("all records in (%zu machines); releasing the workers", p->nrecords);
+    log_debug("all records in (%llu machines); releasing the workers",
+              (unsigned long long)extsort_total(&p->records).machines);
     p->stage = ST_EXIT;
     uv_timer_stop(&p->sweep_timer);
     for (uint32_t i = 0; i < p->n; i++)
@@ -475,8 +477,7 @@ static int take_result(struct coord *p, struct p5_result *r)
             .rss_kb = (long)p->w[i].rss_kb,
         };
     r->records = p->records;
-    r->nrecords = p->nrecords;
-    p->records = NULL;
+    p->records = (struct extsort){0};
     r->queries = p->hist;
     p->hist = NULL;
     long self = rss_peak_self_kb(), kids = rss_peak_children_kb();
@@ -547,6 +548,9 @@ int phase5_run(const struct options *o, const struct p5_config *c, struct source
     p->scratch = malloc(CODEC_RECORDS_MAX * sizeof *p->scratch);
     if (!p->w || !p->scratch || query_init(p) < 0)
         goto fail;
+    step = "sorting of the records";
+    if ((rc = run_sorter_init(o, &p->records)) < 0)
+        goto fail;
     for (uint32_t i = 0; i < p->n; i++) {
         struct wk *w = &p->w[i];
         w->index = i;
@@ -604,14 +608,14 @@ fail:
         pool_signal_all(&p->pool, SIGKILL);
 out:
     teardown(p, loop_made);
-    free(p->records);
+    extsort_free(&p->records);
     free(p);
     return status;
 }
 
 void p5_result_free(struct p5_result *r)
 {
-    free(r->records);
+    extsort_free(&r->records);
     free(r->per_worker);
     free(r->queries);
     memset(r, 0, sizeof *r);

@@ -308,7 +308,7 @@ int main(int argc, char **argv)
     if (status == EXIT_OK)
         status = run_check_source(&src);
     if (status == EXIT_OK)
-        status = run_finish_records(program.name, &o, r.records, r.nrecords, &r.sum);
+        status = run_finish_sorted(program.name, &o, &r.records, &r.sum);
     p5_result_free(&r);
     source_free(&src);
     return run_end(program.name, status);

@@ -158,8 +158,8 @@ struct coord {
     uint32_t hello_count, drained_count, ended_count;
     uint64_t bad_from_strangers;
 
-    struct machine *records, *scratch;
-    size_t nrecords, records_cap;
+    struct extsort records;  /* the workers' records, on their way to the dump */
+    struct machine *scratch; /* one RECORDS frame, decoded */
 
     struct recover rec;      /* --recover: checkpoints and logs (recover.h) */
     uv_timer_t recover_tick; /* --recover: resumes a source paused on a full log */

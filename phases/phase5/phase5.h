@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "extsort.h"
 #include "hist.h"
 #include "keys.h"
 #include "sm.h"
@@ -55,8 +56,7 @@ struct p5_config {
 
 /* What a finished run hands back to main(). Free with p5_result_free(). */
 struct p5_result {
-    struct machine *records; /* every machine of every worker, unsorted */
-    size_t nrecords;
+    struct extsort records; /* every machine of every worker, to be sorted (extsort.h) */
     struct worker_stats *per_worker;
     struct hist *queries;
     struct run_summary sum;

@@ -107,7 +107,7 @@ bool respawn_drop_old(struct coord *p, const uint8_t *rid, size_t len)
  * sends all of them again. */
 static void drop_records(struct coord *p, struct wk *w)
 {
-    p->nrecords = recover_drop_records(p->records, p->nrecords, w->index, p->n);
+    extsort_drop(&p->records, w->index);
     w->records_got = 0;
 }
 

@@ -20,6 +20,7 @@
 #include "lab.h"
 #include "log.h"
 #include "p5.h"
+#include "run.h"
 
 #define INBOX_BUDGET 64   /* messages per call: zwatch calls again while more wait */
 #define STRANGER_LINES 10 /* reports of strangers' messages before they are only counted */
@@ -114,17 +115,6 @@ static void on_stats(struct coord *p, struct wk *w, const struct codec_frame *f)
         p5_worker_lost(p, w->index, "sent STATS out of turn (protocol error)");
         return;
     }
-    size_t want = p->records_cap + f->u.stats.machines;
-    struct machine *grown = realloc(p->records, (want ? want : 1) * sizeof *grown);
-    if (!grown) {
-        fprintf(stderr, "%s: out of memory for %zu records\n", PROGRAM, want);
-        p->exit_status = EXIT_NO_MEMORY;
-        pool_signal_all(&p->pool, SIGKILL);
-        uv_stop(&p->loop);
-        return;
-    }
-    p->records = grown;
-    p->records_cap = want;
     w->drained = true;
     w->handled = f->u.stats.handled;
     w->busy_ns = f->u.stats.busy_ns;
@@ -132,6 +122,23 @@ static void on_stats(struct coord *p, struct wk *w, const struct codec_frame *f)
     w->rss_kb = f->u.stats.rss_kb;
     if (++p->drained_count == p->n)
         p->end_ns = now_ns();
+}
+
+/* A RECORDS frame of w, which has sent no more than it holds: 0, or -1 when
+ * they cannot be kept for the dump (the run is then ending). */
+static int take_records(struct coord *p, struct wk *w, const struct codec_frame *f)
+{
+    for (uint32_t k = 0; k < f->u.records.count; k++) {
+        int rc = extsort_add(&p->records, &f->records[k], w->index);
+        if (rc < 0) {
+            p->exit_status = run_sorter_failed(PROGRAM, &p->records, rc);
+            pool_signal_all(&p->pool, SIGKILL);
+            uv_stop(&p->loop);
+            return -1;
+        }
+    }
+    w->records_got += f->u.records.count;
+    return 0;
 }
 
 /* One frame of a worker's DATA message: 0, or -1 when it broke the
@@ -142,13 +149,9 @@ static int on_frame(struct coord *p, struct wk *w, const struct codec_frame *f)
     case CODEC_ANSWER: query_on_answer(p, w, f); return 0;
     case CODEC_STATS: on_stats(p, w, f); return p->exit_status == EXIT_OK ? 0 : -1;
     case CODEC_RECORDS:
-        if (!w->drained || w->ended || w->records_got + f->u.records.count > w->machines ||
-            p->nrecords + f->u.records.count > p->records_cap)
+        if (!w->drained || w->ended || w->records_got + f->u.records.count > w->machines)
             break;
-        memcpy(p->records + p->nrecords, f->records, f->u.records.count * sizeof *f->records);
-        p->nrecords += f->u.records.count;
-        w->records_got += f->u.records.count;
-        return 0;
+        return take_records(p, w, f);
     case CODEC_END:
         if (!w->drained || w->ended || f->u.end.records_sent != w->records_got || w->records_got != w->machines)
             break;

@@ -1,0 +1,303 @@
+/* extsort.c - runs sorted in memory, spilled, merged through a heap. */
+#define _GNU_SOURCE /* O_TMPFILE */
+#include "extsort.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dump.h"
+
+#define MERGE_BUF_RECORDS 32u /* records read from a spilled run at a time */
+
+struct extsort_run {
+    off_t next;    /* file offset of its next unread record */
+    uint64_t left; /* records not read yet */
+    struct extsort_rec *buf;
+    uint32_t pos, len; /* buf[pos, len) are read and not merged */
+    bool in_memory;    /* the last run, merged from x->run itself */
+};
+
+int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t run_max)
+{
+    memset(x, 0, sizeof *x);
+    x->made = true;
+    x->fd = -1;
+    x->keep = run_max > 0;
+    x->run_max = run_max;
+    x->ntags = ntags;
+    if (!dir || !*dir)
+        dir = getenv("TMPDIR");
+    snprintf(x->dir, sizeof x->dir, "%s", dir && *dir ? dir : "/tmp");
+    x->epoch = calloc(ntags ? ntags : 1, sizeof *x->epoch);
+    x->tally = calloc(ntags ? ntags : 1, sizeof *x->tally);
+    x->run = run_max > 0 ? malloc((size_t)run_max * sizeof *x->run) : NULL;
+    if (!x->epoch || !x->tally || (run_max > 0 && !x->run)) {
+        extsort_free(x);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static int compare_rec(const void *a, const void *b)
+{
+    return dump_compare(&((const struct extsort_rec *)a)->m, &((const struct extsort_rec *)b)->m);
+}
+
+/* An unnamed file in x->dir: O_TMPFILE where the filesystem has it, else a
+ * name removed at once. Either way nothing is left behind. */
+static int open_spill(struct extsort *x)
+{
+    int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return fd;
+    char name[sizeof x->dir + 32];
+    snprintf(name, sizeof name, "%s/msgroute-spill.XXXXXX", x->dir);
+    fd = mkostemp(name, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(name);
+    return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static struct extsort_run *new_run(struct extsort *x)
+{
+    if (x->nruns == x->runs_cap) {
+        uint32_t cap = x->runs_cap ? 2 * x->runs_cap : 16;
+        struct extsort_run *r = realloc(x->runs, (size_t)cap * sizeof *r);
+        if (!r)
+            return NULL;
+        x->runs = r;
+        x->runs_cap = cap;
+    }
+    struct extsort_run *r = &x->runs[x->nruns++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+/* Sorts the gathered run and appends it to the spill file. */
+static int spill_run(struct extsort *x)
+{
+    if (x->fd < 0 && (x->fd = open_spill(x)) < 0)
+        return -errno;
+    qsort(x->run, x->run_len, sizeof *x->run, compare_rec);
+    struct extsort_run *r = new_run(x);
+    if (!r)
+        return -ENOMEM;
+    r->next = x->spilled;
+    r->left = x->run_len;
+    int rc = write_all(x->fd, x->run, (size_t)x->run_len * sizeof *x->run);
+    if (rc < 0)
+        return rc;
+    x->spilled += (off_t)x->run_len * (off_t)sizeof *x->run;
+    x->run_len = 0;
+    return 0;
+}
+
+int extsort_add(struct extsort *x, const struct machine *m, uint32_t tag)
+{
+    struct extsort_tally *t = &x->tally[tag];
+    t->machines++;
+    t->invalid += m->invalid;
+    t->corrupt += m->corrupt;
+    t->ooo += m->ooo;
+    if (!x->keep)
+        return 0;
+    if (x->run_len == x->run_max) {
+        int rc = spill_run(x);
+        if (rc < 0)
+            return rc;
+    }
+    x->run[x->run_len++] = (struct extsort_rec){.m = *m, .tag = tag, .epoch = x->epoch[tag]};
+    return 0;
+}
+
+void extsort_drop(struct extsort *x, uint32_t tag)
+{
+    x->epoch[tag]++;
+    memset(&x->tally[tag], 0, sizeof x->tally[tag]);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < x->run_len; i++)
+        if (x->run[i].tag != tag)
+            x->run[k++] = x->run[i];
+    x->run_len = k;
+}
+
+struct extsort_tally extsort_total(const struct extsort *x)
+{
+    struct extsort_tally sum = {0};
+    for (uint32_t i = 0; i < x->ntags; i++) {
+        sum.machines += x->tally[i].machines;
+        sum.invalid += x->tally[i].invalid;
+        sum.corrupt += x->tally[i].corrupt;
+        sum.ooo += x->tally[i].ooo;
+    }
+    return sum;
+}
+
+/* Reads the next records of a spilled run into its buffer. */
+static int refill(struct extsort *x, struct extsort_run *r)
+{
+    uint32_t want = r->left < MERGE_BUF_RECORDS ? (uint32_t)r->left : MERGE_BUF_RECORDS;
+    size_t bytes = (size_t)want * sizeof *r->buf, got = 0;
+    while (got < bytes) {
+        ssize_t n = pread(x->fd, (char *)r->buf + got, bytes - got, r->next + (off_t)got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EIO; /* the file is shorter than what was written to it */
+        got += (size_t)n;
+    }
+    r->next += (off_t)bytes;
+    r->left -= want;
+    r->pos = 0;
+    r->len = want;
+    return 0;
+}
+
+/* The run's next record that no drop has forgotten, or NULL at its end
+ * (*err set when it cannot be read). */
+static const struct extsort_rec *head(struct extsort *x, struct extsort_run *r, int *err)
+{
+    for (;;) {
+        if (r->pos == r->len) {
+            if (r->in_memory || r->left == 0)
+                return NULL;
+            if ((*err = refill(x, r)) < 0)
+                return NULL;
+        }
+        const struct extsort_rec *e = &r->buf[r->pos];
+        if (e->tag >= x->ntags) {
+            *err = -EIO; /* not what was written */
+            return NULL;
+        }
+        if (e->epoch == x->epoch[e->tag])
+            return e;
+        r->pos++;
+    }
+}
+
+static bool heap_less(struct extsort *x, uint32_t a, uint32_t b)
+{
+    const struct extsort_run *ra = &x->runs[x->heap[a]], *rb = &x->runs[x->heap[b]];
+    return dump_compare(&ra->buf[ra->pos].m, &rb->buf[rb->pos].m) < 0;
+}
+
+static void heap_swap(struct extsort *x, uint32_t a, uint32_t b)
+{
+    uint32_t t = x->heap[a];
+    x->heap[a] = x->heap[b];
+    x->heap[b] = t;
+}
+
+static void sift_down(struct extsort *x, uint32_t i)
+{
+    for (;;) {
+        uint32_t l = 2 * i + 1, r = l + 1, least = i;
+        if (l < x->heap_len && heap_less(x, l, least))
+            least = l;
+        if (r < x->heap_len && heap_less(x, r, least))
+            least = r;
+        if (least == i)
+            return;
+        heap_swap(x, i, least);
+        i = least;
+    }
+}
+
+int extsort_finish(struct extsort *x)
+{
+    if (!x->keep)
+        return 0;
+    qsort(x->run, x->run_len, sizeof *x->run, compare_rec);
+    struct extsort_run *last = new_run(x);
+    x->heap = malloc((size_t)x->nruns * sizeof *x->heap);
+    if (!last || !x->heap)
+        return -ENOMEM;
+    last->in_memory = true;
+    last->buf = x->run;
+    last->len = x->run_len;
+    int err = 0;
+    for (uint32_t i = 0; i < x->nruns; i++) {
+        struct extsort_run *r = &x->runs[i];
+        if (!r->in_memory && !(r->buf = malloc(MERGE_BUF_RECORDS * sizeof *r->buf)))
+            return -ENOMEM;
+        if (head(x, r, &err))
+            x->heap[x->heap_len++] = i;
+        else if (err < 0)
+            return err;
+    }
+    for (uint32_t i = x->heap_len / 2; i-- > 0;)
+        sift_down(x, i);
+    return 0;
+}
+
+/* The next row, or 0 at the end, or an error (which extsort_next keeps). */
+static int take_next(struct extsort *x, const struct machine **row)
+{
+    if (x->heap_len == 0)
+        return 0;
+    struct extsort_run *r = &x->runs[x->heap[0]];
+    const struct machine *m = &r->buf[r->pos].m;
+    if (x->rows_out > 0 && dump_compare(&x->last, m) >= 0) {
+        x->last = *m;
+        return -EBADMSG; /* a second record of one machine: x->last names it */
+    }
+    x->last = *m;
+    x->rows_out++;
+    r->pos++;
+    int err = 0;
+    if (!head(x, r, &err)) {
+        if (err < 0)
+            return err;
+        x->heap[0] = x->heap[--x->heap_len];
+    }
+    sift_down(x, 0);
+    *row = &x->last;
+    return 1;
+}
+
+int extsort_next(struct extsort *x, const struct machine **row)
+{
+    if (x->error == 0) {
+        int rc = take_next(x, row);
+        if (rc >= 0)
+            return rc;
+        x->error = rc;
+    }
+    return x->error;
+}
+
+void extsort_free(struct extsort *x)
+{
+    if (!x->made)
+        return;
+    for (uint32_t i = 0; i < x->nruns; i++)
+        if (!x->runs[i].in_memory)
+            free(x->runs[i].buf);
+    free(x->runs);
+    free(x->heap);
+    free(x->run);
+    free(x->epoch);
+    free(x->tally);
+    if (x->fd >= 0)
+        close(x->fd);
+    memset(x, 0, sizeof *x);
+}
