@@ -194,10 +194,16 @@ static const struct extsort_rec *head(struct extsort *x, struct extsort_run *r, 
     }
 }
 
-static bool heap_less(struct extsort *x, uint32_t a, uint32_t b)
+/* The record a run in the heap offers next. */
+static const struct machine *offered(const struct extsort *x, uint32_t heap_pos)
 {
-    const struct extsort_run *ra = &x->runs[x->heap[a]], *rb = &x->runs[x->heap[b]];
-    return dump_compare(&ra->buf[ra->pos].m, &rb->buf[rb->pos].m) < 0;
+    const struct extsort_run *r = x->runs + x->heap[heap_pos];
+    return &r->buf[r->pos].m;
+}
+
+static bool heap_less(const struct extsort *x, uint32_t a, uint32_t b)
+{
+    return dump_compare(offered(x, a), offered(x, b)) < 0;
 }
 
 static void heap_swap(struct extsort *x, uint32_t a, uint32_t b)
@@ -236,8 +242,8 @@ int extsort_finish(struct extsort *x)
     last->len = x->run_len;
     int err = 0;
     for (uint32_t i = 0; i < x->nruns; i++) {
-        struct extsort_run *r = &x->runs[i];
-        if (!r->in_memory && !(r->buf = malloc(MERGE_BUF_RECORDS * sizeof *r->buf)))
+        struct extsort_run *r = x->runs + i;
+        if (r->buf == NULL && (r->buf = malloc(MERGE_BUF_RECORDS * sizeof *r->buf)) == NULL)
             return -ENOMEM;
         if (head(x, r, &err))
             x->heap[x->heap_len++] = i;
@@ -254,8 +260,8 @@ static int take_next(struct extsort *x, const struct machine **row)
 {
     if (x->heap_len == 0)
         return 0;
-    struct extsort_run *r = &x->runs[x->heap[0]];
-    const struct machine *m = &r->buf[r->pos].m;
+    struct extsort_run *r = x->runs + x->heap[0];
+    const struct machine *m = offered(x, 0);
     if (x->rows_out > 0 && dump_compare(&x->last, m) >= 0) {
         x->last = *m;
         return -EBADMSG; /* a second record of one machine: x->last names it */
@@ -289,9 +295,9 @@ void extsort_free(struct extsort *x)
 {
     if (!x->made)
         return;
-    for (uint32_t i = 0; i < x->nruns; i++)
-        if (!x->runs[i].in_memory)
-            free(x->runs[i].buf);
+    for (struct extsort_run *r = x->runs; r < x->runs + x->nruns; r++)
+        if (r->buf != x->run)
+            free(r->buf);
     free(x->runs);
     free(x->heap);
     free(x->run);
