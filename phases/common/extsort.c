@@ -111,6 +111,30 @@ static int spill_run(struct extsort *x)
     return 0;
 }
 
+/* m, field by field, into a record with every other byte zero: only what
+ * the machine holds reaches the spill file, never stale padding or bytes
+ * past the end of its id. */
+_Static_assert(sizeof(struct machine) == 160, "copy_record() copies every field of struct machine: add the new one");
+_Static_assert(sizeof(struct extsort_rec) == sizeof(struct machine) + 8, "a spilled record has no padding of its own");
+static void copy_record(struct extsort_rec *e, const struct machine *m, uint32_t tag, uint32_t epoch)
+{
+    size_t id_len = m->id_len <= MSG_ID_MAX ? m->id_len : MSG_ID_MAX;
+    sm_init(&e->m, m->id, id_len, m->id_hash);
+    e->m.state = m->state;
+    e->m.msgs = m->msgs;
+    e->m.last_seq = m->last_seq;
+    e->m.checksum = m->checksum;
+    e->m.transitions = m->transitions;
+    e->m.invalid = m->invalid;
+    e->m.ooo = m->ooo;
+    e->m.jobs = m->jobs;
+    e->m.failures = m->failures;
+    e->m.bytes = m->bytes;
+    e->m.corrupt = m->corrupt;
+    e->tag = tag;
+    e->epoch = epoch;
+}
+
 int extsort_add(struct extsort *x, const struct machine *m, uint32_t tag)
 {
     struct extsort_tally *t = &x->tally[tag];
@@ -125,7 +149,7 @@ int extsort_add(struct extsort *x, const struct machine *m, uint32_t tag)
         if (rc < 0)
             return rc;
     }
-    x->run[x->run_len++] = (struct extsort_rec){.m = *m, .tag = tag, .epoch = x->epoch[tag]};
+    copy_record(&x->run[x->run_len++], m, tag, x->epoch[tag]);
     return 0;
 }
 
