@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -574,6 +575,19 @@ static bool drain(struct main4 *l)
     return !l->lost;
 }
 
+#define COLLECT_CHUNK 4096u /* records read before their pages are let go */
+
+/* Lets go of this process's mapping of the pages wholly inside [from, to).
+ * On a shared mapping that loses nothing: the data stays in the segment,
+ * and a later read maps it again. */
+static void let_go(const void *from, const void *to)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1), b = (uintptr_t)to & ~(page - 1);
+    if (b > a)
+        (void)madvise((void *)a, b - a, MADV_DONTNEED); /* merely advice: on failure the pages stay */
+}
+
 /* The final machines, from the shared table into the dump's sorter: every
  * worker has exited, so no write is in progress and every record reads at
  * the first try. EXIT_OK, or the exit status with the reason printed. */
@@ -585,9 +599,16 @@ static int collect(struct main4 *l, struct phase4_result *res)
     /* Only the slots of ids the source has named: a stream's table is sized
      * for more, and reading the rest would only fault in empty pages. */
     uint32_t used = l->src->ids.count < l->sh.tab.nslots ? l->src->ids.count : l->sh.tab.nslots;
+    const struct statetab *t = &l->sh.tab;
     for (uint32_t i = 0; i < used; i++) {
+        /* The main process reads the whole table once, here: mapping all
+         * of it would cost it as much memory per machine as the workers. */
+        if (i % COLLECT_CHUNK == 0 && i > 0) {
+            let_go(t->slots + i - COLLECT_CHUNK, t->slots + i);
+            let_go(t->cold + i - COLLECT_CHUNK, t->cold + i);
+        }
         struct machine m;
-        int st = statetab_read(&l->sh.tab, i, &m, 1);
+        int st = statetab_read(t, i, &m, 1);
         if (st == STATETAB_BUSY) {
             fprintf(stderr, "phase4: slot %u of the state table is still being written after every worker ended\n", i);
             return EXIT_OUTPUT_FAILED;
