@@ -580,12 +580,15 @@ static bool drain(struct main4 *l)
 /* Lets go of this process's mapping of the pages wholly inside [from, to).
  * On a shared mapping that loses nothing: the data stays in the segment,
  * and a later read maps it again. */
-static void let_go(const void *from, const void *to)
+static void let_go(void *from, void *to)
 {
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    uintptr_t a = ((uintptr_t)from + page - 1) & ~(page - 1), b = (uintptr_t)to & ~(page - 1);
-    if (b > a)
-        (void)madvise((void *)a, b - a, MADV_DONTNEED); /* merely advice: on failure the pages stay */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *first = (char *)from + (page - (uintptr_t)from % page) % page; /* the first whole page */
+    if ((char *)to <= first)
+        return;
+    size_t len = (size_t)((char *)to - first) / page * page;
+    if (len > 0)
+        (void)madvise(first, len, MADV_DONTNEED); /* merely advice: on failure the pages stay */
 }
 
 /* The final machines, from the shared table into the dump's sorter: every
