@@ -4,21 +4,24 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dump.h"
+#include "signals.h"
 
 #define MERGE_BUF_RECORDS 32u /* records read from a spilled run at a time */
 
 struct extsort_run {
     off_t next;    /* file offset of its next unread record */
-    uint64_t left; /* records not read yet */
+    uint64_t left; /* records not read from the file yet: none for the
+                      last run, merged from x->run itself */
     struct extsort_rec *buf;
     uint32_t pos, len; /* buf[pos, len) are read and not merged */
-    bool in_memory;    /* the last run, merged from x->run itself */
 };
 
 int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t run_max)
@@ -31,11 +34,11 @@ int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t ru
     x->ntags = ntags;
     if (!dir || !*dir)
         dir = getenv("TMPDIR");
-    snprintf(x->dir, sizeof x->dir, "%s", dir && *dir ? dir : "/tmp");
+    x->dir = strdup(dir && *dir ? dir : "/tmp");
     x->epoch = calloc(ntags ? ntags : 1, sizeof *x->epoch);
     x->tally = calloc(ntags ? ntags : 1, sizeof *x->tally);
     x->run = run_max > 0 ? malloc((size_t)run_max * sizeof *x->run) : NULL;
-    if (!x->epoch || !x->tally || (run_max > 0 && !x->run)) {
+    if (!x->dir || !x->epoch || !x->tally || (run_max > 0 && !x->run)) {
         extsort_free(x);
         return -ENOMEM;
     }
@@ -48,17 +51,25 @@ static int compare_rec(const void *a, const void *b)
 }
 
 /* An unnamed file in x->dir: O_TMPFILE where the filesystem has it, else a
- * name removed at once. Either way nothing is left behind. */
+ * name removed at once, with the stop requests held meanwhile so that none
+ * ends the process while the name exists. Either way nothing is left
+ * behind (short of a SIGKILL in that instant). */
 static int open_spill(struct extsort *x)
 {
     int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
         return fd;
-    char name[sizeof x->dir + 32];
-    snprintf(name, sizeof name, "%s/msgroute-spill.XXXXXX", x->dir);
+    char name[PATH_MAX];
+    if (snprintf(name, sizeof name, "%s/msgroute-spill.XXXXXX", x->dir) >= (int)sizeof name) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    sigset_t held;
+    signals_hold(&held);
     fd = mkostemp(name, O_CLOEXEC);
     if (fd >= 0)
         unlink(name);
+    signals_release(&held);
     return fd;
 }
 
@@ -137,20 +148,24 @@ static void copy_record(struct extsort_rec *e, const struct machine *m, uint32_t
 
 int extsort_add(struct extsort *x, const struct machine *m, uint32_t tag)
 {
-    struct extsort_tally *t = &x->tally[tag];
-    t->machines++;
-    t->invalid += m->invalid;
-    t->corrupt += m->corrupt;
-    t->ooo += m->ooo;
-    if (!x->keep)
-        return 0;
-    if (x->run_len == x->run_max) {
-        int rc = spill_run(x);
-        if (rc < 0)
-            return rc;
+    if (x->keep) {
+        if (x->run_len == x->run_max) {
+            int rc = spill_run(x);
+            if (rc < 0)
+                return rc;
+        }
+        copy_record(&x->run[x->run_len++], m, tag, x->epoch[tag]);
     }
-    copy_record(&x->run[x->run_len++], m, tag, x->epoch[tag]);
+    tally_machine(&x->tally[tag], m);
     return 0;
+}
+
+int extsort_add_all(struct extsort *x, const struct machine *ms, uint32_t n, uint32_t tag)
+{
+    int rc = 0;
+    for (uint32_t k = 0; k < n && rc == 0; k++)
+        rc = extsort_add(x, &ms[k], tag);
+    return rc;
 }
 
 void extsort_drop(struct extsort *x, uint32_t tag)
@@ -164,15 +179,11 @@ void extsort_drop(struct extsort *x, uint32_t tag)
     x->run_len = k;
 }
 
-struct extsort_tally extsort_total(const struct extsort *x)
+struct machine_tally extsort_total(const struct extsort *x)
 {
-    struct extsort_tally sum = {0};
-    for (uint32_t i = 0; i < x->ntags; i++) {
-        sum.machines += x->tally[i].machines;
-        sum.invalid += x->tally[i].invalid;
-        sum.corrupt += x->tally[i].corrupt;
-        sum.ooo += x->tally[i].ooo;
-    }
+    struct machine_tally sum = {0};
+    for (uint32_t i = 0; i < x->ntags; i++)
+        tally_merge(&sum, &x->tally[i]);
     return sum;
 }
 
@@ -202,7 +213,7 @@ static const struct extsort_rec *head(struct extsort *x, struct extsort_run *r, 
 {
     for (;;) {
         if (r->pos == r->len) {
-            if (r->in_memory || r->left == 0)
+            if (r->left == 0) /* the in-memory run has nothing in the file */
                 return NULL;
             if ((*err = refill(x, r)) < 0)
                 return NULL;
@@ -261,7 +272,6 @@ int extsort_finish(struct extsort *x)
     x->heap = malloc((size_t)x->nruns * sizeof *x->heap);
     if (!last || !x->heap)
         return -ENOMEM;
-    last->in_memory = true;
     last->buf = x->run;
     last->len = x->run_len;
     int err = 0;
@@ -327,6 +337,7 @@ void extsort_free(struct extsort *x)
     free(x->run);
     free(x->epoch);
     free(x->tally);
+    free(x->dir);
     if (x->fd >= 0)
         close(x->fd);
     memset(x, 0, sizeof *x);

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "sm.h"
+#include "summary.h"
 
 #define EXTSORT_RUN_RECORDS 8192u /* records sorted in memory at a time */
 
@@ -38,12 +39,6 @@ struct extsort_rec {
 
 struct extsort_run; /* extsort.c: one spilled run and its read buffer */
 
-/* What the summary counts over the machines (summary.h), kept per tag as
- * records come so that a drop takes a worker's share back. */
-struct extsort_tally {
-    uint64_t machines, invalid, corrupt, ooo;
-};
-
 struct extsort {
     bool made;               /* by extsort_init(): a zeroed one frees as nothing */
     bool keep;               /* false: only tally (a run with no dump) */
@@ -51,10 +46,11 @@ struct extsort {
     uint32_t run_len, run_max;
     uint32_t ntags;
     uint32_t *epoch;             /* per tag: bumped by extsort_drop() */
-    struct extsort_tally *tally; /* per tag: of the records added and not dropped */
+    struct machine_tally *tally; /* per tag, of the records added and not
+                                    dropped: a drop takes a worker's share back */
     int fd;                      /* the spill file, -1 until the first run is spilled */
     off_t spilled;               /* bytes written to it */
-    char dir[4096];              /* where it goes */
+    char *dir;                   /* where it goes */
     struct extsort_run *runs;
     uint32_t nruns, runs_cap;
     uint32_t *heap; /* runs with records left, ordered by their next record */
@@ -74,11 +70,14 @@ int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t ru
  * spilled (the disk is full). */
 int extsort_add(struct extsort *x, const struct machine *m, uint32_t tag);
 
+/* Adds the n records of ms (a RECORDS frame), stopping at the first error. */
+int extsort_add_all(struct extsort *x, const struct machine *ms, uint32_t n, uint32_t tag);
+
 /* Forgets every record added under tag so far. */
 void extsort_drop(struct extsort *x, uint32_t tag);
 
 /* The tally of every record added and not dropped. */
-struct extsort_tally extsort_total(const struct extsort *x);
+struct machine_tally extsort_total(const struct extsort *x);
 
 /* After the last add: sorts the last run and starts the merge. 0 or -errno. */
 int extsort_finish(struct extsort *x);

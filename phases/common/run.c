@@ -189,11 +189,8 @@ static int next_sorted(void *ctx, const struct machine **row)
 
 int run_finish_sorted(const char *program, const struct options *o, struct extsort *x, struct run_summary *sum)
 {
-    struct extsort_tally t = extsort_total(x);
-    sum->machines += t.machines;
-    sum->invalid += t.invalid;
-    sum->corrupt += t.corrupt;
-    sum->ooo += t.ooo;
+    struct machine_tally t = extsort_total(x);
+    tally_merge(&sum->counted, &t);
     if (o->dump) {
         char err[512];
         int rc = extsort_finish(x);
@@ -203,7 +200,8 @@ int run_finish_sorted(const char *program, const struct options *o, struct extso
         }
         if (dump_write_each(o->dump, next_sorted, x, err, sizeof err) < 0) {
             if (x->error == -EBADMSG)
-                fprintf(stderr, "%s: two workers sent machine %s (a routing error); no dump\n", program, x->last.id);
+                fprintf(stderr, "%s: machine %s came twice (a routing error: a machine has one owner); no dump\n",
+                        program, x->last.id);
             else
                 fprintf(stderr, "%s: cannot write the dump: %s\n", program, err);
             return EXIT_OUTPUT_FAILED;

@@ -7,14 +7,26 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+void tally_machine(struct machine_tally *t, const struct machine *m)
+{
+    t->machines++;
+    t->invalid += m->invalid;
+    t->corrupt += m->corrupt;
+    t->ooo += m->ooo;
+}
+
+void tally_merge(struct machine_tally *into, const struct machine_tally *t)
+{
+    into->machines += t->machines;
+    into->invalid += t->invalid;
+    into->corrupt += t->corrupt;
+    into->ooo += t->ooo;
+}
+
 void summary_count_machines(struct run_summary *s, const struct machine *ms, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        s->invalid += ms[i].invalid;
-        s->corrupt += ms[i].corrupt;
-        s->ooo += ms[i].ooo;
-    }
-    s->machines += n;
+    for (size_t i = 0; i < n; i++)
+        tally_machine(&s->counted, &ms[i]);
 }
 
 static double rate(const struct run_summary *s)
@@ -31,9 +43,10 @@ void summary_print_text(FILE *f, const char *program, const struct run_summary *
 {
     fprintf(f, "%s: %llu messages in %.3f s = %.2f M msgs/s, %u worker%s, %llu machines\n", program,
             (unsigned long long)s->messages, s->seconds, rate(s) / 1e6, s->workers, s->workers == 1 ? "" : "s",
-            (unsigned long long)s->machines);
+            (unsigned long long)s->counted.machines);
     fprintf(f, "%s: invalid %llu, out of order %llu, corrupt %llu, peak RSS %ld KiB\n", program,
-            (unsigned long long)s->invalid, (unsigned long long)s->ooo, (unsigned long long)s->corrupt, s->rss_kb_max);
+            (unsigned long long)s->counted.invalid, (unsigned long long)s->counted.ooo,
+            (unsigned long long)s->counted.corrupt, s->rss_kb_max);
     if (s->queries && s->queries->count)
         fprintf(f, "%s: %llu queries (%llu not found, %llu failed): p50 %.2f us, p99 %.2f us, p99.9 %.2f us\n", program,
                 (unsigned long long)s->queries->count, (unsigned long long)s->query_not_found,
@@ -53,8 +66,8 @@ void summary_print_json(FILE *f, const struct run_summary *s)
             (unsigned long long)(s->queries ? s->queries->count : 0), (unsigned long long)s->query_failed,
             (unsigned long long)s->query_not_found, pct_us(s, 50), pct_us(s, 99), pct_us(s, 99.9),
             s->queries ? hist_mean(s->queries) / 1000.0 : 0.0, s->rss_kb_max, rss_peak_self_kb(), cpu_count(),
-            (unsigned long long)s->machines, (unsigned long long)s->invalid, (unsigned long long)s->corrupt,
-            (unsigned long long)s->ooo);
+            (unsigned long long)s->counted.machines, (unsigned long long)s->counted.invalid,
+            (unsigned long long)s->counted.corrupt, (unsigned long long)s->counted.ooo);
     for (uint32_t i = 0; s->per_worker && i < s->workers; i++) {
         const struct worker_stats *w = &s->per_worker[i];
         fprintf(f, "%s{\"index\":%u,\"pid\":%d,\"messages\":%llu,\"busy_s\":%.6f,\"rss_kb\":%ld}", i ? "," : "",

@@ -22,6 +22,15 @@ struct worker_stats {
     long rss_kb;          /* resident set size now (peak at the end of a run) */
 };
 
+/* What a summary counts over the final machines. A main process that only
+ * passes the workers' records on keeps one per worker (extsort.h). */
+struct machine_tally {
+    uint64_t machines, invalid, corrupt, ooo;
+};
+
+void tally_machine(struct machine_tally *t, const struct machine *m);
+void tally_merge(struct machine_tally *into, const struct machine_tally *t);
+
 struct run_summary {
     int phase;
     uint32_t workers;
@@ -30,12 +39,12 @@ struct run_summary {
     const struct hist *queries; /* latency in ns; NULL or empty when none */
     uint64_t query_failed;      /* timed out or lost with a worker */
     uint64_t query_not_found;
-    long rss_kb_max; /* largest process of the run */
-    uint64_t invalid, corrupt, ooo, machines;
+    long rss_kb_max;                       /* largest process of the run */
+    struct machine_tally counted;          /* over the final machines */
     const struct worker_stats *per_worker; /* workers entries */
 };
 
-/* Adds the machines' invalid, corrupt and ooo counters to the totals. */
+/* Counts the machines into s->counted. */
 void summary_count_machines(struct run_summary *s, const struct machine *ms, size_t n);
 
 void summary_print_text(FILE *f, const char *program, const struct run_summary *s);

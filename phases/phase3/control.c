@@ -114,12 +114,10 @@ static void collect_failed(struct phase3 *p, int rc)
 /* A RECORDS frame of worker i, which has sent no more than it holds. */
 static void take_records(struct phase3 *p, uint32_t i, const struct codec_frame *f)
 {
-    for (uint32_t k = 0; k < f->u.records.count; k++) {
-        int rc = extsort_add(&p->records, &f->records[k], i);
-        if (rc < 0) {
-            collect_failed(p, rc);
-            return;
-        }
+    int rc = extsort_add_all(&p->records, f->records, f->u.records.count, i);
+    if (rc < 0) {
+        collect_failed(p, rc);
+        return;
     }
     p->w[i].records_got += f->u.records.count;
 }

@@ -128,14 +128,12 @@ static void on_stats(struct coord *p, struct wk *w, const struct codec_frame *f)
  * they cannot be kept for the dump (the run is then ending). */
 static int take_records(struct coord *p, struct wk *w, const struct codec_frame *f)
 {
-    for (uint32_t k = 0; k < f->u.records.count; k++) {
-        int rc = extsort_add(&p->records, &f->records[k], w->index);
-        if (rc < 0) {
-            p->exit_status = run_sorter_failed(PROGRAM, &p->records, rc);
-            pool_signal_all(&p->pool, SIGKILL);
-            uv_stop(&p->loop);
-            return -1;
-        }
+    int rc = extsort_add_all(&p->records, f->records, f->u.records.count, w->index);
+    if (rc < 0) {
+        p->exit_status = run_sorter_failed(PROGRAM, &p->records, rc);
+        pool_signal_all(&p->pool, SIGKILL);
+        uv_stop(&p->loop);
+        return -1;
     }
     w->records_got += f->u.records.count;
     return 0;

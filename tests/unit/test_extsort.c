@@ -144,7 +144,7 @@ Test(extsort, without_a_dump_it_only_tallies)
         struct machine m = machine(k, 1);
         cr_assert_eq(extsort_add(&x, &m, 0), 0);
     }
-    struct extsort_tally t = extsort_total(&x);
+    struct machine_tally t = extsort_total(&x);
     cr_assert_eq(t.machines, 10);
     cr_assert_eq(t.invalid, 0 + 1 + 2 + 0 + 1 + 2 + 0 + 1 + 2 + 0);
     cr_assert_null(x.run);
@@ -162,5 +162,29 @@ Test(extsort, a_spill_that_cannot_be_made_is_an_error)
     cr_assert_eq(extsort_add(&x, &m, 0), 0);
     cr_assert_eq(extsort_add(&x, &m, 0), 0);
     cr_assert_eq(extsort_add(&x, &m, 0), -ENOENT, "the third record needed a spill file");
+    extsort_free(&x);
+}
+
+Test(extsort, a_frame_of_records_goes_in_whole_or_stops_at_its_first_error)
+{
+    struct machine frame[5];
+    struct extsort x;
+    char *dir = scratch_dir();
+    cr_assert_eq(extsort_init(&x, dir, 2, 7), 0);
+    for (uint32_t f = 0; f < 8; f++) {
+        for (uint32_t k = 0; k < 5; k++)
+            frame[k] = machine(5 * f + k, 1);
+        cr_assert_eq(extsort_add_all(&x, frame, 5, f % 2), 0);
+    }
+    cr_assert_eq(extsort_total(&x).machines, 40);
+    cr_assert_eq(extsort_finish(&x), 0);
+    uint64_t msgs;
+    cr_assert_eq(drain(&x, &msgs), 40, "every record of every frame, across spilled runs");
+    extsort_free(&x);
+    cr_assert_eq(rmdir(dir), 0);
+
+    cr_assert_eq(extsort_init(&x, "/nonexistent/dir", 1, 2), 0);
+    cr_assert_eq(extsort_add_all(&x, frame, 5, 0), -ENOENT, "the third record needed a spill file");
+    cr_assert_eq(extsort_total(&x).machines, 2, "only the records added before the error count");
     extsort_free(&x);
 }
