@@ -14,7 +14,7 @@ enum exit_status {
     EXIT_OUTPUT_FAILED = 1, /* the dump, the --json summary or the --timeline could not be written */
     EXIT_USAGE = 2,         /* a bad flag or malformed input (FILE:LINE: reason) */
     EXIT_WORKER_LOST = 3,   /* a worker died and was not recovered */
-    EXIT_SETUP_FAILED = 4,  /* the run could not be set up: pipes, processes, shared memory, a loop */
+    EXIT_SETUP_FAILED = 4,  /* the run could not be set up: pipes, processes, shared memory, a loop, a spill file */
     EXIT_NO_MEMORY = 5,     /* out of memory */
     EXIT_NOT_WRITTEN = 6,   /* a lab function is not written yet (the starter code) */
     EXIT_PROTOCOL = 7,      /* a worker got bytes that break the protocol (a bad frame or record) */

@@ -1,18 +1,13 @@
 /* extsort.c - runs sorted in memory, spilled, merged through a heap. */
-#define _GNU_SOURCE /* O_TMPFILE */
 #include "extsort.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "dump.h"
-#include "signals.h"
+#include "spill.h"
 
 #define MERGE_BUF_RECORDS 32u /* records read from a spilled run at a time */
 
@@ -34,7 +29,7 @@ int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t ru
     x->ntags = ntags;
     if (!dir || !*dir)
         dir = getenv("TMPDIR");
-    x->dir = strdup(dir && *dir ? dir : "/tmp");
+    x->dir = strdup(dir && *dir ? dir : "/tmp"); /* spill_open()'s choice, named in errors */
     x->epoch = calloc(ntags ? ntags : 1, sizeof *x->epoch);
     x->tally = calloc(ntags ? ntags : 1, sizeof *x->tally);
     x->run = run_max > 0 ? malloc((size_t)run_max * sizeof *x->run) : NULL;
@@ -48,44 +43,6 @@ int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t ru
 static int compare_rec(const void *a, const void *b)
 {
     return dump_compare(&((const struct extsort_rec *)a)->m, &((const struct extsort_rec *)b)->m);
-}
-
-/* An unnamed file in x->dir: O_TMPFILE where the filesystem has it, else a
- * name removed at once, with the stop requests held meanwhile so that none
- * ends the process while the name exists. Either way nothing is left
- * behind (short of a SIGKILL in that instant). */
-static int open_spill(struct extsort *x)
-{
-    int fd = open(x->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
-        return fd;
-    char name[PATH_MAX];
-    if (snprintf(name, sizeof name, "%s/msgroute-spill.XXXXXX", x->dir) >= (int)sizeof name) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    sigset_t held;
-    signals_hold(&held);
-    fd = mkostemp(name, O_CLOEXEC);
-    if (fd >= 0)
-        unlink(name);
-    signals_release(&held);
-    return fd;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -errno;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
 }
 
 static struct extsort_run *new_run(struct extsort *x)
@@ -106,15 +63,15 @@ static struct extsort_run *new_run(struct extsort *x)
 /* Sorts the gathered run and appends it to the spill file. */
 static int spill_run(struct extsort *x)
 {
-    if (x->fd < 0 && (x->fd = open_spill(x)) < 0)
-        return -errno;
+    if (x->fd < 0 && (x->fd = spill_open(x->dir)) < 0)
+        return x->fd;
     qsort(x->run, x->run_len, sizeof *x->run, compare_rec);
     struct extsort_run *r = new_run(x);
     if (!r)
         return -ENOMEM;
     r->next = x->spilled;
     r->left = x->run_len;
-    int rc = write_all(x->fd, x->run, (size_t)x->run_len * sizeof *x->run);
+    int rc = spill_write(x->fd, x->run, (size_t)x->run_len * sizeof *x->run);
     if (rc < 0)
         return rc;
     x->spilled += (off_t)x->run_len * (off_t)sizeof *x->run;
@@ -191,15 +148,10 @@ struct machine_tally extsort_total(const struct extsort *x)
 static int refill(struct extsort *x, struct extsort_run *r)
 {
     uint32_t want = r->left < MERGE_BUF_RECORDS ? (uint32_t)r->left : MERGE_BUF_RECORDS;
-    size_t bytes = (size_t)want * sizeof *r->buf, got = 0;
-    while (got < bytes) {
-        ssize_t n = pread(x->fd, (char *)r->buf + got, bytes - got, r->next + (off_t)got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -EIO; /* the file is shorter than what was written to it */
-        got += (size_t)n;
-    }
+    size_t bytes = (size_t)want * sizeof *r->buf;
+    int rc = spill_read_at(x->fd, r->buf, bytes, r->next);
+    if (rc < 0)
+        return rc;
     r->next += (off_t)bytes;
     r->left -= want;
     r->pos = 0;

@@ -35,9 +35,10 @@ static void count_shares(const struct source *src, uint32_t n, uint32_t *share)
 }
 
 /* A streamed trace's ids are not known before the run: any worker may get
- * all of the source's capacity, its checkpoint interval grows with its
- * machines (shard.c) up to RECOVER_EVERY_MAX, and each log entry keeps its
- * trace line, which the stream cannot give again. */
+ * all of the source's capacity, and its checkpoint interval grows with its
+ * machines (shard.c) up to RECOVER_EVERY_MAX. A trace is read as it is
+ * routed, and cannot tell later where a message stood: each log entry
+ * keeps its trace line. */
 static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
 {
     bool stream = r->src->is_stream;
@@ -64,14 +65,9 @@ static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
     if (!(l->e = mainmem_alloc(entries * sizeof *l->e, !stream)))
         return -errno;
     l->mask = entries - 1;
-    if (stream && !(l->lines = mainmem_alloc(entries * sizeof *l->lines, false)))
+    if (r->src->is_trace && !(l->lines = mainmem_alloc(entries * sizeof *l->lines, false)))
         return -errno;
     return 0;
-}
-
-uint32_t recover_source_line(const struct source *src)
-{
-    return src->reader ? (uint32_t)src->reader->lineno : 0;
 }
 
 int recover_init(struct recover *r, uint32_t n, const struct source *src)
@@ -124,18 +120,6 @@ bool recover_room_slow(struct recover *r, uint32_t w)
     return l->head - l->ack <= l->mask;
 }
 
-/* The line of a trace that holds the pos-th message routed to w: the log
- * keeps no source position (16 bytes an entry), and this runs once, to
- * name a poison message. 0 when not found. */
-static uint32_t trace_line_of(const struct recover *r, uint32_t w, uint64_t pos)
-{
-    const struct source *src = r->src;
-    for (uint64_t k = 0; k < src->total; k++)
-        if (route_worker(idmap_key(&src->ids, src->recs[k].id)->hash, r->n) == w && --pos == 0)
-            return src->recs[k].line;
-    return 0;
-}
-
 /* "FILE:LINE (seq S, id ID, EVENT)" for the message at position pos of w.
  * The generator's seq is its message's place in the stream. */
 static void describe(const struct recover *r, uint32_t w, uint64_t pos, const char *src_name, char *buf, size_t len)
@@ -144,8 +128,7 @@ static void describe(const struct recover *r, uint32_t w, uint64_t pos, const ch
     const struct idkey *k = idmap_key(&r->src->ids, e->id);
     const char *ev = event_name((enum event)(e->len_event >> RECOVER_EVENT_SHIFT));
     if (r->src->is_trace)
-        snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name,
-                 r->log[w].lines ? r->log[w].lines[pos & r->log[w].mask] : trace_line_of(r, w, pos),
+        snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name, r->log[w].lines[pos & r->log[w].mask],
                  (unsigned long long)e->seq, k->s, ev);
     else
         snprintf(buf, len, "message %llu of the generator, line %llu of its msgen trace (seq %llu, id %s, %s)",

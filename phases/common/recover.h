@@ -132,7 +132,7 @@ struct recover_entry {
 
 struct recover_log {
     struct recover_entry *e; /* mask + 1 entries */
-    uint32_t *lines;         /* a streamed trace's: the line of each entry; else NULL */
+    uint32_t *lines;         /* a trace's: the line of each entry; else NULL */
     uint64_t mask;
     uint64_t head;      /* positions 1..head were routed to the worker */
     uint64_t ack;       /* positions 1..ack are in its published checkpoint */
@@ -172,11 +172,7 @@ static inline bool recover_room(struct recover *r, uint32_t w)
     return (!l->down && l->head - l->ack <= l->mask) || recover_room_slow(r, w);
 }
 
-/* The trace line of the message a streamed source returned last (0 for
- * any other source). */
-uint32_t recover_source_line(const struct source *src);
-
-/* Logs m, from line `line` of a streamed trace (else 0), as the next
+/* Logs m, from line `line` of a trace (else 0), as the next
  * position of w; the caller checked recover_room(). */
 static inline void recover_push_line(struct recover *r, uint32_t w, const struct msg *m, uint32_t line)
 {
@@ -203,7 +199,7 @@ static inline void recover_push_line(struct recover *r, uint32_t w, const struct
 /* recover_push_line() for the message the source has returned last. */
 static inline void recover_push(struct recover *r, uint32_t w, const struct msg *m)
 {
-    recover_push_line(r, w, m, r->log[w].lines ? recover_source_line(r->src) : 0);
+    recover_push_line(r, w, m, source_line(r->src));
 }
 
 enum recover_verdict { RECOVER_RESTART, RECOVER_GIVE_UP };

@@ -5,13 +5,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dump.h"
 #include "log.h"
 #include "pin.h"
 #include "signals.h"
+#include "spill.h"
 #include "timeline.h"
 
 /* A program started with stdin, stdout or stderr closed would be handed
@@ -83,9 +83,10 @@ int run_open_source(const char *program, const struct options *o, struct source 
 {
     if (o->trace) {
         char err[512];
-        if (source_load_trace(s, o->trace, err, sizeof err) < 0) {
+        int rc = source_load_trace(s, o->trace, err, sizeof err);
+        if (rc < 0) {
             fprintf(stderr, "%s\n", err);
-            return EXIT_USAGE;
+            return rc == -EINVAL ? EXIT_USAGE : rc == -ENOMEM ? EXIT_NO_MEMORY : EXIT_SETUP_FAILED;
         }
         return EXIT_OK;
     }
@@ -150,25 +151,10 @@ static int finish_rows(const char *program, const struct options *o, const struc
     return run_report(program, o, sum);
 }
 
-/* Beside the dump, unless it goes to stdout or to something that is not a
- * regular file (a FIFO, /dev/null): then the temporary directory. */
-static const char *spill_dir(const struct options *o, char *buf, size_t len)
-{
-    struct stat st;
-    if (strcmp(o->dump, "-") == 0 || (stat(o->dump, &st) == 0 && !S_ISREG(st.st_mode)))
-        return NULL;
-    snprintf(buf, len, "%s", o->dump);
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        return ".";
-    slash[slash == buf] = '\0'; /* "/dump.csv" spills in "/" */
-    return buf;
-}
-
 int run_sorter_init(const struct options *o, struct extsort *x)
 {
     char buf[4096];
-    const char *dir = o->dump ? spill_dir(o, buf, sizeof buf) : NULL;
+    const char *dir = o->dump ? spill_dir_beside(o->dump, buf, sizeof buf) : NULL;
     return extsort_init(x, dir, o->workers, o->dump ? EXTSORT_RUN_RECORDS : 0);
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fnv.h"
 #include "mainmem.h"
@@ -140,7 +141,22 @@ static bool stream_next(struct source *s, struct msg *out)
                                   : "out of memory");
         return false;
     }
+    s->line = (uint32_t)s->reader->lineno;
     emit(s, out, tl.seq, id, (enum event)tl.event, tl.payload_len);
+    return true;
+}
+
+/* The next message of a trace file, read back from its spill file a block
+ * at a time. */
+static bool file_next(struct source *s, struct msg *out)
+{
+    const struct trace_rec *r = source_file_rec(s, s->emitted);
+    if (!r) {
+        s->total = s->emitted; /* source_failed() says why */
+        return false;
+    }
+    s->line = r->line;
+    emit(s, out, r->seq, r->id, (enum event)r->event, r->payload_len);
     return true;
 }
 
@@ -150,11 +166,8 @@ bool source_next(struct source *s, struct msg *out)
         return false;
     if (s->is_stream)
         return stream_next(s, out);
-    if (s->is_trace) {
-        const struct trace_rec *r = &s->recs[s->emitted];
-        emit(s, out, r->seq, r->id, (enum event)r->event, r->payload_len);
-        return true;
-    }
+    if (s->is_trace)
+        return file_next(s, out);
     const struct gen_config *g = &s->gen;
     uint32_t id = g->dist == DIST_ZIPF ? zipf_sample(&s->zipf, &s->rng) : rng_below(&s->rng, g->ids);
     uint64_t x = rng_next(&s->rng);
@@ -177,7 +190,9 @@ void source_free(struct source *s)
     idmap_free(&s->ids);
     zipf_free(&s->zipf);
     mainmem_free(s->seen, seen_bytes(s->seen_cap));
-    mainmem_free(s->recs, s->recs_cap * sizeof *s->recs);
+    mainmem_free(s->block, SOURCE_TRACE_BLOCK * sizeof *s->block);
+    if (s->spilled)
+        close(s->spill_fd);
     if (s->reader) {
         trace_reader_close(s->reader);
         free(s->reader);
@@ -185,6 +200,6 @@ void source_free(struct source *s)
     }
     s->seen = NULL;
     s->seen_cap = 0;
-    s->recs = NULL;
-    s->recs_cap = 0;
+    s->block = NULL;
+    s->spilled = false;
 }

@@ -13,7 +13,7 @@
  * first emission.
  *
  * Owned by one thread; the messages it returns borrow ids from it. Its
- * arrays (ids, trace, seen) are main-process memory (mainmem.h): a forked
+ * arrays (ids, seen, block) are main-process memory (mainmem.h): a forked
  * worker neither inherits nor reads them. */
 #ifndef MSGROUTE_SOURCE_H
 #define MSGROUTE_SOURCE_H
@@ -40,7 +40,7 @@ struct gen_config {
 
 struct trace_reader;
 
-/* One message of a loaded trace: 24 bytes, the id by index into the idmap;
+/* One message of a trace file: 24 bytes, the id by index into the idmap;
  * line is where it stands in its file, to name it (--recover's poison). */
 struct trace_rec {
     uint64_t seq;
@@ -49,6 +49,9 @@ struct trace_rec {
     uint8_t event;
     uint32_t line;
 };
+
+/* A trace file's messages are kept a block at a time (spill.h). */
+#define SOURCE_TRACE_BLOCK 4096u
 
 /* The query sampler's reservoir, in ids. */
 #define SOURCE_SAMPLE_IDS 4096u
@@ -64,18 +67,26 @@ struct source {
     uint64_t total; /* messages this source will emit */
 
     bool is_trace;
-    bool is_stream; /* a trace from a pipe or FIFO, read as it is routed */
+    bool is_stream; /* a trace from a pipe or FIFO: its ids are not known before the run */
     /* generator */
     struct gen_config gen;
     struct rng rng;
     struct zipf zipf;
     uint8_t event_of_byte[256];
-    /* trace: a regular file, loaded and validated whole */
-    struct trace_rec *recs;
-    size_t recs_cap;
+    const char *name; /* of the trace, in messages */
+    uint32_t line;    /* the trace line of the message handed out last */
+    /* trace: a regular file, read and validated whole before the run. Its
+     * messages are one block in memory when they fit, else an unnamed
+     * spill file read back a block at a time. */
+    struct trace_rec *block; /* SOURCE_TRACE_BLOCK records */
+    uint64_t block_first;    /* the message block[0] holds */
+    uint32_t block_len;
+    bool spilled; /* else every message is in block */
+    int spill_fd; /* when spilled */
+    uint32_t payload_max;
     /* trace: a stream (stdin, a FIFO), validated line by line as it is read */
     struct trace_reader *reader;
-    char error[300]; /* "FILE:LINE: reason" once a streamed line is malformed */
+    char error[300]; /* "FILE:LINE: reason" once the run cannot go on reading */
 };
 
 /* The distinct ids a streamed trace may name. Its ids cannot be counted
@@ -87,18 +98,22 @@ struct source {
 /* 0, or a negative errno (bad configuration: -EINVAL, no memory: -ENOMEM). */
 int source_init_generator(struct source *s, const struct gen_config *cfg);
 
-/* Opens a trace ("-" is stdin). A regular file is loaded and validated
- * whole before any message is handed out, so that a malformed trace is
- * rejected before anything is routed (SPEC §5). Anything else (a pipe, a
- * FIFO: input that may never end and cannot be read twice) is streamed:
- * each line is validated as it is read, in bounded memory, and a malformed
- * one ends the source with source_failed() set, so the run drains and
- * main() exits 2 with no dump. On failure to open or load returns -1 and
- * writes "FILE:LINE: reason" to err. Implemented in source_trace.c. */
+/* Opens a trace ("-" is stdin). A regular file is read and validated whole
+ * before any message is handed out, so that a malformed trace is rejected
+ * before anything is routed (SPEC §5); its messages wait in a spill file
+ * (spill.h) beside it, or in the temporary directory, so the source holds
+ * its ids and one block of messages, never the whole trace. Anything else
+ * (a pipe, a FIFO: input that may never end and cannot be read twice) is
+ * streamed: each line is validated as it is read, in bounded memory, and a
+ * malformed one ends the source with source_failed() set, so the run
+ * drains and main() exits 2 with no dump. 0, or with the reason in err:
+ * -EINVAL when the trace cannot be opened or is malformed ("FILE:LINE:
+ * reason"), -ENOMEM, or the -errno of a spill file that cannot be made or
+ * written (a full disk). Implemented in source_trace.c. */
 int source_load_trace(struct source *s, const char *path, char *err, size_t errlen);
 
-/* "FILE:LINE: reason" when a streamed trace turned out malformed (or could
- * not be read) after the run started; NULL otherwise. */
+/* "FILE:LINE: reason" when a streamed trace turned out malformed, or a
+ * trace could not be read, after the run started; NULL otherwise. */
 const char *source_failed(const struct source *s);
 
 /* How many distinct ids the tables sized once must hold: every id of a
@@ -108,6 +123,12 @@ uint32_t source_ids_capacity(const struct source *s);
 /* The largest payload_len the source will hand out (MSG_PAYLOAD_MAX for a
  * stream, which cannot know). */
 uint32_t source_payload_max(const struct source *s);
+
+/* The trace line of the message handed out last (0 for the generator). */
+static inline uint32_t source_line(const struct source *s)
+{
+    return s->line;
+}
 
 /* The next message, or false at the end of the stream. */
 bool source_next(struct source *s, struct msg *out);
@@ -121,11 +142,12 @@ void source_free(struct source *s);
  * the source may hand out (source_ids_capacity()) and seeds the sample. */
 int source_track_ids(struct source *s);
 
-/* For source.c's stream: the next message line, or false at the end (then
- * source_failed() tells whether it was an error); and ending the stream as
- * malformed at its current line. */
+/* For source.c: the next line of a stream, or false at the end (then
+ * source_failed() tells whether it was an error); ending the stream as
+ * malformed at its current line; and a file's message k. */
 struct trace_line;
 bool source_stream_next(struct source *s, struct trace_line *tl);
 void source_stream_fail(struct source *s, const char *reason);
+const struct trace_rec *source_file_rec(struct source *s, uint64_t k);
 
 #endif

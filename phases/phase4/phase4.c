@@ -649,10 +649,9 @@ static int run_loop(struct main4 *l)
          * misses overlap (phase 1 does the same for its machines). */
         struct msg ms[CHECK_EVERY];
         uint64_t n = 0;
-        uint32_t lines[CHECK_EVERY]; /* --recover of a stream: each message's trace line */
-        bool want_lines = o->recover && l->src->is_stream;
+        uint32_t lines[CHECK_EVERY]; /* --recover of a trace: each message's line */
         while (n < batch && source_next(l->src, &ms[n])) {
-            lines[n] = want_lines ? recover_source_line(l->src) : 0;
+            lines[n] = source_line(l->src);
             n++;
         }
         more = n == batch;

@@ -8,7 +8,6 @@
 #define MSGROUTE_TEST_SPILL_RUNS_H
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +19,6 @@
 /* Four in-memory runs' worth of machines and more. */
 #define SPILL_IDS "40000"
 #define SPILL_MESSAGES "120000"
-
-static int spill_dir_entries(void)
-{
-    char probe[CONF_PATH_MAX];
-    conf_path(probe, "x");
-    *strrchr(probe, '/') = '\0';
-    DIR *d = opendir(probe);
-    cr_assert_not_null(d, "%s", probe);
-    int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
 
 static size_t spill_lines(const char *text)
 {
@@ -55,9 +40,9 @@ static void spill_matches_phase1(const char *bin)
     cr_assert_not_null(text);
     cr_assert_gt(spill_lines(text), 3 * EXTSORT_RUN_RECORDS, "too few machines to spill runs");
     free(text);
-    int before = spill_dir_entries();
+    int before = conf_dir_entries();
     conf_expect_dump(bin, gen, extra, ref); /* writes conf-out.csv */
-    cr_expect_eq(spill_dir_entries(), before + 1, "a file besides the dump was left in the dump's directory");
+    cr_expect_eq(conf_dir_entries(), before + 1, "a file besides the dump was left in the dump's directory");
 }
 
 /* The same with the dump on stdout. */

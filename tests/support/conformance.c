@@ -98,6 +98,17 @@ char *conf_path(char *buf, const char *name)
     return buf;
 }
 
+int conf_dir_entries(void)
+{
+    DIR *d = opendir(conf_dir);
+    cr_assert_not_null(d, "%s", conf_dir);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 /* ---- running programs --------------------------------------------------- */
 
 #define ARGV_MAX 64

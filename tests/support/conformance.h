@@ -37,6 +37,10 @@ void conf_suite_fini(void);
 /* conf_dir/name, into buf of CONF_PATH_MAX bytes; returns buf. */
 char *conf_path(char *buf, const char *name);
 
+/* The entries of conf_dir: a test that counts them before and after a run
+ * sees a file the run left behind (a spill file, a temporary dump). */
+int conf_dir_entries(void);
+
 /* Runs argv to completion (stdin from stdin_path; NULL: /dev/null) and
  * asserts that it started, did not time out and exited want. r keeps its
  * output: proc_result_free it. */

@@ -1,5 +1,7 @@
 /* test_trace.c - the trace format of SPEC §5, line by line and whole files. */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,7 +127,7 @@ Test(trace, errors_name_the_file_and_line)
     struct source s;
     char err[512];
     const char text[] = "1 a START\n\n# c\n4 b FLY\n";
-    cr_assert_eq(load_text(text, sizeof text - 1, &s, err), -1);
+    cr_assert_eq(load_text(text, sizeof text - 1, &s, err), -EINVAL);
     cr_assert(strstr(err, ":4: unknown event 'FLY'"), "%s", err);
 }
 
@@ -134,13 +136,13 @@ Test(trace, a_nul_byte_or_an_endless_line_is_rejected)
     struct source s;
     char err[512];
     const char nul[] = "1 a START\n2 b\0 STOP\n";
-    cr_assert_eq(load_text(nul, sizeof nul - 1, &s, err), -1);
+    cr_assert_eq(load_text(nul, sizeof nul - 1, &s, err), -EINVAL);
     cr_assert(strstr(err, ":2: NUL byte"), "%s", err);
 
     size_t big = 1 << 20;
     char *line = malloc(big);
     memset(line, 'x', big);
-    cr_assert_eq(load_text(line, big, &s, err), -1);
+    cr_assert_eq(load_text(line, big, &s, err), -EINVAL);
     cr_assert(strstr(err, ":1: line longer than"), "%s", err);
     free(line);
 }
@@ -149,7 +151,7 @@ Test(trace, a_missing_file_is_a_clear_error)
 {
     struct source s;
     char err[512];
-    cr_assert_eq(source_load_trace(&s, "/nonexistent/t.trace", err, sizeof err), -1);
+    cr_assert_eq(source_load_trace(&s, "/nonexistent/t.trace", err, sizeof err), -EINVAL);
     cr_assert(strstr(err, "/nonexistent/t.trace: cannot open"), "%s", err);
 }
 
@@ -166,4 +168,89 @@ Test(trace, written_lines_parse_back_to_the_same_message)
     cr_assert_eq(tl.seq, 99);
     cr_assert_eq(tl.event, EV_RESUME);
     cr_assert_eq(tl.payload_len, 12);
+}
+
+/* A file of more messages than a block, with a comment every 1 000 lines so
+ * that lines and messages differ, in a directory of its own. */
+static char *write_big_trace(char *dir, uint32_t msgs)
+{
+    static char path[128];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/t.trace", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (uint32_t k = 1; k <= msgs; k++) {
+        if (k % 1000 == 0)
+            fprintf(f, "# a comment\n");
+        fprintf(f, "%u id-%u DATA %u\n", k, k % 77, k % 5);
+    }
+    cr_assert_eq(fclose(f), 0);
+    return path;
+}
+
+static int dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+Test(trace, a_file_larger_than_a_block_is_read_back_in_order_from_an_unnamed_spill)
+{
+    enum { MSGS = 3 * SOURCE_TRACE_BLOCK + 5 };
+    char dir[] = "/tmp/msgroute-trace-XXXXXX";
+    const char *path = write_big_trace(dir, MSGS);
+    struct source s;
+    char err[512];
+    cr_assert_eq(source_load_trace(&s, path, err, sizeof err), 0, "%s", err);
+    cr_assert(s.spilled, "more than a block stayed in memory");
+    cr_assert_eq(s.total, MSGS);
+    cr_assert_eq(source_payload_max(&s), 4);
+    cr_assert_eq(dir_entries(dir), 1, "the spill file has a name beside the trace");
+    struct msg m;
+    for (uint32_t k = 1; k <= MSGS; k++) {
+        cr_assert(source_next(&s, &m), "message %u of %u is missing", k, (unsigned)MSGS);
+        cr_assert_eq(m.seq, k);
+        cr_assert_eq(m.payload_len, k % 5);
+        cr_assert_eq(source_line(&s), k + k / 1000, "message %u names the wrong line", k);
+    }
+    cr_assert_not(source_next(&s, &m));
+    cr_assert_null(source_failed(&s));
+    source_free(&s);
+    cr_assert_eq(unlink(path), 0);
+    cr_assert_eq(rmdir(dir), 0);
+}
+
+Test(trace, a_file_of_one_block_is_not_spilled)
+{
+    struct source s;
+    char err[512];
+    const char text[] = "1 a START\n2 b STOP\n";
+    cr_assert_eq(load_text(text, sizeof text - 1, &s, err), 0, "%s", err);
+    cr_assert_not(s.spilled);
+    source_free(&s);
+}
+
+Test(trace, a_spill_that_cannot_be_read_back_ends_the_source_with_a_reason)
+{
+    char dir[] = "/tmp/msgroute-trace-XXXXXX";
+    const char *path = write_big_trace(dir, 2 * SOURCE_TRACE_BLOCK);
+    struct source s;
+    char err[512];
+    cr_assert_eq(source_load_trace(&s, path, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(ftruncate(s.spill_fd, SOURCE_TRACE_BLOCK * sizeof(struct trace_rec)), 0);
+    struct msg m;
+    uint64_t got = 0;
+    while (source_next(&s, &m))
+        got++;
+    cr_assert_eq(got, SOURCE_TRACE_BLOCK, "the messages before the lost ones come out, and no more");
+    cr_assert_not_null(source_failed(&s));
+    cr_assert(strstr(source_failed(&s), "t.trace: cannot read its messages back"), "%s", source_failed(&s));
+    source_free(&s);
+    unlink(path);
+    rmdir(dir);
 }
