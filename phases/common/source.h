@@ -109,7 +109,8 @@ int source_init_generator(struct source *s, const struct gen_config *cfg);
  * drains and main() exits 2 with no dump. 0, or with the reason in err:
  * -EINVAL when the trace cannot be opened or is malformed ("FILE:LINE:
  * reason"), -ENOMEM, or the -errno of a spill file that cannot be made or
- * written (a full disk). Implemented in source_trace.c. */
+ * written (a full disk). path is named in later errors: it must outlive
+ * s. Implemented in source_trace.c. */
 int source_load_trace(struct source *s, const char *path, char *err, size_t errlen);
 
 /* "FILE:LINE: reason" when a streamed trace turned out malformed, or a

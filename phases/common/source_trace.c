@@ -32,7 +32,7 @@ static int open_trace_spill(const char *path)
 {
     char buf[4096];
     const char *dir = spill_dir_beside(path, buf, sizeof buf);
-    int fd = dir ? spill_open(dir) : -EACCES;
+    int fd = dir ? spill_open(dir) : -1;
     return fd >= 0 ? fd : spill_open(NULL);
 }
 
@@ -79,9 +79,9 @@ static int load_failed(const struct trace_reader *r, int rc, char *err, size_t e
     return rc == -E2BIG ? -EINVAL : rc;
 }
 
-/* Reads every message of a file; the last block is spilled too when the
- * others were, so that the file holds them all in order. */
-static int load_whole(struct source *s, struct trace_reader *r, char *err, size_t errlen)
+/* Reads every message of the file at path; the last block is spilled too
+ * when the others were, so that the spill file holds them all in order. */
+static int load_whole(struct source *s, struct trace_reader *r, const char *path, char *err, size_t errlen)
 {
     s->block = mainmem_alloc(SOURCE_TRACE_BLOCK * sizeof *s->block, false);
     if (!s->block)
@@ -89,7 +89,7 @@ static int load_whole(struct source *s, struct trace_reader *r, char *err, size_
     struct trace_line tl;
     enum trace_read got;
     while ((got = trace_reader_next(r, &tl, err, errlen)) == TRACE_READ_MESSAGE) {
-        int rc = append(s, &tl, r->lineno, r->name);
+        int rc = append(s, &tl, r->lineno, path);
         if (rc < 0)
             return load_failed(r, rc, err, errlen);
         /* A stop request while a long trace loads: what was read is never
@@ -101,7 +101,7 @@ static int load_whole(struct source *s, struct trace_reader *r, char *err, size_
     }
     if (got != TRACE_READ_END)
         return -EINVAL;
-    int rc = s->spilled ? spill_block(s, r->name) : 0;
+    int rc = s->spilled ? spill_block(s, path) : 0;
     return rc < 0 ? load_failed(r, rc, err, errlen) : 0;
 }
 
@@ -154,7 +154,7 @@ int source_load_trace(struct source *s, const char *path, char *err, size_t errl
     if (rc == 0 && !trace_reader_is_file(r)) {
         if ((rc = start_stream(s, r)) == 0 && (rc = source_track_ids(s)) == 0)
             return 0;
-    } else if (rc == 0 && (rc = load_whole(s, r, err, errlen)) == 0) {
+    } else if (rc == 0 && (rc = load_whole(s, r, path, err, errlen)) == 0) {
         rc = source_track_ids(s);
     }
     if (rc == -ENOMEM && !err[0])

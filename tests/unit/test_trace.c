@@ -96,7 +96,8 @@ Test(trace, every_malformation_is_rejected_with_a_reason)
 /* Writes text to a fresh file and loads it. */
 static int load_text(const char *text, size_t len, struct source *s, char *err)
 {
-    char path[] = "/tmp/msgroute-trace-XXXXXX";
+    static char path[32]; /* the source names it in later errors */
+    snprintf(path, sizeof path, "/tmp/msgroute-trace-XXXXXX");
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, text, len), (ssize_t)len);
