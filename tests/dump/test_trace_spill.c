@@ -18,7 +18,7 @@ TestSuite(trace_spill, .timeout = 120, .init = conf_suite_init, .fini = conf_sui
  * anyway (phase 4's main maps its rings); a third of what the messages
  * alone would take. ASan's shadow memory and quarantine would blow any
  * bound worth setting, so a sanitized build checks the dump only. */
-static const long main_bound_kb = 16 * 1024;
+#define MAIN_BOUND_KB (16 * 1024)
 
 static const char *trace_path(void)
 {
@@ -53,7 +53,7 @@ static void main_holds_no_message(const char *bin, const char *workers)
     cr_expect_eq(conf_json_u64(j, "messages"), MSGS);
 #if !defined(__SANITIZE_ADDRESS__)
     long main_kb = (long)conf_json_u64(j, "rss_kb_main");
-    cr_expect_lt(main_kb, main_bound_kb, "%s's main process peaked at %ld KiB", bin, main_kb);
+    cr_expect_lt(main_kb, MAIN_BOUND_KB, "%s's main process peaked at %ld KiB", bin, main_kb);
 #endif
     proc_result_free(&r);
     cr_expect(files_equal(dump, ref), "%s's dump differs from phase 1's", bin);
