@@ -27,9 +27,7 @@ int extsort_init(struct extsort *x, const char *dir, uint32_t ntags, uint32_t ru
     x->keep = run_max > 0;
     x->run_max = run_max;
     x->ntags = ntags;
-    if (!dir || !*dir)
-        dir = getenv("TMPDIR");
-    x->dir = strdup(dir && *dir ? dir : "/tmp"); /* spill_open()'s choice, named in errors */
+    x->dir = strdup(spill_dir(dir)); /* named in errors */
     x->epoch = calloc(ntags ? ntags : 1, sizeof *x->epoch);
     x->tally = calloc(ntags ? ntags : 1, sizeof *x->tally);
     x->run = run_max > 0 ? malloc((size_t)run_max * sizeof *x->run) : NULL;

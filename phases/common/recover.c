@@ -36,9 +36,10 @@ static void count_shares(const struct source *src, uint32_t n, uint32_t *share)
 
 /* A streamed trace's ids are not known before the run: any worker may get
  * all of the source's capacity, and its checkpoint interval grows with its
- * machines (shard.c) up to RECOVER_EVERY_MAX. A trace is read as it is
- * routed, and cannot tell later where a message stood: each log entry
- * keeps its trace line. */
+ * machines (shard.c) up to RECOVER_EVERY_MAX. No trace keeps its messages
+ * where a poison message could be looked up again (a stream's are gone, a
+ * file's are read back once from a spill file), so each log entry of a
+ * trace keeps its trace line. */
 static int init_worker(struct recover *r, uint32_t w, uint32_t machines)
 {
     bool stream = r->src->is_stream;

@@ -28,12 +28,16 @@ const char *spill_dir_beside(const char *path, char *buf, size_t len)
     return buf;
 }
 
-int spill_open(const char *dir)
+const char *spill_dir(const char *dir)
 {
     if (!dir || !*dir)
         dir = getenv("TMPDIR");
-    if (!dir || !*dir)
-        dir = "/tmp";
+    return dir && *dir ? dir : "/tmp";
+}
+
+int spill_open(const char *dir)
+{
+    dir = spill_dir(dir);
     int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (fd >= 0)
         return fd;

@@ -20,8 +20,12 @@
  * not exist yet (a dump about to be written). */
 const char *spill_dir_beside(const char *path, char *buf, size_t len);
 
-/* An unnamed file for reading and writing in dir (NULL or "": $TMPDIR,
- * else /tmp). Its descriptor, or -errno. */
+/* Where spill_open(dir) makes its file: dir, or when it is NULL or ""
+ * $TMPDIR, else /tmp. */
+const char *spill_dir(const char *dir);
+
+/* An unnamed file for reading and writing in spill_dir(dir). Its
+ * descriptor, or -errno. */
 int spill_open(const char *dir);
 
 /* Writes all len bytes. 0 or -errno (-ENOSPC: the disk is full). */
