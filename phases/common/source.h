@@ -41,14 +41,16 @@ struct gen_config {
 struct trace_reader;
 
 /* One message of a trace file: 24 bytes, the id by index into the idmap;
- * line is where it stands in its file, to name it (--recover's poison). */
+ * line is where it stands in its file, to name it (--recover's poison).
+ * No padding: every byte that goes to the spill file is defined. */
 struct trace_rec {
     uint64_t seq;
     uint32_t id;
     uint32_t payload_len;
-    uint8_t event;
     uint32_t line;
+    uint32_t event;
 };
+_Static_assert(sizeof(struct trace_rec) == 24, "struct trace_rec has no padding");
 
 /* A trace file's messages are kept a block at a time (spill.h). */
 #define SOURCE_TRACE_BLOCK 4096u

@@ -60,7 +60,8 @@ static int append(struct source *s, const struct trace_line *tl, uint64_t lineno
     uint32_t id = idmap_intern(&s->ids, tl->id, tl->id_len, fnv1a64(tl->id, tl->id_len), NULL);
     if (id == IDMAP_NONE)
         return s->ids.count >= IDMAP_MAX_IDS ? -E2BIG : -ENOMEM;
-    s->block[s->block_len++] = (struct trace_rec){tl->seq, id, tl->payload_len, tl->event, (uint32_t)lineno};
+    s->block[s->block_len++] = (struct trace_rec){
+        .seq = tl->seq, .id = id, .payload_len = tl->payload_len, .line = (uint32_t)lineno, .event = tl->event};
     s->total++;
     if (tl->payload_len > s->payload_max)
         s->payload_max = tl->payload_len;
