@@ -93,7 +93,8 @@ static int grow_slots(struct idmap *m, uint32_t nslots)
     return 0;
 }
 
-int idmap_init_list(struct idmap *m, uint32_t expected)
+/* The key array alone, before its probe array. */
+static int init_keys(struct idmap *m, uint32_t expected)
 {
     memset(m, 0, sizeof *m);
     m->keys_cap = expected ? expected : 8;
@@ -103,7 +104,7 @@ int idmap_init_list(struct idmap *m, uint32_t expected)
 
 int idmap_init(struct idmap *m, uint32_t expected)
 {
-    if (idmap_init_list(m, expected) < 0)
+    if (init_keys(m, expected) < 0)
         return -ENOMEM;
     uint32_t nslots = 16;
     while (nslots < 2 * (uint64_t)expected && nslots < 2 * IDMAP_MAX_IDS)
@@ -157,11 +158,4 @@ uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash
     if (inserted)
         *inserted = 1;
     return index;
-}
-
-uint32_t idmap_append(struct idmap *m, const char *id, size_t len, uint64_t hash)
-{
-    if (len == 0 || len > MSG_ID_MAX || !room_for_key(m))
-        return IDMAP_NONE;
-    return add_key(m, id, len, hash);
 }

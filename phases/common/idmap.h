@@ -1,7 +1,8 @@
 /* idmap.h - an open-addressing map from worker_id to a dense index 0..count-1.
  *
- * The source interns its ids with it, so that a message carries a pointer to
- * its id, and phase 4 names its shared state-table slots by its indexes.
+ * A trace's source interns its ids with it, so that a message carries a
+ * pointer to its id, and phase 4 names its shared state-table slots by its
+ * indexes. (The generator's ids are "id-<index>" and need no map: source.h.)
  * Lookups compare the cached 64-bit hash before any bytes, so a hit costs
  * one probe into a small array and one memcmp. Its arrays are main-process
  * memory (mainmem.h): no forked worker inherits them. (A machine table,
@@ -10,8 +11,7 @@
  * A key is 24 bytes and its string lives apart, packed in chunks that are
  * never moved or freed before the map: an id costs what it is long, not
  * MSG_ID_MAX, and the string a message borrows stays where it is however
- * the map grows. The generator's map has no probe array at all (its ids
- * are distinct by construction and never looked up).
+ * the map grows.
  *
  * Not thread-safe. Indexes and id strings are stable; growth rehashes the
  * probe array and reallocates the key array, so pointers returned by
@@ -39,7 +39,7 @@ struct idchunk; /* idmap.c: a block of id strings */
 
 struct idmap {
     struct idkey *keys; /* dense, count entries */
-    uint32_t *slots;    /* probe array of index+1 (0 = empty), mask+1 entries; NULL in a list */
+    uint32_t *slots;    /* probe array of index+1 (0 = empty), mask+1 entries */
     uint32_t count, keys_cap, mask;
     bool fixed;             /* keys never move: idmap_key() pointers stay valid (at most keys_cap ids) */
     struct idchunk *chunks; /* newest first */
@@ -65,9 +65,6 @@ int idmap_init(struct idmap *m, uint32_t expected);
  * ids arrive); idmap_intern() returns IDMAP_NONE past cap. */
 int idmap_init_fixed(struct idmap *m, uint32_t cap);
 
-/* A list of ids the caller knows to be distinct (the generator's, made in
- * order): idmap_append() only, no lookups and so no probe array. */
-int idmap_init_list(struct idmap *m, uint32_t expected);
 void idmap_free(struct idmap *m);
 
 /* The slot of the probe array holding id, or the empty slot where it would
@@ -96,10 +93,6 @@ static inline uint32_t idmap_find(const struct idmap *m, const char *id, size_t 
 /* The index of id, inserting it if new (*inserted tells which). Returns
  * IDMAP_NONE when out of memory or past IDMAP_MAX_IDS. */
 uint32_t idmap_intern(struct idmap *m, const char *id, size_t len, uint64_t hash, int *inserted);
-
-/* Adds id to a list (idmap_init_list) without looking for it: its index, or
- * IDMAP_NONE as idmap_intern(). */
-uint32_t idmap_append(struct idmap *m, const char *id, size_t len, uint64_t hash);
 
 static inline const struct idkey *idmap_key(const struct idmap *m, uint32_t index)
 {

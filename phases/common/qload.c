@@ -16,9 +16,13 @@ bool qload_next(struct qload *q, uint64_t now, struct qload_query *out)
     while (pacer_due(&q->pace, now) > 0) {
         out->intended_ns = pacer_next_due(&q->pace);
         pacer_take(&q->pace, 1);
-        out->key = source_random_seen(q->src, &q->rng);
-        if (out->key)
+        uint32_t i = source_random_seen(q->src, &q->rng);
+        if (i != IDMAP_NONE) {
+            q->key = source_id(q->src, i);
+            out->key = &q->key;
+            out->index = i;
             return true;
+        }
     }
     return false;
 }

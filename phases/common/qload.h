@@ -25,12 +25,15 @@ struct qload {
     struct pacer pace;
     struct rng rng;
     const struct source *src;
+    struct idkey key; /* the last query's id */
 };
 
 /* One query to ask: which id, and when it was due. key points into the
- * source's ids, which outlive the run. */
+ * qload and holds until its next qload_next(); its string is the source's
+ * and outlives the run. */
 struct qload_query {
     const struct idkey *key;
+    uint32_t index; /* the id's index in the source (phase 4's state-table slot) */
     uint64_t intended_ns;
 };
 

@@ -30,8 +30,8 @@ static uint64_t pow2_at_least(uint64_t x)
 static void count_shares(const struct source *src, uint32_t n, uint32_t *share)
 {
     memset(share, 0, n * sizeof *share);
-    for (uint32_t i = 0; i < src->ids.count; i++)
-        share[route_worker(idmap_key(&src->ids, i)->hash, n)]++;
+    for (uint32_t i = 0, known = source_ids_known(src); i < known; i++)
+        share[route_worker(source_id(src, i).hash, n)]++;
 }
 
 /* A streamed trace's ids are not known before the run: any worker may get
@@ -126,14 +126,14 @@ bool recover_room_slow(struct recover *r, uint32_t w)
 static void describe(const struct recover *r, uint32_t w, uint64_t pos, const char *src_name, char *buf, size_t len)
 {
     const struct recover_entry *e = &r->log[w].e[pos & r->log[w].mask];
-    const struct idkey *k = idmap_key(&r->src->ids, e->id);
+    struct idkey k = source_id(r->src, e->id);
     const char *ev = event_name((enum event)(e->len_event >> RECOVER_EVENT_SHIFT));
     if (r->src->is_trace)
         snprintf(buf, len, "%s:%u (seq %llu, id %s, %s)", src_name, r->log[w].lines[pos & r->log[w].mask],
-                 (unsigned long long)e->seq, k->s, ev);
+                 (unsigned long long)e->seq, k.s, ev);
     else
         snprintf(buf, len, "message %llu of the generator, line %llu of its msgen trace (seq %llu, id %s, %s)",
-                 (unsigned long long)e->seq, (unsigned long long)e->seq + 1, (unsigned long long)e->seq, k->s, ev);
+                 (unsigned long long)e->seq, (unsigned long long)e->seq + 1, (unsigned long long)e->seq, k.s, ev);
 }
 
 /* The poison rule: deaths in a row in the middle of one message. */
@@ -223,16 +223,16 @@ bool recover_replay_next(struct recover *r, uint32_t w, struct msg *m)
         return false;
     }
     const struct recover_entry *e = &l->e[l->replay & l->mask];
-    const struct idkey *k = idmap_key(&r->src->ids, e->id);
+    struct idkey k = source_id(r->src, e->id);
     /* The entry holds what the id does not: its seq, event and length. */
     uint32_t len_event = e->len_event;
     memset(m, 0, sizeof *m);
     m->seq = e->seq;
     m->payload_len = len_event & ((1u << RECOVER_EVENT_SHIFT) - 1);
-    m->id = k->s;
+    m->id = k.s;
     m->event = (uint8_t)(len_event >> RECOVER_EVENT_SHIFT);
-    m->id_len = k->len;
-    m->id_hash = k->hash;
+    m->id_len = k.len;
+    m->id_hash = k.hash;
     m->id_index = e->id;
     l->replay++;
     return true;

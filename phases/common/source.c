@@ -17,6 +17,10 @@
 #include "signals.h"
 #include "trace_reader.h"
 
+/* Generated ids are this prefix and their index in decimal. */
+#define GEN_ID_PREFIX "id-"
+#define GEN_ID_PREFIX_LEN (sizeof GEN_ID_PREFIX - 1)
+
 /* Out of 256: the event mix of generated workloads. */
 static const struct {
     enum event e;
@@ -55,6 +59,49 @@ static bool stopped_during_start_up(struct source *s, uint64_t done)
     return true;
 }
 
+/* The hash of "id-<i>" from the hash of its prefix: the id without its
+ * last digit, whose hash is prefix_hash[i / 10] ("id-" alone for i < 10,
+ * which is why [0] holds it). One step of FNV-1a over one byte. */
+static inline uint64_t gen_hash(const uint64_t *prefix_hash, uint32_t i)
+{
+    return (prefix_hash[i / 10] ^ (uint64_t)('0' + i % 10)) * FNV64_PRIME;
+}
+
+/* A generated id: its string in its slot, its length in the slot's last
+ * byte (after the NULs), its hash from its prefix's. */
+static inline struct idkey gen_id(const struct source *s, uint32_t i)
+{
+    const char *name = s->names + (size_t)i * s->name_stride;
+    return (struct idkey){.hash = gen_hash(s->prefix_hash, i), .s = name, .len = (uint8_t)name[s->name_stride - 1]};
+}
+
+static size_t prefix_hashes(uint32_t ids)
+{
+    return ids / 10 + 1;
+}
+
+/* The slot of every id below ids, for as long as no stop request comes
+ * (then fewer: the source emits nothing anyway), and the hashes of the
+ * prefixes. A slot is the longest id, its NUL and its length byte. */
+static int name_ids(struct source *s, uint32_t ids)
+{
+    char last[MSG_ID_MAX + 1];
+    s->name_stride = (uint32_t)snprintf(last, sizeof last, "%s%u", GEN_ID_PREFIX, ids - 1) + 2;
+    s->names = mainmem_alloc((size_t)ids * s->name_stride, false);
+    s->prefix_hash = mainmem_alloc(prefix_hashes(ids) * sizeof *s->prefix_hash, false);
+    if (!s->names || !s->prefix_hash)
+        return -ENOMEM;
+    s->prefix_hash[0] = fnv1a64(GEN_ID_PREFIX, GEN_ID_PREFIX_LEN);
+    for (uint32_t j = 1; j < prefix_hashes(ids); j++)
+        s->prefix_hash[j] = gen_hash(s->prefix_hash, j); /* j / 10 < j: already there */
+    for (uint32_t i = 0; i < ids && !stopped_during_start_up(s, i); i++) {
+        char *name = s->names + (size_t)i * s->name_stride;
+        name[s->name_stride - 1] = (char)snprintf(name, s->name_stride - 1, "%s%u", GEN_ID_PREFIX, i);
+        s->name_count = i + 1;
+    }
+    return 0;
+}
+
 int source_init_generator(struct source *s, const struct gen_config *cfg)
 {
     memset(s, 0, sizeof *s);
@@ -65,25 +112,13 @@ int source_init_generator(struct source *s, const struct gen_config *cfg)
     s->total = cfg->messages;
     rng_seed(&s->rng, cfg->seed);
 
-    int b = 0;
+    int rc, b = 0;
     for (size_t i = 0; i < sizeof event_mix / sizeof event_mix[0]; i++)
         for (int w = 0; w < event_mix[i].weight; w++)
             s->event_of_byte[b++] = (uint8_t)event_mix[i].e;
 
-    /* Its ids are distinct by construction and never looked up: a list. */
-    int rc = idmap_init_list(&s->ids, cfg->ids);
-    if (rc < 0)
+    if ((rc = name_ids(s, cfg->ids)) < 0)
         goto fail;
-    for (uint32_t i = 0; i < cfg->ids; i++) {
-        if (stopped_during_start_up(s, i))
-            break;
-        char name[MSG_ID_MAX + 1];
-        int len = snprintf(name, sizeof name, "id-%u", i);
-        if (idmap_append(&s->ids, name, (size_t)len, fnv1a64(name, (size_t)len)) == IDMAP_NONE) {
-            rc = -ENOMEM;
-            goto fail;
-        }
-    }
     if (cfg->dist == DIST_ZIPF && s->total > 0 && (rc = zipf_init(&s->zipf, cfg->ids, cfg->zipf_s)) < 0)
         goto fail;
     if ((rc = source_track_ids(s)) < 0)
@@ -109,10 +144,9 @@ static void sample_offer(struct source *s, uint32_t id)
         s->sample[j] = id;
 }
 
-static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_t id, enum event e,
-                        uint32_t payload_len)
+static inline void emit(struct source *s, struct msg *out, uint64_t seq, uint32_t id, const struct idkey *k,
+                        enum event e, uint32_t payload_len)
 {
-    const struct idkey *k = idmap_key(&s->ids, id);
     out->seq = seq;
     out->id = k->s;
     out->id_len = k->len;
@@ -142,7 +176,7 @@ static bool stream_next(struct source *s, struct msg *out)
         return false;
     }
     s->line = (uint32_t)s->reader->lineno;
-    emit(s, out, tl.seq, id, (enum event)tl.event, tl.payload_len);
+    emit(s, out, tl.seq, id, idmap_key(&s->ids, id), (enum event)tl.event, tl.payload_len);
     return true;
 }
 
@@ -156,7 +190,7 @@ static bool file_next(struct source *s, struct msg *out)
         return false;
     }
     s->line = r->line;
-    emit(s, out, r->seq, r->id, (enum event)r->event, r->payload_len);
+    emit(s, out, r->seq, r->id, idmap_key(&s->ids, r->id), (enum event)r->event, r->payload_len);
     return true;
 }
 
@@ -173,21 +207,34 @@ bool source_next(struct source *s, struct msg *out)
     uint64_t x = rng_next(&s->rng);
     uint32_t span = g->payload_max - g->payload_min + 1; /* ≤ 2^24 + 1, cannot wrap */
     uint32_t len = g->payload_min + (uint32_t)(((x >> 32) * span) >> 32);
-    emit(s, out, s->emitted + 1, id, (enum event)s->event_of_byte[x & 0xff], len);
+    struct idkey k = gen_id(s, id);
+    emit(s, out, s->emitted + 1, id, &k, (enum event)s->event_of_byte[x & 0xff], len);
     return true;
 }
 
-const struct idkey *source_random_seen(const struct source *s, struct rng *r)
+uint32_t source_ids_known(const struct source *s)
+{
+    return s->is_trace ? s->ids.count : s->name_count;
+}
+
+struct idkey source_id(const struct source *s, uint32_t i)
+{
+    return s->is_trace ? *idmap_key(&s->ids, i) : gen_id(s, i);
+}
+
+uint32_t source_random_seen(const struct source *s, struct rng *r)
 {
     if (s->seen_count == 0)
-        return NULL;
+        return IDMAP_NONE;
     uint32_t n = s->seen_count < SOURCE_SAMPLE_IDS ? s->seen_count : SOURCE_SAMPLE_IDS;
-    return idmap_key(&s->ids, s->sample[rng_below(r, n)]);
+    return s->sample[rng_below(r, n)];
 }
 
 void source_free(struct source *s)
 {
     idmap_free(&s->ids);
+    mainmem_free(s->names, (size_t)s->gen.ids * s->name_stride);
+    mainmem_free(s->prefix_hash, prefix_hashes(s->gen.ids) * sizeof *s->prefix_hash);
     zipf_free(&s->zipf);
     mainmem_free(s->seen, seen_bytes(s->seen_cap));
     mainmem_free(s->block, SOURCE_TRACE_BLOCK * sizeof *s->block);
@@ -200,6 +247,9 @@ void source_free(struct source *s)
     }
     s->seen = NULL;
     s->seen_cap = 0;
+    s->names = NULL;
+    s->prefix_hash = NULL;
+    s->name_count = 0;
     s->block = NULL;
     s->spilled = false;
 }

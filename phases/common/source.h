@@ -1,9 +1,15 @@
 /* source.h - where messages come from: the deterministic generator of SPEC §7
  * (--messages --ids --dist --payload --seed) or a trace file (SPEC §5).
  *
- * Both intern their worker_ids once in an idmap, so a message carries a
- * pointer to its id, the id's precomputed hash and its dense index: the hot
- * loop never formats, copies or rehashes a string.
+ * A message carries a pointer to its id, the id's hash and its dense index
+ * (0..ids-1), and the hot loop never formats or copies a string. A trace's
+ * ids are arbitrary, so it interns them once in an idmap (a 24-byte key
+ * and the string per id). The generator's are "id-<index>", which needs
+ * less: one slot per id, at a fixed stride, holding the id, NUL-padded,
+ * with its length in the slot's last byte (12 bytes for up to 10^7 ids);
+ * and an id's hash is made as it is emitted, with one step of FNV-1a from
+ * the hash of the id without its last digit, kept for a tenth of the ids.
+ * So a main process holds a slot, 0.8 bytes and one bit per machine.
  *
  * Queries pick "random known ids" (SPEC §7) from a bounded sample of the
  * ids emitted so far, kept as a reservoir (Vitter's algorithm R): at every
@@ -12,8 +18,9 @@
  * ids there are. What grows with the ids is one bit each, to know an id's
  * first emission.
  *
- * Owned by one thread; the messages it returns borrow ids from it. Its
- * arrays (ids, seen, block) are main-process memory (mainmem.h): a forked
+ * Owned by one thread; the messages it returns borrow ids from it, and the
+ * strings stay where they are until source_free(). Its arrays (ids, names,
+ * seen, block) are main-process memory (mainmem.h): a forked
  * worker neither inherits nor reads them. */
 #ifndef MSGROUTE_SOURCE_H
 #define MSGROUTE_SOURCE_H
@@ -59,7 +66,11 @@ _Static_assert(sizeof(struct trace_rec) == 24, "struct trace_rec has no padding"
 #define SOURCE_SAMPLE_IDS 4096u
 
 struct source {
-    struct idmap ids;
+    struct idmap ids;      /* a trace's */
+    char *names;           /* the generator's: id i's slot at names + i * name_stride */
+    uint64_t *prefix_hash; /* the generator's: [j] hashes "id-<j>" for 0 < j <= ids / 10; [0] "id-" */
+    uint32_t name_stride;
+    uint32_t name_count;                /* ids named (fewer than gen.ids after a stop during start-up) */
     uint64_t *seen;                     /* bit i set once id i has been emitted */
     uint32_t seen_cap;                  /* bits of seen */
     uint32_t seen_count;                /* distinct ids emitted */
@@ -136,8 +147,17 @@ static inline uint32_t source_line(const struct source *s)
 /* The next message, or false at the end of the stream. */
 bool source_next(struct source *s, struct msg *out);
 
-/* A uniformly random id among those emitted so far, or NULL if none yet. */
-const struct idkey *source_random_seen(const struct source *s, struct rng *r);
+/* How many distinct ids the source knows now: every id of a generator or
+ * a loaded file, those read so far of a stream. Their indexes are 0..n-1. */
+uint32_t source_ids_known(const struct source *s);
+
+/* The id of index i (< source_ids_known()): its string, which stays put
+ * until source_free(), its length and its FNV-1a-64 hash. */
+struct idkey source_id(const struct source *s, uint32_t i);
+
+/* The index of a uniformly random id among those emitted so far, or
+ * IDMAP_NONE if none yet. */
+uint32_t source_random_seen(const struct source *s, struct rng *r);
 
 void source_free(struct source *s);
 

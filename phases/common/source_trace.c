@@ -192,7 +192,7 @@ const char *source_failed(const struct source *s)
 
 uint32_t source_ids_capacity(const struct source *s)
 {
-    return s->is_stream ? SOURCE_STREAM_IDS_MAX : s->ids.count;
+    return s->is_stream ? SOURCE_STREAM_IDS_MAX : source_ids_known(s);
 }
 
 uint32_t source_payload_max(const struct source *s)

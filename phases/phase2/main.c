@@ -45,7 +45,7 @@ int main(int argc, char **argv)
         return status;
 
     struct shard shard;
-    if (shard_init(&shard, src.ids.count, o.work_ns) < 0) {
+    if (shard_init(&shard, source_ids_known(&src), o.work_ns) < 0) {
         fprintf(stderr, "phase2: out of memory\n");
         source_free(&src);
         return EXIT_NO_MEMORY;

@@ -48,7 +48,8 @@ static void submit_due(struct qclient *c)
         c->free_list = r->next_free;
         r->intended_ns = ask.intended_ns;
         r->submitted_ns = now;
-        query_submit(c->server, &r->q, ask.key, on_answer);
+        r->key = *ask.key; /* the query keeps a pointer to it until answered */
+        query_submit(c->server, &r->q, &r->key, on_answer);
         c->submitted++;
     }
 }

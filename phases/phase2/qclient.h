@@ -29,6 +29,7 @@
 /* One request of the pool: the query and when it was meant to be asked. */
 struct qclient_req {
     struct query q;
+    struct idkey key; /* the query's id: q holds a pointer to it */
     uint64_t intended_ns, submitted_ns;
     struct qclient *client;
     struct qclient_req *next_free;

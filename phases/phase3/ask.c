@@ -96,9 +96,11 @@ static void ask_due(struct phase3 *p, uint64_t now)
     uint64_t intended, asked = 0;
     int rc;
     while (p->exit_status == EXIT_OK && (rc = query_due(&p->q, &p->qpace, now, &intended)) == QUERY_DUE) {
-        const struct idkey *key = source_random_seen(p->src, &p->qrng);
-        if (key)
-            ask(p, key->s, key->len, key->hash, intended, false);
+        uint32_t i = source_random_seen(p->src, &p->qrng);
+        if (i != IDMAP_NONE) {
+            struct idkey key = source_id(p->src, i);
+            ask(p, key.s, key.len, key.hash, intended, false);
+        }
         asked++;
     }
     if (p->exit_status == EXIT_OK && rc == QUERY_NOT_WRITTEN)

@@ -189,7 +189,7 @@ static int body(struct pool *pool, uint32_t index, void *arg)
         .msg_fd = p->w[index].msg_rfd,
         .ctl_fd = p->w[index].req_rfd,
         .rep_fd = p->w[index].rep_wfd,
-        .expected_ids = p->src->ids.count / p->n + 64,
+        .expected_ids = source_ids_known(p->src) / p->n + 64,
         .work_ns = p->o->work_ns,
         .recover = p->o->recover ? p->rec.area[index] : NULL,
     };

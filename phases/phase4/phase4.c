@@ -264,7 +264,7 @@ static void run_queries(struct main4 *l, uint64_t now)
         if (asked++ == 0)
             tq = tl_now();
         const struct idkey *k = q.key;
-        uint32_t slot = (uint32_t)(k - l->src->ids.keys);
+        uint32_t slot = q.index;
         uint32_t w = route_worker(k->hash, l->o->workers);
         struct machine m;
         /* After the END, a worker that exited has drained: its records are
@@ -601,7 +601,8 @@ static int collect(struct main4 *l, struct phase4_result *res)
         return run_sorter_failed("phase4", &res->rows, rc);
     /* Only the slots of ids the source has named: a stream's table is sized
      * for more, and reading the rest would only fault in empty pages. */
-    uint32_t used = l->src->ids.count < l->sh.tab.nslots ? l->src->ids.count : l->sh.tab.nslots;
+    uint32_t known = source_ids_known(l->src);
+    uint32_t used = known < l->sh.tab.nslots ? known : l->sh.tab.nslots;
     const struct statetab *t = &l->sh.tab;
     for (uint32_t i = 0; i < used; i++) {
         /* The main process reads the whole table once, here: mapping all

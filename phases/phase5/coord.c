@@ -302,7 +302,7 @@ static int body(struct pool *pool, uint32_t index, void *arg)
     struct p5_worker_setup s = {
         .index = index,
         .of = p->n,
-        .expected_ids = p->src->ids.count / p->n + 64,
+        .expected_ids = source_ids_known(p->src) / p->n + 64,
         .work_ns = p->o->work_ns,
         .window_frames = p->c->window_frames,
         .window_bytes = p->c->window_bytes,

@@ -104,9 +104,11 @@ static void issue_due(struct coord *p)
     for (uint64_t k = 0; k < due; k++) {
         uint64_t intended = pacer_next_due(&p->qpace);
         pacer_take(&p->qpace, 1);
-        const struct idkey *key = source_random_seen(p->src, &p->qrng);
-        if (key)
-            issue(p, key->s, key->len, key->hash, intended, false);
+        uint32_t i = source_random_seen(p->src, &p->qrng);
+        if (i != IDMAP_NONE) {
+            struct idkey key = source_id(p->src, i);
+            issue(p, key.s, key.len, key.hash, intended, false);
+        }
     }
     if (due)
         for (uint32_t i = 0; i < p->n && p->exit_status == EXIT_OK; i++)

@@ -72,22 +72,6 @@ Test(hash, idmap_strings_never_move_however_the_map_grows)
     idmap_free(&m);
 }
 
-Test(hash, an_idmap_list_appends_without_a_probe_array)
-{
-    struct idmap m;
-    cr_assert_eq(idmap_init_list(&m, 2), 0);
-    cr_assert_null(m.slots);
-    char id[32];
-    for (uint32_t i = 0; i < 1000; i++) {
-        int len = snprintf(id, sizeof id, "id-%u", i);
-        cr_assert_eq(idmap_append(&m, id, (size_t)len, fnv1a64(id, (size_t)len)), i);
-    }
-    cr_assert_eq(m.count, 1000);
-    cr_assert_str_eq(idmap_key(&m, 999)->s, "id-999");
-    cr_assert_eq(idmap_key(&m, 999)->hash, fnv1a64("id-999", 6));
-    idmap_free(&m);
-}
-
 Test(hash, a_fixed_idmap_refuses_ids_past_its_capacity)
 {
     struct idmap m;
