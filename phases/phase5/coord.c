@@ -363,8 +363,8 @@ static int setup_router(struct coord *p)
         return rc;
     if (!p->router || zcall_set_int(p->router, ZMQ_ROUTER_MANDATORY, 1) < 0 ||
         zcall_set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || zcall_set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
-        zcall_set_int(p->router, ZMQ_RCVHWM, p->c->hwm) < 0 || zcall_set_int(p->router, ZMQ_LINGER, 0) < 0 ||
-        zcall_set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
+        zcall_set_int(p->router, ZMQ_RCVHWM, p5_upstream_hwm(p->c->hwm)) < 0 ||
+        zcall_set_int(p->router, ZMQ_LINGER, 0) < 0 || zcall_set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
         zcall_set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)p->c->lease_ms) < 0 ||
         zcall_setsockopt(p->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -errno;

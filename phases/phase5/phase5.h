@@ -30,7 +30,7 @@ struct p5_config {
     uint32_t window_frames;         /* credit each worker grants: frames in flight to it */
     uint32_t window_bytes;          /* ... and their bytes */
     uint32_t batch_frames;          /* MSG frames per ZeroMQ message at most */
-    int hwm;                        /* ZMQ_SNDHWM/RCVHWM of every socket, in messages */
+    int hwm;                        /* ZMQ_SNDHWM/RCVHWM toward the workers, in messages (back: p5_upstream_hwm()) */
     uint32_t lease_ms;              /* a worker silent this long is lost */
     bool remote;                    /* --remote: wait for workers started elsewhere */
     char keys_dir[P5_ENDPOINT_MAX]; /* --keys DIR, or "" */
@@ -44,6 +44,20 @@ struct p5_config {
 #define P5_WINDOW_BYTES_DEFAULT (8u << 20)
 #define P5_BATCH_FRAMES_DEFAULT 1024u
 #define P5_HWM_DEFAULT 1000
+
+/* The queues from the workers to the coordinator (the worker's send queue,
+ * the ROUTER's receive queue from it) hold at most this many messages,
+ * whatever --hwm says: what flows that way is replies, returned credit and,
+ * at the end, every machine in RECORDS frames of up to 1 024 records, which
+ * no credit governs. A deep queue there would hold a share of the machines
+ * in the coordinator (or in the worker's send queue) while the coordinator
+ * sorts; a short one makes the worker wait for it instead. */
+#define P5_UPSTREAM_HWM 16
+
+static inline int p5_upstream_hwm(int hwm)
+{
+    return hwm < P5_UPSTREAM_HWM ? hwm : P5_UPSTREAM_HWM;
+}
 #define P5_LEASE_MS_DEFAULT 300u
 /* No spin lead by default (cli.h, --query-spin-us): a query here crosses
  * ZeroMQ's I/O threads, which a spinning loop competes with for the CPUs,

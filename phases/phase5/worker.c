@@ -462,7 +462,8 @@ static int connect_dealer(struct p5w *w)
     if (!(w->ctx = zcall_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
         return -1;
     if (zcall_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 ||
-        zcall_set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 || zcall_set_int(w->sock, ZMQ_SNDHWM, w->s->hwm) < 0 ||
+        zcall_set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 ||
+        zcall_set_int(w->sock, ZMQ_SNDHWM, p5_upstream_hwm(w->s->hwm)) < 0 ||
         zcall_set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 || zcall_set_int(w->sock, ZMQ_LINGER, 1000) < 0 ||
         zcall_set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
         zcall_set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
