@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -153,7 +154,7 @@ static int finish_rows(const char *program, const struct options *o, const struc
 
 int run_sorter_init(const struct options *o, struct extsort *x)
 {
-    char buf[4096];
+    char buf[PATH_MAX];
     const char *dir = o->dump ? spill_dir_beside(o->dump, buf, sizeof buf) : NULL;
     return extsort_init(x, dir, o->workers, o->dump ? EXTSORT_RUN_RECORDS : 0);
 }

@@ -14,6 +14,7 @@
  * of it is held, and a malformed line later ends the run with exit 2 and no
  * dump. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@
  * shared, read-only traces may not), else the temporary directory. */
 static int open_trace_spill(const char *path)
 {
-    char buf[4096];
+    char buf[PATH_MAX];
     const char *dir = spill_dir_beside(path, buf, sizeof buf);
     int fd = dir ? spill_open(dir) : -1;
     return fd >= 0 ? fd : spill_open(NULL);
