@@ -98,7 +98,8 @@ static int create_temp(char *tmp)
 }
 
 /* Renames tmp over path, or removes it when path is NULL,
- * and forgets its name; a failed rename removes it too. */
+ * and forgets its name; a failed rename removes it too. A dump renamed
+ * into place is done, in the same held instant (signals.h). */
 static int finish_temp(const char *tmp, const char *path)
 {
     sigset_t held;
@@ -107,6 +108,8 @@ static int finish_temp(const char *tmp, const char *path)
     int saved = errno;
     if (!path || rc < 0)
         unlink(tmp);
+    else
+        signals_dump_in_place();
     signals_set_temp_file(NULL);
     signals_release(&held);
     errno = saved;
@@ -176,10 +179,18 @@ static const char *resolve_target(const char *path, char **resolved, bool *in_pl
     return *resolved ? *resolved : NULL;
 }
 
+/* A stream's dump is in place once written whole: it cannot be taken back. */
+static int stream_done(int rc)
+{
+    if (rc == 0)
+        signals_dump_in_place();
+    return rc;
+}
+
 static int write_target(const char *path, dump_next_fn next, void *ctx, char *err, size_t errlen)
 {
     if (strcmp(path, "-") == 0)
-        return write_stream(stdout, "<stdout>", next, ctx, err, errlen);
+        return stream_done(write_stream(stdout, "<stdout>", next, ctx, err, errlen));
     char *resolved;
     bool in_place;
     const char *target = resolve_target(path, &resolved, &in_place);
@@ -187,7 +198,8 @@ static int write_target(const char *path, dump_next_fn next, void *ctx, char *er
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int rc = in_place ? write_in_place(target, next, ctx, err, errlen) : write_file(target, next, ctx, err, errlen);
+    int rc = in_place ? stream_done(write_in_place(target, next, ctx, err, errlen))
+                      : write_file(target, next, ctx, err, errlen);
     free(resolved);
     return rc;
 }

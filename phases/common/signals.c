@@ -8,7 +8,7 @@
 
 #include "exits.h"
 
-static volatile sig_atomic_t stops, status_pending, loop_handles_second;
+static volatile sig_atomic_t stops, status_pending, loop_handles_second, dump_in_place;
 static char program_name[64];
 static char temp_file[PATH_MAX]; /* "" when none; changed only with the signals held */
 
@@ -29,7 +29,7 @@ static void on_signal(int sig)
     int saved = errno;
     if (sig == SIGUSR1) {
         status_pending = 1;
-    } else if (++stops >= 2 && !loop_handles_second) {
+    } else if (++stops >= 2 && !loop_handles_second && !dump_in_place) {
         exit_at_once();
     }
     errno = saved;
@@ -130,6 +130,11 @@ void signals_hold(sigset_t *old)
 void signals_release(const sigset_t *old)
 {
     sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+void signals_dump_in_place(void)
+{
+    dump_in_place = 1;
 }
 
 void signals_set_temp_file(const char *path)

@@ -3,7 +3,8 @@
  * The rule is the same in every phase: a status request (SIGUSR1) never ends
  * a run; the first stop request (SIGINT or SIGTERM) stops the source, and
  * the run drains, dumps and exits 0; a second one ends the run at once with
- * EXIT_INTERRUPTED (130) and no dump.
+ * EXIT_INTERRUPTED (130) and no dump, unless the dump is already in place
+ * (signals_dump_in_place()): then there is nothing left to stop.
  *
  * While a phase's loop runs, the phase keeps that rule its own way: phase 1
  * with handlers of its own (a lesson), phases 2 and 3 with libuv's signal
@@ -78,6 +79,14 @@ void signals_loop_handles_second(bool on);
  * saves the previous mask in old; signals_release() restores it. */
 void signals_hold(sigset_t *old);
 void signals_release(const sigset_t *old);
+
+/* The dump is in place: renamed over its target, or written whole to a
+ * stream. The run has nothing left to stop, and a second stop request
+ * from now on is only counted, so that the run exits 0 beside its dump
+ * rather than 130 (which says: no dump). For a file, call it with the
+ * signals held, in the instant of the rename, so that no stop request
+ * lands between the two. */
+void signals_dump_in_place(void);
 
 /* Names the temporary file to remove if a second stop request ends the
  * process while it exists; NULL when there is none any more. The caller
