@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -13,17 +14,20 @@
 
 #include "dump.h"
 #include "exits.h"
+#include "proc.h"
 #include "signals.h"
 
 TestSuite(signals, .timeout = 20);
 
 enum { CHILD_RAN_ON = 7 }; /* the child's exit status when two stops did not end it */
 
-static char *scratch_path(const char *name)
+/* path in a fresh directory of its own, which the test removes whole. */
+static char *scratch_path(char **dir, const char *name)
 {
     static char path[PATH_MAX];
-    snprintf(path, sizeof path, "/tmp/msgroute-test-signals-%d-%s", (int)getpid(), name);
-    unlink(path);
+    *dir = temp_dir();
+    cr_assert_not_null(*dir);
+    snprintf(path, sizeof path, "%s/%s", *dir, name);
     return path;
 }
 
@@ -65,19 +69,24 @@ static void dump_written(const char *path)
 
 Test(signals, a_second_stop_request_exits_130_and_removes_the_temporary_file)
 {
-    const char *path = scratch_path("tmp");
+    char *dir;
+    const char *path = scratch_path(&dir, "dump.csv.tmp");
     int st = after_two_stops(temp_file_named, path);
+    bool left = access(path, F_OK) == 0;
+    remove_dir(dir);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == EXIT_INTERRUPTED, "status %#x, want exit 130", st);
-    cr_expect_neq(access(path, F_OK), 0, "the temporary file was left behind");
+    cr_expect(!left, "the temporary file was left behind");
 }
 
 /* A second request that lands after the rename, before the exit, must not
  * turn a run whose dump is in place into "interrupted, no dump". */
 Test(signals, a_second_stop_request_after_the_dump_is_in_place_is_only_counted)
 {
-    const char *path = scratch_path("dump.csv");
+    char *dir;
+    const char *path = scratch_path(&dir, "dump.csv");
     int st = after_two_stops(dump_written, path);
+    bool present = access(path, F_OK) == 0;
+    remove_dir(dir);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == CHILD_RAN_ON, "status %#x: the stops ended the child", st);
-    cr_expect_eq(access(path, F_OK), 0, "the dump is gone");
-    unlink(path);
+    cr_expect(present, "the dump is gone");
 }
