@@ -214,8 +214,8 @@ static char proc_state(int pid)
 
 /* The lease: every worker sends something (a reply or a WIRE_LEASE) at
  * least every lease/4 (worker.c). Only the worker's own messages count:
- * ZeroMQ's heartbeats are answered by libzmq's I/O thread, which can be
- * alive while the worker's loop is not.
+ * the kernel answers TCP keepalive probes (zcall.h) for a process that is
+ * stopped or hung.
  *
  * A worker silent for the whole lease is stopped, hung or cut off, or it is
  * only starved of CPU on a loaded machine: a 300 ms lease on a 2-CPU host
@@ -353,7 +353,6 @@ static int setup_curve(struct coord *p)
 static int setup_router(struct coord *p)
 {
     int64_t maxmsg = WIRE_HDR + REPLY_MAX;
-    int ivl = (int)(p->c->lease_ms / 3 ? p->c->lease_ms / 3 : 1);
     p->zctx = zcall_ctx_new();
     if (!p->zctx)
         return -errno;
@@ -364,8 +363,7 @@ static int setup_router(struct coord *p)
     if (!p->router || zcall_set_int(p->router, ZMQ_ROUTER_MANDATORY, 1) < 0 ||
         zcall_set_int(p->router, ZMQ_ROUTER_HANDOVER, 1) < 0 || zcall_set_int(p->router, ZMQ_SNDHWM, p->c->hwm) < 0 ||
         zcall_set_int(p->router, ZMQ_RCVHWM, p5_upstream_hwm(p->c->hwm)) < 0 ||
-        zcall_set_int(p->router, ZMQ_LINGER, 0) < 0 || zcall_set_int(p->router, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        zcall_set_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)p->c->lease_ms) < 0 ||
+        zcall_set_int(p->router, ZMQ_LINGER, 0) < 0 || zcall_set_keepalive(p->router, 0) < 0 ||
         zcall_setsockopt(p->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -errno;
     if (zcall_bind(p->router, p->c->bind) < 0)

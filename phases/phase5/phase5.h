@@ -65,7 +65,7 @@ static inline int p5_upstream_hwm(int hwm)
  * (solutions/phase5/ANSWERS.md, experiment 3, has the figures). */
 #define P5_QUERY_SPIN_US_DEFAULT 0
 /* A silent worker whose process is not stopped gets this many leases before
- * it is declared hung (coord.c), and ZeroMQ's heartbeat timeout is as long. */
+ * it is declared hung (coord.c). */
 #define P5_LEASE_GRACE 10
 
 /* What a finished run hands back to main(). Free with p5_result_free(). */

@@ -458,15 +458,13 @@ static int connect_dealer(struct p5w *w)
     if (n >= (int)sizeof rid)
         n = (int)sizeof rid - 1; /* a long host name, cut: the pid and the index come first */
     int64_t maxmsg = (int64_t)WIRE_HDR + w->s->window_bytes + CODEC_FRAME_MAX + (1 << 20);
-    int ivl = (int)(w->s->lease_ms / 3 ? w->s->lease_ms / 3 : 1);
     if (!(w->ctx = zcall_ctx_new()) || !(w->sock = zmq_socket(w->ctx, ZMQ_DEALER)))
         return -1;
     if (zcall_setsockopt(w->sock, ZMQ_ROUTING_ID, rid, (size_t)n) < 0 ||
         zcall_set_int(w->sock, ZMQ_PROBE_ROUTER, 1) < 0 ||
         zcall_set_int(w->sock, ZMQ_SNDHWM, p5_upstream_hwm(w->s->hwm)) < 0 ||
         zcall_set_int(w->sock, ZMQ_RCVHWM, w->s->hwm) < 0 || zcall_set_int(w->sock, ZMQ_LINGER, 1000) < 0 ||
-        zcall_set_int(w->sock, ZMQ_HEARTBEAT_IVL, ivl) < 0 ||
-        zcall_set_int(w->sock, ZMQ_HEARTBEAT_TIMEOUT, P5_LEASE_GRACE * (int)w->s->lease_ms) < 0 ||
+        zcall_set_keepalive(w->sock, P5_UNACKED_MAX_MS) < 0 ||
         zcall_setsockopt(w->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg) < 0)
         return -1;
     if (w->s->curve && set_curve(w) < 0)

@@ -54,6 +54,50 @@ static inline int zcall_set_int(void *sock, int opt, int value)
     return zcall_setsockopt(sock, opt, &value, sizeof value);
 }
 
+/* How a connection to a host that is gone gets closed: by the kernel's TCP
+ * keepalive, not by ZeroMQ's heartbeats (ZMQ_HEARTBEAT_IVL).
+ *
+ * libzmq 4.3.4 (Debian's, and its master branch as of 2026) has a
+ * connection whose input is stopped, its receive queue at the high-water
+ * mark, keep an I/O error flag when its peer dies, until the queue drains.
+ * Its heartbeat timer, and the PONG owed to a PING still in its buffer,
+ * write to that connection meanwhile, and an assertion aborts the whole
+ * process: "Assertion failed: !_io_error (src/stream_engine_base.cpp:331)".
+ * make faults found it in the coordinator, killing workers that were
+ * sending checkpoints through the short queues of P5_UPSTREAM_HWM; libzmq's
+ * issue 4841 reports the same assertion. Without heartbeats in either
+ * direction nothing writes to such a connection.
+ *
+ * A process that dies closes its connections at once, and whether a worker
+ * is alive is its lease's business (coord.c). What is left is a host that
+ * vanished, a cable cut. On an idle connection keepalive notices: after
+ * P5_KEEPALIVE_IDLE_S seconds of silence the kernel probes every
+ * P5_KEEPALIVE_INTVL_S, and P5_KEEPALIVE_CNT unanswered probes close it. A
+ * peer that is only stopped or busy is not gone, and its kernel answers.
+ *
+ * A worker's connection is never idle, though: its leases are always on
+ * their way. Data unacknowledged for unacked_max_ms closes a connection
+ * too (ZMQ_TCP_MAXRT, TCP_USER_TIMEOUT), so a worker passes
+ * P5_UNACKED_MAX_MS. Linux also closes a connection whose peer has read
+ * nothing, its window shut, for that long, which is why the bound is long
+ * and why the coordinator passes 0, none: its leases judge the workers,
+ * and one that is slow to read must not lose its connection. */
+#define P5_KEEPALIVE_IDLE_S 1
+#define P5_KEEPALIVE_INTVL_S 1
+#define P5_KEEPALIVE_CNT 3
+#define P5_UNACKED_MAX_MS 20000
+
+static inline int zcall_set_keepalive(void *sock, int unacked_max_ms)
+{
+    return zcall_set_int(sock, ZMQ_TCP_KEEPALIVE, 1) < 0 ||
+                   zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_IDLE, P5_KEEPALIVE_IDLE_S) < 0 ||
+                   zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_INTVL, P5_KEEPALIVE_INTVL_S) < 0 ||
+                   zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_CNT, P5_KEEPALIVE_CNT) < 0 ||
+                   zcall_set_int(sock, ZMQ_TCP_MAXRT, unacked_max_ms) < 0
+               ? -1
+               : 0;
+}
+
 static inline int zcall_getsockopt(void *sock, int opt, void *value, size_t *len)
 {
     int rc;

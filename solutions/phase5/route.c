@@ -157,7 +157,7 @@ int route_send(struct coord *p, struct wk *w)
     if (rc < 0) {
         char why[160];
         snprintf(why, sizeof why, "cannot send to it: %s",
-                 rc == -EHOSTUNREACH ? "its connection is gone (closed, or ZeroMQ's heartbeat timed out)"
+                 rc == -EHOSTUNREACH ? "its connection is gone (closed, or its keepalive found no host)"
                                      : zmq_strerror(-rc));
         p5_worker_lost(p, w->index, why);
         return rc;

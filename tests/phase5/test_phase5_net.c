@@ -28,6 +28,7 @@
 #include "proc.h"
 #include "remote.h"
 #include "wire.h"
+#include "zcall.h"
 
 #define PHASE5 BIN_DIR "/phase5"
 #define IP "/usr/sbin/ip"
@@ -588,4 +589,42 @@ Test(phase5_net, workers_in_network_namespaces_of_their_own_give_the_golden_dump
     for (size_t t = 0; t < sizeof traces / sizeof traces[0]; t++)
         remote_golden(pre, 2, traces[t], in_namespace, &lab, from);
     unsetenv("MSGROUTE_LOG");
+}
+
+/* A host that vanishes: the coordinator's namespace loses its address, so
+ * nothing the worker sends is acknowledged and nothing reaches it. The
+ * worker's leases are always in flight, so keepalive never probes; it is
+ * the bound on unacknowledged data (P5_UNACKED_MAX_MS, zcall.h) that ends
+ * it, with exit 8, instead of the kernel's retransmissions for minutes. */
+Test(phase5_net, a_worker_whose_coordinators_host_vanishes_ends_with_exit_8_at_its_unacked_bound, .timeout = 90)
+{
+    char ns[NS_MAX][64], why[512];
+    if (!ns_lab(ns, why, sizeof why))
+        cr_skip_test("cannot make network namespaces here: %s", why);
+    char dir[CONF_PATH_MAX];
+    keygen(dir, "keys");
+    /* A lease longer than the worker's bound: the coordinator must not end
+     * the run (and its worker) first. */
+    char *argv[] = {IP,          "netns",     "exec",    ns[0],    PHASE5,
+                    "--remote",  "--workers", "1",       "--bind", "tcp://10.213.0.1:*",
+                    "--keys",    dir,         "--lease", "120000", "--messages",
+                    "100000000", "--rate",    "20000",   NULL};
+    struct remote_run rr;
+    struct in_ns lab = {ns};
+    remote_coordinator(argv, 1, &rr);
+    in_namespace(&rr, 0, &lab);
+    proc_sleep_ms(1500);
+    ip_ok((char *[]){"-n", ns[0], "addr", "del", "10.213.0.1/24", "dev", "br0", NULL});
+    long long t0 = proc_now_ms();
+    char err[4096];
+    int st = remote_worker_exit(&rr, 0, P5_UNACKED_MAX_MS + 20000, err, sizeof err);
+    long long took = proc_now_ms() - t0;
+    cr_expect_eq(st, 8, "worker: exit %d after %lld ms: %s", st, took, err);
+    cr_expect(strstr(err, "connection to the coordinator closed"), "%s", err);
+    cr_expect_lt(took, P5_UNACKED_MAX_MS + 10000, "the worker took %lld ms to give up", took);
+    kill(rr.coord.pid, SIGKILL);
+    struct proc_result r;
+    proc_wait(&rr.coord, 5000, &r);
+    proc_result_free(&r);
+    remote_assert_clean(&rr);
 }
