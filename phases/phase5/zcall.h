@@ -1,6 +1,7 @@
 /* zcall.h - the libzmq calls phase 5 makes outside its loop's receive and
- * send paths, retried when a signal interrupts them, and the context every
- * phase 5 process makes its sockets in.
+ * send paths, retried when a signal interrupts them, the context every
+ * phase 5 process makes its sockets in, and the TCP options that close a
+ * connection to a host that is gone.
  *
  * A socket call first runs the commands libzmq's I/O thread has queued for
  * the socket, and the poll() it waits on them with can be interrupted by a
@@ -89,13 +90,12 @@ static inline int zcall_set_int(void *sock, int opt, int value)
 
 static inline int zcall_set_keepalive(void *sock, int unacked_max_ms)
 {
-    return zcall_set_int(sock, ZMQ_TCP_KEEPALIVE, 1) < 0 ||
-                   zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_IDLE, P5_KEEPALIVE_IDLE_S) < 0 ||
-                   zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_INTVL, P5_KEEPALIVE_INTVL_S) < 0 ||
-                   zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_CNT, P5_KEEPALIVE_CNT) < 0 ||
-                   zcall_set_int(sock, ZMQ_TCP_MAXRT, unacked_max_ms) < 0
-               ? -1
-               : 0;
+    if (zcall_set_int(sock, ZMQ_TCP_KEEPALIVE, 1) < 0 ||
+        zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_IDLE, P5_KEEPALIVE_IDLE_S) < 0 ||
+        zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_INTVL, P5_KEEPALIVE_INTVL_S) < 0 ||
+        zcall_set_int(sock, ZMQ_TCP_KEEPALIVE_CNT, P5_KEEPALIVE_CNT) < 0)
+        return -1;
+    return zcall_set_int(sock, ZMQ_TCP_MAXRT, unacked_max_ms); /* 0: the kernel's default */
 }
 
 static inline int zcall_getsockopt(void *sock, int opt, void *value, size_t *len)
