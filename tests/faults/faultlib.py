@@ -18,8 +18,16 @@ class Result:
         self.ended_at = ended_at  # time.monotonic() when it was seen to end
         self.no_leftovers = no_leftovers  # nothing of its process group left 1 s later
 
+    # What a library or a sanitizer prints before it kills the process: the
+    # cause of a death by signal, often followed by the workers' own lines.
+    DYING_WORDS = ("Assertion", "Sanitizer", "runtime error", "double free", "corrupted")
+
     def err_tail(self, lines=3):
-        return " | ".join(self.err.strip().splitlines()[-lines:])
+        said = self.err.strip().splitlines()
+        tail = said[-lines:]
+        if 0 > self.status > -64:  # killed by a signal: name why, if it was said earlier
+            tail = [s for s in said[:-lines] if any(w in s for w in self.DYING_WORDS)][-2:] + tail
+        return " | ".join(tail)
 
     def json(self):
         for line in reversed(self.out.splitlines()):
