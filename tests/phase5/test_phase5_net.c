@@ -614,6 +614,10 @@ Test(phase5_net, a_worker_whose_coordinators_host_vanishes_ends_with_exit_8_at_i
     remote_coordinator(argv, 1, &rr);
     in_namespace(&rr, 0, &lab);
     proc_sleep_ms(1500);
+    /* The run is under way: both still run, the worker connected. */
+    cr_expect_not(proc_has_exited(rr.coord.pid), "the coordinator ended before the cut: %s",
+                  proc_err_tail(rr.coord.pid, why, sizeof why));
+    cr_expect_not(proc_has_exited(rr.worker[0].pid), "the worker ended before the cut");
     ip_ok((char *[]){"-n", ns[0], "addr", "del", "10.213.0.1/24", "dev", "br0", NULL});
     long long t0 = proc_now_ms();
     char err[4096];
