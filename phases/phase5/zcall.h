@@ -76,8 +76,8 @@ static inline int zcall_set_int(void *sock, int opt, int value)
  * P5_KEEPALIVE_INTVL_S, and P5_KEEPALIVE_CNT unanswered probes close it. A
  * peer that is only stopped or busy is not gone, and its kernel answers.
  *
- * A worker's connection is never idle, though: its leases are always on
- * their way. Data unacknowledged for unacked_max_ms closes a connection
+ * A worker's connection is seldom idle, though: credit handed back,
+ * answers and leases are on their way. Data unacknowledged for unacked_max_ms closes a connection
  * too (ZMQ_TCP_MAXRT, TCP_USER_TIMEOUT), so a worker passes
  * P5_UNACKED_MAX_MS. Linux also closes a connection whose peer has read
  * nothing, its window shut, for that long, which is why the bound is long

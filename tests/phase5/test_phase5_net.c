@@ -593,9 +593,10 @@ Test(phase5_net, workers_in_network_namespaces_of_their_own_give_the_golden_dump
 
 /* A host that vanishes: the coordinator's namespace loses its address, so
  * nothing the worker sends is acknowledged and nothing reaches it. The
- * worker's leases are always in flight, so keepalive never probes; it is
- * the bound on unacknowledged data (P5_UNACKED_MAX_MS, zcall.h) that ends
- * it, with exit 8, instead of the kernel's retransmissions for minutes. */
+ * worker keeps handing credit back, so its connection is not idle and
+ * keepalive does not probe it; it is the bound on unacknowledged data
+ * (P5_UNACKED_MAX_MS, zcall.h) that ends it, with exit 8, instead of the
+ * kernel's retransmissions for minutes. */
 Test(phase5_net, a_worker_whose_coordinators_host_vanishes_ends_with_exit_8_at_its_unacked_bound, .timeout = 90)
 {
     char ns[NS_MAX][64], why[512];
