@@ -58,16 +58,17 @@ static inline int zcall_set_int(void *sock, int opt, int value)
 /* How a connection to a host that is gone gets closed: by the kernel's TCP
  * keepalive, not by ZeroMQ's heartbeats (ZMQ_HEARTBEAT_IVL).
  *
- * libzmq 4.3.4 (Debian's, and its master branch as of 2026) has a
- * connection whose input is stopped, its receive queue at the high-water
- * mark, keep an I/O error flag when its peer dies, until the queue drains.
- * Its heartbeat timer, and the PONG owed to a PING still in its buffer,
- * write to that connection meanwhile, and an assertion aborts the whole
- * process: "Assertion failed: !_io_error (src/stream_engine_base.cpp:331)".
- * make faults found it in the coordinator, killing workers that were
- * sending checkpoints through the short queues of P5_UPSTREAM_HWM; libzmq's
- * issue 4841 reports the same assertion. Without heartbeats in either
- * direction nothing writes to such a connection.
+ * In libzmq 4.3.4 (Debian's; its master branch as of 2026 is the same), a
+ * connection that has stopped reading because its receive queue is at the
+ * high-water mark, and whose peer then dies, keeps an I/O error flag until
+ * the queue drains. Meanwhile its heartbeat timer, or the PONG owed to a
+ * PING still in its buffer, writes to it, and an assertion aborts the
+ * whole process: "Assertion failed: !_io_error
+ * (src/stream_engine_base.cpp:331)". make faults found it in the
+ * coordinator, killing workers that were sending checkpoints through the
+ * short queues of P5_UPSTREAM_HWM; libzmq's issue 4841 reports the same
+ * assertion. With no heartbeats in either direction nothing writes to such
+ * a connection.
  *
  * A process that dies closes its connections at once, and whether a worker
  * is alive is its lease's business (coord.c). What is left is a host that
@@ -77,12 +78,12 @@ static inline int zcall_set_int(void *sock, int opt, int value)
  * peer that is only stopped or busy is not gone, and its kernel answers.
  *
  * A worker's connection is seldom idle, though: credit handed back,
- * answers and leases are on their way. Data unacknowledged for unacked_max_ms closes a connection
- * too (ZMQ_TCP_MAXRT, TCP_USER_TIMEOUT), so a worker passes
- * P5_UNACKED_MAX_MS. Linux also closes a connection whose peer has read
- * nothing, its window shut, for that long, which is why the bound is long
- * and why the coordinator passes 0, none: its leases judge the workers,
- * and one that is slow to read must not lose its connection. */
+ * answers and leases are on their way. Data unacknowledged for
+ * unacked_max_ms closes a connection too (ZMQ_TCP_MAXRT, TCP_USER_TIMEOUT),
+ * so a worker passes P5_UNACKED_MAX_MS. Linux also closes a connection
+ * whose peer has read nothing, its window shut, for that long: hence a long
+ * bound, and none (0) in the coordinator, whose leases judge the workers
+ * and which must not drop one that is only slow to read. */
 #define P5_KEEPALIVE_IDLE_S 1
 #define P5_KEEPALIVE_INTVL_S 1
 #define P5_KEEPALIVE_CNT 3
