@@ -615,7 +615,7 @@ Test(phase5_net, a_worker_whose_coordinators_host_vanishes_ends_with_exit_8_at_i
     remote_coordinator(argv, 1, &rr);
     in_namespace(&rr, 0, &lab);
     proc_sleep_ms(1500);
-    /* The run is under way: both still run, the worker connected. */
+    /* The run is under way: neither has ended before the cut. */
     cr_expect_not(proc_has_exited(rr.coord.pid), "the coordinator ended before the cut: %s",
                   proc_err_tail(rr.coord.pid, why, sizeof why));
     cr_expect_not(proc_has_exited(rr.worker[0].pid), "the worker ended before the cut");
