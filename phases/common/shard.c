@@ -87,15 +87,11 @@ void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, co
         after_apply(s);
 }
 
-struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload)
-{
-    struct machine *mc = table_upsert(&s->table, m->id, m->id_len, m->id_hash);
-    if (mc)
-        shard_apply_to(s, mc, m, payload);
-    return mc;
-}
-
 int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload)
 {
-    return shard_apply(s, m, payload) ? 0 : -ENOMEM;
+    struct machine *mc = shard_machine(s, m);
+    if (!mc)
+        return -ENOMEM;
+    shard_apply_to(s, mc, m, payload);
+    return 0;
 }

@@ -38,17 +38,20 @@ int shard_recover_from(struct shard *s, struct recover_area *area);
  * applied, and the caller must not pretend it was). */
 int shard_deliver(struct shard *s, const struct msg *m, const uint8_t *payload);
 
-/* shard_deliver() that also returns the machine it updated (NULL when out
- * of memory, as -ENOMEM above), for a phase that publishes the machine
- * somewhere else too (phase 4's shared state table) without a second lookup.
- * The pointer is valid until the next delivery. */
-struct machine *shard_apply(struct shard *s, const struct msg *m, const uint8_t *payload);
+/* The machine of m's id, created IDLE if new; NULL when out of memory (a
+ * machine that cannot be created gets no message: -ENOMEM above). With
+ * shard_apply_to(), shard_deliver() in two steps, for a phase that keeps
+ * where each machine is (phase 4, by state-table slot) and so looks up only
+ * a machine it has not met. The pointer is valid until the next machine is
+ * created. */
+static inline struct machine *shard_machine(struct shard *s, const struct msg *m)
+{
+    return table_upsert(&s->table, m->id, m->id_len, m->id_hash);
+}
 
-/* The part of shard_apply() after the lookup: applies m to mc, which must be
- * this shard's machine of m's id (a pointer shard_apply() returned, or
- * &table.machines[i] for an index it stands at). For a phase that already
- * knows where the machine is (phase 4 keeps each machine's index by its
- * state-table slot) and so skips the hash probe and the id comparison. */
+/* Applies m to mc, which must be this shard's machine of m's id (a pointer
+ * shard_machine() returned, or &table.machines[i] for an index it stands
+ * at). */
 void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload);
 
 /* The machine of id, or NULL: a lookup that creates nothing, as a query's. */

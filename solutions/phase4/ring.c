@@ -439,16 +439,19 @@ int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail
         memcpy(&h, data + off, RING_ALIGN);
     if (h.rec_len < RING_ALIGN || h.rec_len % RING_ALIGN != 0 || h.rec_len > room)
         return RING_CORRUPT;
-    *out = (struct ring_view){.kind = h.kind};
+    /* PAD and END views carry their kind alone; a MSG view has every field
+     * set below, once the record has passed every check. */
     switch (h.kind) {
     case RING_PAD:
         if (h.rec_len != to_end) /* a PAD always runs to the end of the circle */
             return RING_CORRUPT;
+        *out = (struct ring_view){.kind = h.kind};
         *len = h.rec_len;
         return RING_OK;
     case RING_END:
         if (h.rec_len != RING_ALIGN)
             return RING_CORRUPT;
+        *out = (struct ring_view){.kind = h.kind};
         *len = h.rec_len;
         return RING_OK;
     case RING_MSG: break;
@@ -465,6 +468,7 @@ int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail
     uint64_t at = align8((uint32_t)sizeof h + h.id_len);
     if (at + h.frag_len > h.rec_len || align8((uint32_t)(at + h.frag_len)) != h.rec_len)
         return RING_CORRUPT;
+    out->kind = RING_MSG;
     out->event = h.event;
     out->id_len = h.id_len;
     out->slot = h.slot;
