@@ -94,9 +94,9 @@ static int reassemble(struct worker *w, const struct ring_view *v, const uint8_t
  * instead of being paid one after another. Not a whole batch at once: four
  * lines for each of BATCH records is 32 KiB, most of an L1 data cache and
  * far more misses than a core keeps in flight, and the first lines would be
- * evicted (or never fetched) before they are used. Returns how many MSG records it pulled;
- * *got is ring_next()'s last answer, and *end is set when the END record came
- * (not counted). */
+ * evicted (or never fetched) before they are used. Returns how many MSG
+ * records it pulled; *got is ring_next()'s last answer, and *end is set when
+ * the END record came (not counted). */
 static unsigned pull_group(struct worker *w, struct ring_view *vs, unsigned max, int *got, bool *end)
 {
     unsigned n = 0;
