@@ -34,6 +34,7 @@
 
 #include "clock.h"
 #include "fnv.h"
+#include "layout.h"
 #include "log.h"
 #include "pacer.h"
 #include "payload.h"
@@ -80,6 +81,7 @@ struct main4 {
     struct hist *queries;
     struct hist *service; /* the read alone, without the wait for the loop to get to it */
     struct phase4_shared sh;
+    struct layout layout; /* each id's record in the state table */
     struct ring_producer *prod;
     void *seg;
     size_t seg_len;
@@ -172,6 +174,10 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     uint32_t nslots = source_ids_capacity(l->src);
     if (nslots == 0)
         nslots = 1;
+    if (layout_place(&l->layout, l->src, n) < 0) {
+        fprintf(stderr, "phase4: out of memory placing %u ids in the state table\n", source_ids_known(l->src));
+        return -1;
+    }
     size_t ring_len = (ring_bytes(l->ring_size) + 63) / 64 * 64;
     l->seg_len = ring_len * n + statetab_bytes(nslots);
 
@@ -264,7 +270,7 @@ static void run_queries(struct main4 *l, uint64_t now)
         if (asked++ == 0)
             tq = tl_now();
         const struct idkey *k = q.key;
-        uint32_t slot = q.index;
+        uint32_t slot = layout_slot(&l->layout, q.index);
         uint32_t w = route_worker(k->hash, l->o->workers);
         struct machine m;
         /* After the END, a worker that exited has drained: its records are
@@ -513,7 +519,7 @@ static enum step restart(struct main4 *l, uint32_t w)
     enum step st = STEP_OK;
     struct msg m;
     while (st == STEP_OK && recover_replay_next(&l->rec, w, &m)) {
-        st = route(l, &m, m.id_index, w);
+        st = route(l, &m, layout_slot(&l->layout, m.id_index), w);
         n++;
     }
     if (st == STEP_OK && l->draining)
@@ -658,7 +664,7 @@ static int run_loop(struct main4 *l)
         more = n == batch;
         for (uint64_t i = 0; i < n; i++) {
             enum step st;
-            while ((st = route_new(l, &ms[i], ms[i].id_index, lines[i])) != STEP_OK)
+            while ((st = route_new(l, &ms[i], layout_slot(&l->layout, ms[i].id_index), lines[i])) != STEP_OK)
                 if (st == STEP_ABORT || !recover_dead(l))
                     return -1;
             /* A query waits for at most QUERY_CHECK_EVERY messages. */
@@ -694,6 +700,7 @@ static void teardown(struct main4 *l)
     free(l->end_put);
     free(l->dead);
     recover_free(&l->rec);
+    layout_free(&l->layout);
 }
 
 int phase4_run(const struct options *o, const struct phase4_config *cfg, struct source *src, struct hist *queries,

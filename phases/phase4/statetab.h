@@ -7,11 +7,11 @@
  * waits for a worker that was preempted, stopped or killed in the middle of
  * a write; it reads the copy the worker is not writing.
  *
- * Records are indexed by slot, the dense index the source gave the id when it
- * interned it (struct msg's id_index), so the main process finds a record with
- * no shared hash index at all. Each slot has exactly one writer (the worker
- * that owns the id, SPEC §4), so a reader sees the state before or the state
- * after one message, never a mix.
+ * Records are indexed by slot, a dense number the main process gives each id
+ * (layout.h: each worker's records together), so it finds a record with no
+ * shared hash index at all. Each slot has exactly one writer (the worker that
+ * owns the id, SPEC §4), so a reader sees the state before or the state after
+ * one message, never a mix.
  *
  * Layout, for the writer's sake (it publishes after every message, so this
  * is on the hot path): the fields a message can change (state and the ten
