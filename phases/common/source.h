@@ -159,6 +159,13 @@ struct idkey source_id(const struct source *s, uint32_t i);
  * IDMAP_NONE if none yet. */
 uint32_t source_random_seen(const struct source *s, struct rng *r);
 
+/* Whether the id of index i has been emitted: only such an id can have a
+ * machine. */
+static inline bool source_emitted(const struct source *s, uint32_t i)
+{
+    return i < s->seen_cap && (s->seen[i / 64] >> (i & 63) & 1);
+}
+
 void source_free(struct source *s);
 
 /* Shared by the generator and the trace loader: sizes seen[] for every id

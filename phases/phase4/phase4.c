@@ -581,7 +581,7 @@ static bool drain(struct main4 *l)
     return !l->lost;
 }
 
-#define COLLECT_CHUNK 4096u /* records read before their pages are let go */
+#define COLLECT_CHUNK 1024u /* records read between lettings go of the table's pages */
 
 /* Lets go of this process's mapping of the pages wholly inside [from, to).
  * On a shared mapping that loses nothing: the data stays in the segment,
@@ -605,22 +605,26 @@ static int collect(struct main4 *l, struct phase4_result *res)
     int rc = run_sorter_init(l->o, &res->rows);
     if (rc < 0)
         return run_sorter_failed("phase4", &res->rows, rc);
-    /* Only the slots of ids the source has named: a stream's table is sized
-     * for more, and reading the rest would only fault in empty pages. */
-    uint32_t known = source_ids_known(l->src);
-    uint32_t used = known < l->sh.tab.nslots ? known : l->sh.tab.nslots;
+    /* Only the records of ids the source emitted: any other is empty, and
+     * reading it would create a page that no worker wrote (with 10^7 ids
+     * and a few messages, most of a table of gigabytes). */
     const struct statetab *t = &l->sh.tab;
-    for (uint32_t i = 0; i < used; i++) {
-        /* The main process reads the whole table once, here: mapping all
-         * of it would cost it as much memory per machine as the workers. */
-        if (i % COLLECT_CHUNK == 0 && i > 0) {
-            let_go(t->slots + i - COLLECT_CHUNK, t->slots + i);
-            let_go(t->cold + i - COLLECT_CHUNK, t->cold + i);
-        }
+    uint32_t known = source_ids_known(l->src), done = 0;
+    for (uint32_t i = 0; i < known; i++) {
+        if (!source_emitted(l->src, i))
+            continue;
+        /* The main process reads each record once, here: keeping the pages
+         * mapped would cost it as much memory per machine as the workers.
+         * Its reads jump between the workers' runs of slots (layout.h), so
+         * now and then it lets go of the whole table. */
+        if (++done % COLLECT_CHUNK == 0)
+            let_go(t->slots, t->cold + t->nslots);
+        uint32_t slot = layout_slot(&l->layout, i);
         struct machine m;
-        int st = statetab_read(t, i, &m, 1);
+        int st = statetab_read(t, slot, &m, 1);
         if (st == STATETAB_BUSY) {
-            fprintf(stderr, "phase4: slot %u of the state table is still being written after every worker ended\n", i);
+            fprintf(stderr, "phase4: slot %u of the state table is still being written after every worker ended\n",
+                    slot);
             return EXIT_OUTPUT_FAILED;
         }
         if (st == STATETAB_OK && (rc = extsort_add(&res->rows, &m, 0)) < 0)
