@@ -151,7 +151,7 @@ void conf_run_ok(char *const argv[])
     proc_result_free(&r);
 }
 
-long conf_voluntary_switches(char *const argv[], int timeout_ms)
+void conf_usage(char *const argv[], int timeout_ms, struct conf_usage *used)
 {
     struct rusage before, after;
     cr_assert_eq(getrusage(RUSAGE_CHILDREN, &before), 0);
@@ -161,7 +161,15 @@ long conf_voluntary_switches(char *const argv[], int timeout_ms)
     cr_assert_eq(r.status, 0, "%s: exit %d; its stderr ended:\n%s", argv[0], r.status, proc_tail(r.err));
     cr_assert_eq(getrusage(RUSAGE_CHILDREN, &after), 0);
     proc_result_free(&r);
-    return after.ru_nvcsw - before.ru_nvcsw;
+    *used = (struct conf_usage){.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw,
+                                .page_faults = after.ru_minflt - before.ru_minflt};
+}
+
+long conf_voluntary_switches(char *const argv[], int timeout_ms)
+{
+    struct conf_usage used;
+    conf_usage(argv, timeout_ms, &used);
+    return used.voluntary_switches;
 }
 
 void conf_msgen(const char *path, char *const gen[])

@@ -108,10 +108,17 @@ void conf_killed_worker_exits_3(const char *bin, char *const extra[]);
  * "worker 1 (pid P): killed by SIGKILL" on stderr. */
 void conf_killed_worker_exits_3_while_blocked(const char *bin, char *const extra[]);
 
-/* Runs argv, asserting exit 0 within timeout_ms, and returns the voluntary
- * context switches of the program and of the workers it waited for
- * (RUSAGE_CHILDREN): its sleeps, which the kernel counts whatever the
- * machine's load. */
+/* What a program and the workers it waited for (RUSAGE_CHILDREN) used:
+ * counts the kernel keeps whatever the machine's load. */
+struct conf_usage {
+    long voluntary_switches; /* its sleeps */
+    long page_faults;        /* minor: pages mapped on first touch */
+};
+
+/* Runs argv, asserting exit 0 within timeout_ms, into *used. */
+void conf_usage(char *const argv[], int timeout_ms, struct conf_usage *used);
+
+/* conf_usage()'s voluntary context switches alone. */
 long conf_voluntary_switches(char *const argv[], int timeout_ms);
 
 /* The sum of a dump's msgs column (the third); asserts the dump exists. */
