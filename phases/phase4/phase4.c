@@ -581,7 +581,7 @@ static bool drain(struct main4 *l)
     return !l->lost;
 }
 
-#define COLLECT_CHUNK 1024u /* records read between lettings go of the table's pages */
+#define COLLECT_CHUNK 1024u /* records collect() reads before it lets go of the table's pages again */
 
 /* Lets go of this process's mapping of the pages wholly inside [from, to).
  * On a shared mapping that loses nothing: the data stays in the segment,
