@@ -42,11 +42,14 @@ void sm_init(struct machine *m, const char *id, size_t id_len, uint64_t id_hash)
     memcpy(m->id, id, id_len);
 }
 
-/* Every counter is added to, none is branched on: the events of a trace
- * follow no pattern, so a branch on the cell would be mispredicted at
- * about every other message, and that would cost more than all the adds.
- * An invalid cell names the old state and no effect (sm.h), so it changes
- * the invalid count alone. */
+/* The counters every message moves are updated without a branch: whether
+ * a cell is valid or changes the state follows no pattern in a trace, so a
+ * branch on it would be mispredicted about every other message. An effect
+ * (a job, a failure, bytes) and a corrupt payload are rare instead, so
+ * those four counters sit behind branches that are almost always predicted
+ * not taken, and a typical message neither computes nor stores them. An
+ * invalid cell names the old state and no effect (sm.h), so it changes the
+ * invalid count alone. */
 void sm_apply(struct machine *m, uint64_t seq, enum event e, uint32_t payload_len, bool payload_ok)
 {
     struct sm_step step = table[m->state][e];
@@ -56,9 +59,12 @@ void sm_apply(struct machine *m, uint64_t seq, enum event e, uint32_t payload_le
     m->checksum = fnv64_fold(fnv64_fold(m->checksum, seq), (uint64_t)e);
     m->invalid += !step.valid;
     m->transitions += step.next != m->state;
-    m->jobs += step.effect == SM_JOB;
-    m->failures += step.effect == SM_FAILURE;
-    m->bytes += step.effect == SM_BYTES ? payload_len : 0;
-    m->corrupt += !payload_ok;
+    if (step.effect != SM_NONE) {
+        m->jobs += step.effect == SM_JOB;
+        m->failures += step.effect == SM_FAILURE;
+        m->bytes += step.effect == SM_BYTES ? payload_len : 0;
+    }
+    if (!payload_ok)
+        m->corrupt++;
     m->state = step.next;
 }
