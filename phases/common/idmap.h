@@ -49,7 +49,11 @@ struct idmap {
 
 /* Puts value (an index + 1) in the first empty slot from hash's home: the
  * insertion step of linear probing, shared by every probe array of the
- * suite (this map's and a machine table's, table.c) when it is rebuilt. */
+ * suite (this map's and a machine table's, table.c) when it is rebuilt.
+ * An id's home is its hash's low bits, never its high ones: FNV-1a's prime
+ * is 2^40 + 0x1b3, so the last bytes of an id reach the high bits only
+ * through carries, and ids that differ only in their last digits ("id-17",
+ * "id-18") mostly share their high bits and would crowd the same slots. */
 static inline void probe_place(uint32_t *slots, uint32_t mask, uint64_t hash, uint32_t value)
 {
     uint32_t pos = (uint32_t)hash & mask;
