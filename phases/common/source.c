@@ -67,12 +67,13 @@ static inline uint64_t gen_hash(const uint64_t *prefix_hash, uint32_t i)
     return (prefix_hash[i / 10] ^ (uint64_t)('0' + i % 10)) * FNV64_PRIME;
 }
 
-/* A generated id: its string in its slot, its length in the slot's last
- * byte (after the NULs), its hash from its prefix's. */
+/* A generated id: its string in its slot, its hash and length from its
+ * prefix's (one FNV-1a step, one byte more). */
 static inline struct idkey gen_id(const struct source *s, uint32_t i)
 {
-    const char *name = s->names + (size_t)i * s->name_stride;
-    return (struct idkey){.hash = gen_hash(s->prefix_hash, i), .s = name, .len = (uint8_t)name[s->name_stride - 1]};
+    return (struct idkey){.hash = gen_hash(s->prefix_hash, i),
+                          .s = s->names + (size_t)i * s->name_stride,
+                          .len = (uint8_t)(s->prefix_len[i / 10] + 1)};
 }
 
 static size_t prefix_hashes(uint32_t ids)
@@ -81,22 +82,28 @@ static size_t prefix_hashes(uint32_t ids)
 }
 
 /* The slot of every id below ids, for as long as no stop request comes
- * (then fewer: the source emits nothing anyway), and the hashes of the
- * prefixes. A slot is the longest id, its NUL and its length byte. */
+ * (then fewer: the source emits nothing anyway), and the hashes and lengths
+ * of the prefixes. A slot is the longest id and its NUL: a shorter id ends
+ * in NULs. Lengths are kept per prefix, a byte for ten ids, not per id: in
+ * the main process of phases 3-5, a byte an id is a byte every machine
+ * costs. */
 static int name_ids(struct source *s, uint32_t ids)
 {
     char last[MSG_ID_MAX + 1];
-    s->name_stride = (uint32_t)snprintf(last, sizeof last, "%s%u", GEN_ID_PREFIX, ids - 1) + 2;
+    s->name_stride = (uint32_t)snprintf(last, sizeof last, "%s%u", GEN_ID_PREFIX, ids - 1) + 1;
     s->names = mainmem_alloc((size_t)ids * s->name_stride, false);
     s->prefix_hash = mainmem_alloc(prefix_hashes(ids) * sizeof *s->prefix_hash, false);
-    if (!s->names || !s->prefix_hash)
+    s->prefix_len = mainmem_alloc(prefix_hashes(ids), false);
+    if (!s->names || !s->prefix_hash || !s->prefix_len)
         return -ENOMEM;
     s->prefix_hash[0] = fnv1a64(GEN_ID_PREFIX, GEN_ID_PREFIX_LEN);
-    for (uint32_t j = 1; j < prefix_hashes(ids); j++)
-        s->prefix_hash[j] = gen_hash(s->prefix_hash, j); /* j / 10 < j: already there */
+    s->prefix_len[0] = GEN_ID_PREFIX_LEN;
+    for (uint32_t j = 1; j < prefix_hashes(ids); j++) { /* j / 10 < j: already there */
+        s->prefix_hash[j] = gen_hash(s->prefix_hash, j);
+        s->prefix_len[j] = (uint8_t)(s->prefix_len[j / 10] + 1);
+    }
     for (uint32_t i = 0; i < ids && !stopped_during_start_up(s, i); i++) {
-        char *name = s->names + (size_t)i * s->name_stride;
-        name[s->name_stride - 1] = (char)snprintf(name, s->name_stride - 1, "%s%u", GEN_ID_PREFIX, i);
+        snprintf(s->names + (size_t)i * s->name_stride, s->name_stride, "%s%u", GEN_ID_PREFIX, i);
         s->name_count = i + 1;
     }
     return 0;
@@ -235,6 +242,7 @@ void source_free(struct source *s)
     idmap_free(&s->ids);
     mainmem_free(s->names, (size_t)s->gen.ids * s->name_stride);
     mainmem_free(s->prefix_hash, prefix_hashes(s->gen.ids) * sizeof *s->prefix_hash);
+    mainmem_free(s->prefix_len, prefix_hashes(s->gen.ids));
     zipf_free(&s->zipf);
     mainmem_free(s->seen, seen_bytes(s->seen_cap));
     mainmem_free(s->block, SOURCE_TRACE_BLOCK * sizeof *s->block);
@@ -249,6 +257,7 @@ void source_free(struct source *s)
     s->seen_cap = 0;
     s->names = NULL;
     s->prefix_hash = NULL;
+    s->prefix_len = NULL;
     s->name_count = 0;
     s->block = NULL;
     s->spilled = false;

@@ -69,6 +69,7 @@ struct source {
     struct idmap ids;      /* a trace's */
     char *names;           /* the generator's: id i's slot at names + i * name_stride */
     uint64_t *prefix_hash; /* the generator's: [j] hashes "id-<j>" for 0 < j <= ids / 10; [0] "id-" */
+    uint8_t *prefix_len;   /* the generator's: [j] the length of that string */
     uint32_t name_stride;
     uint32_t name_count;                /* ids named (fewer than gen.ids after a stop during start-up) */
     uint64_t *seen;                     /* bit i set once id i has been emitted */

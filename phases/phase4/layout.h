@@ -15,8 +15,10 @@
  * into one run of slots per worker, as long as the number of ids that worker
  * owns, and an id's slot is its worker's first slot plus the number of that
  * worker's ids interned before it. The main process keeps the slot of every
- * id (4 bytes an id), computed once before the workers start; it hands the
- * slot to the worker in each record and reads the slot for a query.
+ * id, computed once before the workers start; it hands the slot to the
+ * worker in each record and reads the slot for a query. A slot is below
+ * IDMAP_MAX_IDS, 2^24, so it is kept in three bytes, not four: a byte an id
+ * is a byte every machine costs the main process.
  *
  * A stream cannot: its ids, and so their workers, arrive during the run.
  * Its slot is the id's index, as it is with one worker, whose run is the
@@ -24,12 +26,20 @@
 #ifndef MSGROUTE_PHASE4_LAYOUT_H
 #define MSGROUTE_PHASE4_LAYOUT_H
 
+#include <endian.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "source.h"
 
+#define LAYOUT_SLOT_BYTES 3u
+
+_Static_assert(IDMAP_MAX_IDS <= 1ull << (8 * LAYOUT_SLOT_BYTES), "every slot must fit in LAYOUT_SLOT_BYTES");
+
+/* slot: id index i's slot in bytes [3i, 3i + 3), low byte first, and one
+ * byte to spare at the end; NULL when the slot is the id index. */
 struct layout {
-    uint32_t *slot; /* slot[id index]; NULL: the slot is the id index */
+    uint8_t *slot;
     uint32_t count; /* ids in slot[] */
 };
 
@@ -40,7 +50,15 @@ int layout_place(struct layout *l, const struct source *src, uint32_t nworkers);
 /* The state-table slot of the id with the source's index `index`. */
 static inline uint32_t layout_slot(const struct layout *l, uint32_t index)
 {
-    return l->slot ? l->slot[index] : index;
+    if (!l->slot)
+        return index;
+    /* One 4-byte load, the next slot's first byte masked off (the array
+     * has a byte to spare after the last slot), not three 1-byte loads
+     * and the shifts that join them: the main process reads a slot for
+     * every message it routes. */
+    uint32_t word;
+    memcpy(&word, l->slot + (size_t)index * LAYOUT_SLOT_BYTES, sizeof word);
+    return le32toh(word) & 0xffffff;
 }
 
 void layout_free(struct layout *l);

@@ -43,9 +43,10 @@ static void check_runs(const struct source *src, uint32_t workers)
     layout_free(&l);
 }
 
+/* More than 2^17 ids: slots use all three bytes layout.h keeps them in. */
 Test(layout, each_workers_ids_take_one_run_of_slots_in_interning_order, .timeout = 30)
 {
-    struct gen_config g = {.messages = 10, .ids = 10000, .dist = DIST_UNIFORM, .seed = 3};
+    struct gen_config g = {.messages = 10, .ids = 200000, .dist = DIST_UNIFORM, .seed = 3};
     struct source src;
     cr_assert_eq(source_init_generator(&src, &g), 0);
     uint32_t counts[] = {2, 3, 16};
