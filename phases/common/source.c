@@ -86,7 +86,8 @@ static size_t prefix_hashes(uint32_t ids)
  * of the prefixes. A slot is the longest id and its NUL: a shorter id ends
  * in NULs. Lengths are kept per prefix, a byte for ten ids, not per id: in
  * the main process of phases 3-5, a byte an id is a byte every machine
- * costs. */
+ * costs. Kept, not counted: counting an id's digits takes a bit scan, a
+ * multiply and a compare on every message, where this is one load. */
 static int name_ids(struct source *s, uint32_t ids)
 {
     char last[MSG_ID_MAX + 1];
