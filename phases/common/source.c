@@ -76,7 +76,8 @@ static inline struct idkey gen_id(const struct source *s, uint32_t i)
                           .len = (uint8_t)(s->prefix_len[i / 10] + 1)};
 }
 
-static size_t prefix_hashes(uint32_t ids)
+/* How many prefixes the first `ids` ids have: "id-" and "id-<j>" for 0 < j <= ids / 10. */
+static size_t prefix_count(uint32_t ids)
 {
     return ids / 10 + 1;
 }
@@ -93,13 +94,13 @@ static int name_ids(struct source *s, uint32_t ids)
     char last[MSG_ID_MAX + 1];
     s->name_stride = (uint32_t)snprintf(last, sizeof last, "%s%u", GEN_ID_PREFIX, ids - 1) + 1;
     s->names = mainmem_alloc((size_t)ids * s->name_stride, false);
-    s->prefix_hash = mainmem_alloc(prefix_hashes(ids) * sizeof *s->prefix_hash, false);
-    s->prefix_len = mainmem_alloc(prefix_hashes(ids), false);
+    s->prefix_hash = mainmem_alloc(prefix_count(ids) * sizeof *s->prefix_hash, false);
+    s->prefix_len = mainmem_alloc(prefix_count(ids), false);
     if (!s->names || !s->prefix_hash || !s->prefix_len)
         return -ENOMEM;
     s->prefix_hash[0] = fnv1a64(GEN_ID_PREFIX, GEN_ID_PREFIX_LEN);
     s->prefix_len[0] = GEN_ID_PREFIX_LEN;
-    for (uint32_t j = 1; j < prefix_hashes(ids); j++) { /* j / 10 < j: already there */
+    for (uint32_t j = 1; j < prefix_count(ids); j++) { /* j / 10 < j: already there */
         s->prefix_hash[j] = gen_hash(s->prefix_hash, j);
         s->prefix_len[j] = (uint8_t)(s->prefix_len[j / 10] + 1);
     }
@@ -242,8 +243,8 @@ void source_free(struct source *s)
 {
     idmap_free(&s->ids);
     mainmem_free(s->names, (size_t)s->gen.ids * s->name_stride);
-    mainmem_free(s->prefix_hash, prefix_hashes(s->gen.ids) * sizeof *s->prefix_hash);
-    mainmem_free(s->prefix_len, prefix_hashes(s->gen.ids));
+    mainmem_free(s->prefix_hash, prefix_count(s->gen.ids) * sizeof *s->prefix_hash);
+    mainmem_free(s->prefix_len, prefix_count(s->gen.ids));
     zipf_free(&s->zipf);
     mainmem_free(s->seen, seen_bytes(s->seen_cap));
     mainmem_free(s->block, SOURCE_TRACE_BLOCK * sizeof *s->block);

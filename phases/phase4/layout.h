@@ -58,7 +58,7 @@ static inline uint32_t layout_slot(const struct layout *l, uint32_t index)
      * every message it routes. */
     uint32_t word;
     memcpy(&word, l->slot + (size_t)index * LAYOUT_SLOT_BYTES, sizeof word);
-    return le32toh(word) & 0xffffff;
+    return le32toh(word) & ((1u << (8 * LAYOUT_SLOT_BYTES)) - 1);
 }
 
 void layout_free(struct layout *l);

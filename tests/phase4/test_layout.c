@@ -43,7 +43,8 @@ static void check_runs(const struct source *src, uint32_t workers)
     layout_free(&l);
 }
 
-/* More than 2^17 ids: slots use all three bytes layout.h keeps them in. */
+/* 200 000 ids: slots from 2^16 up need the third of the three bytes
+ * layout.h keeps each in. */
 Test(layout, each_workers_ids_take_one_run_of_slots_in_interning_order, .timeout = 30)
 {
     struct gen_config g = {.messages = 10, .ids = 200000, .dist = DIST_UNIFORM, .seed = 3};
