@@ -43,10 +43,11 @@ struct worker {
     struct ring_consumer ring;
     struct statetab tab;
     struct shard shard;
-    /* by_slot[s]: 1 + the index in shard.table of the machine whose state
-     * table slot is s, 0 until its first message. Every record names its
-     * slot, so after the first message a machine is found by one load from
-     * this small array instead of a hash probe and an id comparison. */
+    /* by_slot[s]: the handle in shard.table (table_handle()) of the
+     * machine whose state table slot is s, 0 until its first message.
+     * Every record names its slot, so after the first message a machine is
+     * found by one load from this small array instead of a hash probe and
+     * an id comparison. */
     uint32_t *by_slot;
     struct reassembly re;
 };
@@ -58,7 +59,7 @@ static int deliver(struct worker *w, const struct ring_view *v, const uint8_t *p
      * v->slot. Find the machine through w->by_slot when its slot was seen
      * before (check that the id_hash agrees: slots come from shared memory),
      * else through shard_machine(), which creates it, and remember the new
-     * machine's index in w->by_slot. Then apply the message with
+     * machine's handle (table_handle()) in w->by_slot. Then apply the message with
      * shard_apply_to(), called from one place only: the compiler (with
      * link-time optimisation) inlines a function called once, and this is
      * the worker's hottest path. 0, or PHASE4_WORKER_NOMEM. */
@@ -108,7 +109,7 @@ static unsigned pull_group(struct worker *w, struct ring_view *vs, unsigned max,
         if (vs[n].slot < w->tab.nslots) {
             uint32_t known = w->by_slot[vs[n].slot];
             if (known)
-                __builtin_prefetch(&w->shard.table.machines[known - 1], 1);
+                __builtin_prefetch(table_at(&w->shard.table, known), 1);
             else
                 table_prefetch(&w->shard.table, vs[n].id_hash);
             const char *slot = (const char *)&w->tab.slots[vs[n].slot];

@@ -145,20 +145,49 @@ int codec_put_answer(struct codec_buf *b, uint64_t corr, const struct machine *r
     return frame_end(b, &s, 0);
 }
 
+/* Opens a RECORDS frame of n records: the caller packs them and ends it. */
+static bool records_begin(struct codec_buf *b, struct sink *s, msgpack_packer *pk, uint32_t n)
+{
+    if (!frame_begin(b, s, pk))
+        return false;
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_uint8(pk, CODEC_RECORDS);
+    msgpack_pack_array(pk, n);
+    return true;
+}
+
 int codec_put_records(struct codec_buf *b, const struct machine *recs, size_t n)
 {
     if (n > CODEC_RECORDS_MAX)
         return -EINVAL;
     struct sink s;
     msgpack_packer pk;
-    if (!frame_begin(b, &s, &pk))
+    if (!records_begin(b, &s, &pk, (uint32_t)n))
         return -ENOBUFS;
-    msgpack_pack_array(&pk, 2);
-    msgpack_pack_uint8(&pk, CODEC_RECORDS);
-    msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < n && !s.full; i++)
         pack_record(&pk, &recs[i]);
     return frame_end(b, &s, 0);
+}
+
+int codec_put_table(struct codec_buf *b, const struct table *t, const struct machine **from, uint32_t max)
+{
+    if (max > CODEC_RECORDS_MAX)
+        return -EINVAL;
+    uint32_t n = 0;
+    for (const struct machine *m = *from; m && n < max; m = table_next(t, m))
+        n++;
+    struct sink s;
+    msgpack_packer pk;
+    if (!records_begin(b, &s, &pk, n))
+        return -ENOBUFS;
+    const struct machine *m = *from;
+    for (uint32_t i = 0; i < n && !s.full; i++, m = table_next(t, m))
+        pack_record(&pk, m);
+    int rc = frame_end(b, &s, 0);
+    if (rc < 0)
+        return rc;
+    *from = m;
+    return (int)n;
 }
 
 int codec_put_stats(struct codec_buf *b, uint32_t index, uint64_t handled, uint64_t busy_ns, uint64_t machines,

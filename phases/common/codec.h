@@ -45,6 +45,7 @@
 
 #include "msg.h"
 #include "sm.h"
+#include "table.h"
 
 #define CODEC_PREFIX 4 /* bytes of the length prefix */
 /* Largest body: a 16 MiB payload plus its message header, with room to
@@ -159,6 +160,11 @@ int codec_put_msg_head(struct codec_buf *b, const struct msg *m);
 int codec_put_query(struct codec_buf *b, uint64_t corr, const char *id, size_t id_len);
 int codec_put_answer(struct codec_buf *b, uint64_t corr, const struct machine *rec /* NULL: not found */);
 int codec_put_records(struct codec_buf *b, const struct machine *recs, size_t n);
+/* RECORDS of a table's machines, at most max of them (at most
+ * CODEC_RECORDS_MAX), from *from on in creation order (table_first() to
+ * begin); moves *from past those it packed, NULL after the last. Returns
+ * how many it packed, or -ENOBUFS with *from unmoved. */
+int codec_put_table(struct codec_buf *b, const struct table *t, const struct machine **from, uint32_t max);
 int codec_put_stats(struct codec_buf *b, uint32_t index, uint64_t handled, uint64_t busy_ns, uint64_t machines,
                     int64_t rss_kb);
 int codec_put_ready(struct codec_buf *b, uint32_t index, int64_t pid);

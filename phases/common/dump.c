@@ -224,8 +224,9 @@ int dump_write_each(const char *path, dump_next_fn next, void *ctx, char *err, s
     return write_target(path, next, ctx, err, errlen);
 }
 
-int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen)
+int dump_write(const char *path, const struct table *t, char *err, size_t errlen)
 {
+    size_t n = table_count(t);
     /* An array of pointers, sorted instead of the machines themselves
      * (so sizeof *order is a pointer's size, as it should be).
      * NOLINTNEXTLINE(bugprone-sizeof-expression) */
@@ -234,8 +235,9 @@ int dump_write(const char *path, const struct machine *rows, size_t n, char *err
         snprintf(err, errlen, "%s: out of memory", path);
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        order[i] = &rows[i];
+    size_t i = 0;
+    for (const struct machine *m = table_first(t); m; m = table_next(t, m))
+        order[i++] = m;
     qsort(order, n, sizeof *order, compare_ptr); /* NOLINT(bugprone-sizeof-expression) */
     struct sorted_rows s = {.order = order, .n = n};
     int rc = write_target(path, next_sorted, &s, err, errlen);

@@ -9,13 +9,14 @@
 #include <stddef.h>
 
 #include "sm.h"
+#include "table.h"
 
 #define DUMP_HEADER "worker_id,state,msgs,transitions,invalid,jobs,failures,bytes,last_seq,ooo,corrupt,checksum\n"
 
-/* Writes rows in worker_id bytewise order to path ("-" is stdout), leaving
- * rows untouched (it sorts pointers, not machines). Returns 0, or -1 with a
- * "path: reason" message in err. */
-int dump_write(const char *path, const struct machine *rows, size_t n, char *err, size_t errlen);
+/* Writes t's machines in worker_id bytewise order to path ("-" is stdout),
+ * leaving t untouched (it sorts pointers, not machines). Returns 0, or -1
+ * with a "path: reason" message in err. */
+int dump_write(const char *path, const struct table *t, char *err, size_t errlen);
 
 /* The rows of a dump in order, one at a time: 1 with *row set (valid
  * until the next call), 0 at the end, or a negative errno. */

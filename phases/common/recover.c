@@ -247,7 +247,7 @@ int64_t recover_restore(struct recover_area *a, struct table *t)
         struct machine *m = table_create(t, c[i].id, c[i].id_len, c[i].id_hash);
         if (!m)
             return -ENOMEM;
-        *m = c[i];
+        memcpy(m, &c[i], machine_size(c[i].id_len));
     }
     /* With no checkpoint yet, 0: the dead one's positions are not ours. */
     atomic_store_explicit(&a->applied, pos, memory_order_relaxed);
@@ -286,7 +286,8 @@ int recover_checkpoint(struct recover_area *a, const struct table *t, uint64_t p
     if (n > a->cap)
         return -ENOSPC;
     unsigned b;
-    memcpy(recover_spare(a, &b), t->machines, (size_t)n * sizeof *t->machines);
+    const struct machine *from = table_first(t);
+    table_copy_out(t, &from, recover_spare(a, &b), n);
     recover_publish(a, b, n, pos);
     return 0;
 }

@@ -109,12 +109,12 @@ int run_check_source(const struct source *s)
 }
 
 /* Writes --dump if asked. EXIT_OK or EXIT_OUTPUT_FAILED. */
-static int write_dump(const char *program, const struct options *o, const struct machine *rows, size_t n)
+static int write_dump(const char *program, const struct options *o, const struct table *t)
 {
     if (!o->dump)
         return EXIT_OK;
     char err[512];
-    if (dump_write(o->dump, rows, n, err, sizeof err) < 0) {
+    if (dump_write(o->dump, t, err, sizeof err) < 0) {
         fprintf(stderr, "%s: cannot write the dump: %s\n", program, err);
         return EXIT_OUTPUT_FAILED;
     }
@@ -141,14 +141,14 @@ int run_report(const char *program, const struct options *o, const struct run_su
     return EXIT_OK;
 }
 
-/* Writes rows as the dump, adds their counters to sum, and reports. */
-static int finish_rows(const char *program, const struct options *o, const struct machine *rows, size_t n,
-                       struct run_summary *sum)
+/* Writes t's machines as the dump, adds their counters to sum, and
+ * reports. */
+static int finish_table(const char *program, const struct options *o, const struct table *t, struct run_summary *sum)
 {
-    int status = write_dump(program, o, rows, n);
+    int status = write_dump(program, o, t);
     if (status != EXIT_OK)
         return status;
-    summary_count_machines(sum, rows, n);
+    summary_count_machines(sum, t);
     return run_report(program, o, sum);
 }
 
@@ -202,5 +202,5 @@ int run_finish_shard(const char *program, const struct options *o, const struct 
 {
     sum->rss_kb_max = rss_peak_self_kb();
     self->rss_kb = sum->rss_kb_max;
-    return finish_rows(program, o, shard->table.machines, table_count(&shard->table), sum);
+    return finish_table(program, o, &shard->table, sum);
 }

@@ -50,8 +50,7 @@ static inline struct machine *shard_machine(struct shard *s, const struct msg *m
 }
 
 /* Applies m to mc, which must be this shard's machine of m's id (a pointer
- * shard_machine() returned, or &table.machines[i] for an index it stands
- * at). */
+ * shard_machine() returned, or table_at() of a handle it had). */
 void shard_apply_to(struct shard *s, struct machine *mc, const struct msg *m, const uint8_t *payload);
 
 /* The machine of id, or NULL: a lookup that creates nothing, as a query's. */

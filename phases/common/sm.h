@@ -6,6 +6,8 @@
 #ifndef MSGROUTE_SM_H
 #define MSGROUTE_SM_H
 
+#include <stddef.h>
+
 #include "msg.h"
 
 /* What one event does to one state: the table cell of SPEC §3. */
@@ -30,6 +32,15 @@ struct machine {
     uint64_t jobs, failures, bytes, corrupt;
     char id[MSG_ID_MAX + 1]; /* NUL-terminated */
 };
+
+/* The bytes a machine whose id is id_len bytes long needs: its fields, its id
+ * and the id's NUL, rounded up to 8 so that the next one is aligned. A table
+ * keeps its machines back to back at this size (table.h), as getdents()
+ * returns directory entries, so a short id does not cost MSG_ID_MAX bytes. */
+static inline size_t machine_size(size_t id_len)
+{
+    return (offsetof(struct machine, id) + id_len + 1 + 7) & ~(size_t)7;
+}
 
 /* A new machine in IDLE with every counter zero and the checksum at its seed. */
 void sm_init(struct machine *m, const char *id, size_t id_len, uint64_t id_hash);

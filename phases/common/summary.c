@@ -23,10 +23,10 @@ void tally_merge(struct machine_tally *into, const struct machine_tally *t)
     into->ooo += t->ooo;
 }
 
-void summary_count_machines(struct run_summary *s, const struct machine *ms, size_t n)
+void summary_count_machines(struct run_summary *s, const struct table *t)
 {
-    for (size_t i = 0; i < n; i++)
-        tally_machine(&s->counted, &ms[i]);
+    for (const struct machine *m = table_first(t); m; m = table_next(t, m))
+        tally_machine(&s->counted, m);
 }
 
 static double rate(const struct run_summary *s)

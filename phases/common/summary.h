@@ -10,6 +10,7 @@
 
 #include "hist.h"
 #include "sm.h"
+#include "table.h"
 
 /* One row of the status table; phases 1 and 2 report their loop as worker 0. */
 struct worker_stats {
@@ -45,7 +46,7 @@ struct run_summary {
 };
 
 /* Counts the machines into s->counted. */
-void summary_count_machines(struct run_summary *s, const struct machine *ms, size_t n);
+void summary_count_machines(struct run_summary *s, const struct table *t);
 
 void summary_print_text(FILE *f, const char *program, const struct run_summary *s);
 void summary_print_json(FILE *f, const struct run_summary *s);

@@ -160,11 +160,12 @@ static int collect(struct p5w *w)
     if (room(w, 64) < 0)
         return -1;
     codec_put_stats(&w->out, w->s->index, w->shard.handled, w->busy_ns, n, rss);
+    const struct machine *next = table_first(t);
     for (uint32_t k = 0; k < n; k += CODEC_RECORDS_MAX) {
         uint32_t c = n - k < CODEC_RECORDS_MAX ? n - k : CODEC_RECORDS_MAX;
         if (room(w, 16 + (size_t)c * CODEC_RECORD_MAX) < 0)
             return -1;
-        if (codec_put_records(&w->out, t->machines + k, c) < 0)
+        if (codec_put_table(&w->out, t, &next, c) < 0)
             return fail(w, EXIT_NO_MEMORY, "%s", "a RECORDS frame does not fit its buffer");
     }
     if (room(w, 16) < 0)
@@ -304,7 +305,7 @@ static int ckpt_frame(struct p5w *w, const struct codec_frame *f, bool apply, ch
                 snprintf(why, len, "%s", "no memory for its machines");
                 return -1;
             }
-            *m = *r;
+            memcpy(m, r, machine_size(r->id_len));
         }
         w->ck_got += f->u.records.count;
         return 0;
@@ -369,11 +370,12 @@ static int send_checkpoint(struct p5w *w)
     if ((w->out.len > WIRE_HDR || w->ret_frames > 0) && send_out(w, WIRE_DATA) < 0)
         return -1;
     codec_put_stats(&w->out, w->s->index, w->shard.handled, w->busy_ns, n, 0);
+    const struct machine *next = table_first(t);
     for (uint32_t k = 0; k < n; k += CODEC_RECORDS_MAX) {
         uint32_t c = n - k < CODEC_RECORDS_MAX ? n - k : CODEC_RECORDS_MAX;
         if (w->out.cap - w->out.len < 16 + (size_t)c * CODEC_RECORD_MAX && send_out(w, WIRE_CKPT) < 0)
             return -1;
-        if (codec_put_records(&w->out, t->machines + k, c) < 0)
+        if (codec_put_table(&w->out, t, &next, c) < 0)
             return fail(w, EXIT_NO_MEMORY, "%s", "a RECORDS frame does not fit its buffer");
     }
     if (w->out.cap - w->out.len < 16 && send_out(w, WIRE_CKPT) < 0)

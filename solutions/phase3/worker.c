@@ -176,20 +176,18 @@ static void answer_query(struct worker *w, const struct codec_frame *f)
 /* Sends every machine in RECORDS batches, then END with the count. */
 static void send_records(struct worker *w)
 {
-    const struct machine *ms = w->shard.table.machines;
-    uint32_t n = table_count(&w->shard.table);
+    const struct table *t = &w->shard.table;
     if (w->out.len > 0 && ctl_send(w) < 0) { /* answers queued before COLLECT */
         fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send answers");
         return;
     }
-    for (uint32_t i = 0; i < n; i += CODEC_RECORDS_MAX) {
-        size_t k = n - i < CODEC_RECORDS_MAX ? n - i : CODEC_RECORDS_MAX;
-        if (codec_put_records(&w->out, ms + i, k) < 0 || ctl_send(w) < 0) {
+    for (const struct machine *next = table_first(t); next;) {
+        if (codec_put_table(&w->out, t, &next, CODEC_RECORDS_MAX) < 0 || ctl_send(w) < 0) {
             fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send records");
             return;
         }
     }
-    if (codec_put_end(&w->out, n) < 0 || ctl_send(w) < 0)
+    if (codec_put_end(&w->out, table_count(t)) < 0 || ctl_send(w) < 0)
         fail(w, WORKER_EXIT_IO, "reply pipe", "cannot send the end of records");
 }
 

@@ -149,6 +149,48 @@ Test(codec, a_full_records_batch_round_trips)
     cr_expect_eq(codec_decode_frame(b.data, b.len, &f, &used), CODEC_E_NOSPACE);
 }
 
+Test(codec, a_tables_machines_cross_in_frames_of_at_most_the_asked_count)
+{
+    /* Ids of 3 and of MSG_ID_MAX bytes side by side: the table keeps each
+     * at its own size, and the frames must walk them so. */
+    struct table t;
+    cr_assert_eq(table_init(&t, 4), 0);
+    enum { N = 2500, MAX = 1000 };
+    for (int i = 0; i < N; i++) {
+        char id[MSG_ID_MAX + 1];
+        int len = snprintf(id, sizeof id, "%0*d", i % 2 ? MSG_ID_MAX : 4, i);
+        struct machine *m = table_upsert(&t, id, (size_t)len, fnv1a64(id, (size_t)len));
+        cr_assert_not_null(m);
+        m->msgs = (uint64_t)i;
+    }
+    static struct machine out[MAX];
+    const struct machine *from = table_first(&t), *expect = from;
+    int frames = 0, got = 0;
+    while (from) {
+        struct codec_buf b = fresh();
+        int n = codec_put_table(&b, &t, &from, MAX);
+        cr_assert_eq(n, got + MAX <= N ? MAX : N - got);
+        struct codec_frame f = {.records = out};
+        size_t used;
+        cr_assert_eq(codec_decode_frame(b.data, b.len, &f, &used), CODEC_OK);
+        cr_assert_eq(f.u.records.count, (uint32_t)n);
+        for (int k = 0; k < n; k++, expect = table_next(&t, expect))
+            expect_same_machine(&out[k], expect);
+        got += n;
+        frames++;
+    }
+    cr_expect_eq(got, N);
+    cr_expect_eq(frames, 3);
+    cr_expect_null(expect);
+    uint8_t small[16];
+    struct codec_buf tight = {.data = small, .cap = sizeof small};
+    from = table_first(&t);
+    cr_expect_eq(codec_put_table(&tight, &t, &from, MAX), -ENOBUFS);
+    cr_expect_eq(from, table_first(&t), "a frame that did not fit moves nothing");
+    cr_expect_eq(tight.len, 0);
+    table_free(&t);
+}
+
 Test(codec, an_encoder_that_runs_out_of_room_leaves_the_buffer_as_it_was)
 {
     uint8_t small[40];

@@ -37,7 +37,7 @@ int oracle_dump(struct source *src, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s", source_failed(src));
         goto out;
     }
-    rc = dump_write(path, shard.table.machines, table_count(&shard.table), err, errlen);
+    rc = dump_write(path, &shard.table, err, errlen);
 out:
     free(buf);
     shard_free(&shard);

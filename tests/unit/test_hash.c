@@ -120,6 +120,80 @@ Test(hash, table_creates_machines_once_and_keeps_their_state_through_growth)
     table_free(&t);
 }
 
+/* Ids of every length from 5 (room for the number that keeps them
+ * distinct, below 10 000) to MSG_ID_MAX, so records of every size sit side
+ * by side: the walk, the handles and the copies must each step by the
+ * record's own size. */
+static size_t id_of(uint32_t i, char *id)
+{
+    size_t len = 5 + i % (MSG_ID_MAX - 4);
+    for (size_t k = 0; k < len; k++)
+        id[k] = (char)('a' + (i + k) % 26);
+    int n = snprintf(id, len + 1, "%u", i); /* distinct, whatever the length */
+    if ((size_t)n < len)
+        id[n] = '_';
+    return len;
+}
+
+Test(hash, machines_of_every_id_length_keep_their_handles_and_creation_order_through_growth)
+{
+    enum { N = 5000 };
+    struct table t;
+    cr_assert_eq(table_init(&t, 1), 0);
+    static uint32_t handle[N];
+    char id[MSG_ID_MAX + 1];
+    for (uint32_t i = 0; i < N; i++) {
+        size_t len = id_of(i, id);
+        struct machine *m = table_upsert(&t, id, len, fnv1a64(id, len));
+        cr_assert_not_null(m);
+        sm_apply(m, i + 1, EV_START, 0, true);
+        handle[i] = table_handle(&t, m);
+    }
+    cr_assert_geq(t.cap - t.used, sizeof(struct machine), "a whole struct fits after the last machine");
+    uint32_t i = 0;
+    for (const struct machine *m = table_first(&t); m; m = table_next(&t, m), i++) {
+        size_t len = id_of(i, id);
+        cr_assert_eq(m->id_len, len);
+        cr_assert_eq(memcmp(m->id, id, len), 0, "machine %u in creation order", i);
+        cr_assert_eq(m->id[len], '\0');
+        cr_assert_eq(m->last_seq, i + 1);
+        cr_assert_eq(table_at(&t, handle[i]), m, "handle of machine %u", i);
+        cr_assert_eq(table_find(&t, id, len, fnv1a64(id, len)), m);
+    }
+    cr_assert_eq(i, N);
+    table_free(&t);
+}
+
+Test(hash, machines_copied_out_are_whole_structs_with_nothing_of_their_neighbours)
+{
+    struct table t;
+    cr_assert_eq(table_init(&t, 4), 0);
+    char id[MSG_ID_MAX + 1];
+    for (uint32_t i = 0; i < 100; i++) {
+        size_t len = id_of(i, id);
+        cr_assert_not_null(table_upsert(&t, id, len, fnv1a64(id, len)));
+    }
+    struct machine out[30];
+    const struct machine *from = table_first(&t);
+    uint32_t got = 0, n;
+    while ((n = table_copy_out(&t, &from, out, 30)) > 0) {
+        cr_assert_leq(n, 30);
+        for (uint32_t k = 0; k < n; k++) {
+            size_t len = id_of(got + k, id);
+            cr_assert_eq(out[k].id_len, len);
+            cr_assert_eq(memcmp(out[k].id, id, len), 0);
+            for (size_t b = len; b <= MSG_ID_MAX; b++)
+                cr_assert_eq(out[k].id[b], '\0', "byte %zu past machine %u's id", b, got + k);
+            cr_assert_eq(out[k].checksum, FNV64_OFFSET);
+        }
+        got += n;
+        cr_assert(n == 30 || from == NULL, "a short copy only at the end");
+    }
+    cr_assert_eq(got, 100);
+    cr_assert_null(from);
+    table_free(&t);
+}
+
 Test(hash, the_first_repeat_of_a_list_of_machines_is_found_by_id_not_by_hash)
 {
     struct machine ms[5];

@@ -63,7 +63,8 @@ static void temp_file_named(const char *path)
 static void dump_written(const char *path)
 {
     char err[256];
-    if (dump_write(path, NULL, 0, err, sizeof err) < 0)
+    struct table none = {0};
+    if (dump_write(path, &none, err, sizeof err) < 0)
         _exit(97);
 }
 
