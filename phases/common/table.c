@@ -35,13 +35,13 @@ static uint32_t slots_for(uint32_t n)
     return nslots;
 }
 
-/* Makes room for one more machine of any id after the last: a whole struct,
- * which also keeps table.h's promise that any machine reads as one. The
- * block doubles, so a table that grows to n machines copies each about
- * once; pages of it that no machine has reached yet are never touched. */
+/* Makes room for one more machine of any id, keeping a whole struct's
+ * bytes free after it (struct table's cap). The block doubles, so a table
+ * that grows to n machines copies each about once; pages of it that no
+ * machine has reached yet are never touched. */
 static int reserve_record(struct table *t)
 {
-    if (t->cap - t->used >= sizeof(struct machine))
+    if (t->cap - t->used >= 2 * sizeof(struct machine))
         return 0;
     size_t cap = t->cap * 2;
     uint8_t *recs = realloc(t->recs, cap);
@@ -96,12 +96,13 @@ struct machine *table_create(struct table *t, const char *id, size_t len, uint64
 uint32_t table_copy_out(const struct table *t, const struct machine **from, struct machine *out, uint32_t max)
 {
     uint32_t n = 0;
-    for (const struct machine *m = *from; m && n < max; m = *from = table_next(t, m), n++) {
-        size_t size = machine_size(m->id_len);
+    for (; *from && n < max; n++) {
+        size_t size = machine_size((*from)->id_len);
         /* The record alone, and zeros for the rest of the id: whatever
          * follows a record in the block is not this machine's. */
-        memcpy(&out[n], m, size);
+        memcpy(&out[n], *from, size);
         memset((uint8_t *)&out[n] + size, 0, sizeof out[n] - size);
+        *from = table_next(t, *from);
     }
     return n;
 }

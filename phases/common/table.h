@@ -12,8 +12,8 @@
  * both arrays grow by doubling when a new id arrives (amortised, never per
  * message). Not thread-safe: each table has exactly one owner.
  *
- * The block always has a whole struct machine's bytes from its last record
- * on, so copying any machine out as a struct (q->result = *m) stays in
+ * The block always has a whole struct machine's bytes free after its last
+ * record, so copying any machine out as a struct (q->result = *m) stays in
  * bounds; the bytes past the id's NUL are then not the machine's. Pointers
  * into it are valid until the next table_upsert(); handles, for the life
  * of the table. */
@@ -28,7 +28,7 @@
 struct table {
     uint8_t *recs;   /* count machines back to back, in creation order */
     size_t used;     /* bytes of recs the machines take */
-    size_t cap;      /* bytes of recs allocated: >= used + sizeof(struct machine) */
+    size_t cap;      /* bytes of recs allocated, always >= used + sizeof(struct machine) */
     uint32_t *slots; /* probe array of handles (0 = empty), mask+1 entries */
     uint32_t count, mask;
 };
