@@ -163,13 +163,15 @@ class Bench:
     def core_floor(self):
         """Phase 1's floor, in the same run: core_bench alternates the source
         alone, the bare loop (generate, and find or create each message's
-        machine, as phase 1 does, but no state machine and no dump) and
-        phase 1's own loop, in one process, on experiment 1's workload."""
+        machine, as phase 1 does, but no state machine and no dump), the
+        machine loop (the bare loop plus sm_apply(), nothing else) and phase
+        1's own loop, in one process, on experiment 1's workload."""
         c = self.cfg
+        loops = ("source", "bare", "machine", "phase1")
         rows = self.table("exp1_core", ["messages", "ids", "reps"] + ["%s_msgs_per_s%s" % (n, q)
-                                                                      for n in ("source", "bare", "phase1")
+                                                                      for n in loops
                                                                       for q in ("", "_min", "_max")] +
-                          ["phase1_over_bare"])
+                          ["phase1_over_bare", "machine_over_bare", "phase1_over_machine"])
         cb = os.path.join(self.args.bin, "core_bench")
         if not os.access(cb, os.X_OK):
             self.notes.append("core_bench: not built, no bare-loop floor")
@@ -185,9 +187,11 @@ class Bench:
             return
         for r in json_lines(out):
             rows.append([r["messages"], r["ids"], r["reps"]] + [r["%s_msgs_per_s%s" % (n, q)]
-                                                                for n in ("source", "bare", "phase1")
+                                                                for n in loops
                                                                 for q in ("", "_min", "_max")] +
-                        [r["phase1_msgs_per_s"] / r["bare_msgs_per_s"]])
+                        [r["phase1_msgs_per_s"] / r["bare_msgs_per_s"],
+                         r["machine_msgs_per_s"] / r["bare_msgs_per_s"],
+                         r["phase1_msgs_per_s"] / r["machine_msgs_per_s"]])
 
     # The targets that weigh a pipeline against phase 1 (summary.py): A, its
     # workers, B, --work-ns. Each is a ratio of rates that the machine's load

@@ -148,6 +148,12 @@ def target_lines(core, pairs, scal, lat, floor, rss):
     p2 = [v for v in (p("phase2", load, "p99_us") for load in (25, 50, 75)) if v is not None]
     lines = [
         judged("phase 1 / bare generate-and-route loop", bare, ">= 0.80x", lambda v: v >= 0.8),
+    ]
+    if core and "machine_over_bare" in core[-1]:
+        lines.append("       of which the state machine alone (machine loop / bare loop) %.2fx, phase 1's bookkeeping "
+                     "(phase 1 / machine loop) %.2fx" % (float(core[-1]["machine_over_bare"]),
+                                                         float(core[-1]["phase1_over_machine"])))
+    lines += [
         judged("phase 4, 1 worker / phase 1", pipeline("phase4", 1, 0), ">= 1.00x", lambda v: v >= 1.0),
         judged("phase 3, 2 workers / phase 1, --work-ns 1000", pipeline("phase3", 2, 1000), ">= 1.60x",
                lambda v: v >= 1.6),

@@ -28,7 +28,7 @@ GRAPHS = ("scaling", "ipc", "serial", "balance", "latency", "rss", "network")
 CSVS = {"exp1_scaling": "msgs_per_s_median", "exp2_ipc": "ns_per_msg_median", "exp3_serial": "ns_per_msg_median",
         "exp4_balance": "msgs_max_over_mean", "exp5_latency": "p99_us", "exp5_floor": "rtt_p50_us",
         "rss": "rss_kb_per_worker", "exp6_network": "msgs_per_s_median", "exp6_floor": "rtt_p50_us",
-        "exp6_query": "p50_us", "exp1_core": "phase1_over_bare", "exp1_pairs": "ratio_median"}
+        "exp6_query": "p50_us", "exp1_core": "machine_over_bare", "exp1_pairs": "ratio_median"}
 GROUPS = ("exp1_scaling", "exp2_ipc", "exp3_serial", "exp4_balance", "exp5_latency", "exp6_network")
 ATTRS = ("cpu_model", "cpu_count", "kernel", "loadavg_start", "commit", "date", "mode", "config")
 failures = 0
@@ -104,6 +104,8 @@ def main():
     check("smoke_run_prints_graphs_path", "graphs:" in r.stdout, "no 'graphs:' line")
     check("summary_judges_the_targets", "target phase 1 / bare generate-and-route loop" in r.stdout and
           "target phase 4, 1 worker / phase 1" in r.stdout, "no targets block")
+    check("summary_splits_phase_1s_floor", "of which the state machine alone" in r.stdout,
+          "no machine-loop line under the phase 1 target")
 
     for name, col in CSVS.items():
         path = os.path.join(out, name + ".csv")
