@@ -32,6 +32,16 @@ def stats(values):
     return dict(median=med, min=lo, max=hi, spread=spread, n=len(values), wide=int(spread > SPREAD_WARN))
 
 
+def busy_share(summary):
+    """The share of a run its workers spent applying messages, their mean
+    (`busy_s` of each worker in the --json summary over the run's seconds);
+    None for a run without per-worker figures. Near 1, the workers were the
+    limit; well below it, the main process was."""
+    pw = [w["busy_s"] for w in summary.get("per_worker", []) if "busy_s" in w]
+    secs = summary.get("seconds", 0)
+    return sum(pw) / len(pw) / secs if pw and secs > 0 else None
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -206,7 +216,8 @@ class Bench:
         median of per-round ratios is what load cannot move."""
         c = self.cfg
         rows = self.table("exp1_pairs", ["a", "a_workers", "b", "work_ns", "rounds", "a_msgs_per_s_median",
-                                         "b_msgs_per_s_median", "ratio_median", "ratio_min", "ratio_max"])
+                                         "b_msgs_per_s_median", "ratio_median", "ratio_min", "ratio_max",
+                                         "a_busy_median"])
         by_name = {s.name: s for s in self.series}
         for a_name, a_workers, b_name, work in self.PAIRS:
             a, b = by_name.get(a_name), by_name.get(b_name)
@@ -219,11 +230,14 @@ class Bench:
                     "--messages", str(max(c["min_msgs"], int(rate * c["target_s"])))]
             log("scaling: %s (%d worker%s) against %s, work %d ns, interleaved" % (
                 a_name, a_workers, "" if a_workers == 1 else "s", b_name, work))
-            got = {a_name: [], b_name: []}
+            got, busy = {a_name: [], b_name: []}, []
             for rnd in range(max(5, c["reps"])):
                 for s in ((a, b) if rnd % 2 == 0 else (b, a)):
                     try:
-                        got[s.name].append(s.run(argv[s.name], c["timeout"])["msgs_per_s"])
+                        r = s.run(argv[s.name], c["timeout"])
+                        got[s.name].append(r["msgs_per_s"])
+                        if s is a:
+                            busy.append(busy_share(r))
                     except RunFailed as e:
                         self.note_failure("scaling", s.name, dict(pair=a_name + "/" + b_name), e)
                         got[s.name].append(None)
@@ -233,7 +247,7 @@ class Bench:
             st = stats(ratios)
             self.warn_spread("scaling %s/%s work=%d ratio" % (a_name, b_name, work), st)
             rows.append([a_name, a_workers, b_name, work, st["n"], stats(got[a_name])["median"],
-                         stats(got[b_name])["median"], st["median"], st["min"], st["max"]])
+                         stats(got[b_name])["median"], st["median"], st["min"], st["max"], stats(busy)["median"]])
 
     def memory_sweep(self, rss):
         """Bytes per machine, per process: each C program at 2 workers (1 for

@@ -155,6 +155,13 @@ def target_lines(core, pairs, scal, lat, floor, rss):
                                                          float(core[-1]["phase1_over_machine"])))
     lines += [
         judged("phase 4, 1 worker / phase 1", pipeline("phase4", 1, 0), ">= 1.00x", lambda v: v >= 1.0),
+    ]
+    p4 = next((r for r in pairs if r["a"] == "phase4" and r["a_workers"] == "1" and r.get("a_busy_median", "nan")
+               != "nan"), None)
+    if p4:
+        lines.append("       its worker applied messages for %.2f of each run (median; near 1 the worker is the limit, "
+                     "lower the main process)" % float(p4["a_busy_median"]))
+    lines += [
         judged("phase 3, 2 workers / phase 1, --work-ns 1000", pipeline("phase3", 2, 1000), ">= 1.60x",
                lambda v: v >= 1.6),
         judged("phase 3 idle query p50 / idle pipe round trip p50", ratio(p("phase3", 0, "p50_us"), idle),
