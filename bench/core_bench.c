@@ -128,8 +128,9 @@ static struct rates rates_of(double *secs, int reps, double messages)
     return (struct rates){messages / secs[reps / 2], messages / secs[reps - 1], messages / secs[0]};
 }
 
-/* The four loops' rates, in the order they run. */
+/* The four loops, in the order they run. */
 enum loop { SOURCE, BARE, MACHINE, PHASE1, LOOPS };
+enum { MAX_REPS = 100 };
 
 static void print_text(const struct gen_config *g, int reps, const struct rates *r)
 {
@@ -172,7 +173,7 @@ int main(int argc, char **argv)
             g.messages = v, i++;
         else if (strcmp(argv[i], "--ids") == 0 && cli_parse_u64(val, 1, 1u << 24, &v))
             g.ids = (uint32_t)v, i++;
-        else if (strcmp(argv[i], "--reps") == 0 && cli_parse_u64(val, 1, 100, &v))
+        else if (strcmp(argv[i], "--reps") == 0 && cli_parse_u64(val, 1, MAX_REPS, &v))
             reps = (int)v, i++;
         else
             ok = false;
@@ -181,7 +182,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: core_bench [--messages M] [--ids K] [--reps R] [--json]\n");
         return 2;
     }
-    static double secs[LOOPS][100];
+    static double secs[LOOPS][MAX_REPS];
     source_alone(&g); /* warm-up, discarded */
     for (int r = 0; r < reps; r++) {
         secs[SOURCE][r] = source_alone(&g);

@@ -129,11 +129,15 @@ def target_lines(core, pairs, scal, lat, floor, rss):
     def ratio(a, b):
         return a / b if a is not None and b else None
 
+    def pair(a, workers, work):
+        """The interleaved pairs' row of A against phase 1, or None."""
+        return next((r for r in pairs if r["a"] == a and r["a_workers"] == str(workers)
+                     and r["work_ns"] == str(work)), None)
+
     def pipeline(a, workers, work):
         """A over phase 1: the median of the interleaved pairs when they
         ran, else experiment 1's medians."""
-        p = next((r for r in pairs if r["a"] == a and r["a_workers"] == str(workers)
-                  and r["work_ns"] == str(work)), None)
+        p = pair(a, workers, work)
         return float(p["ratio_median"]) if p else ratio(rate(a, workers, work), rate("phase1", 1, work))
 
     def best(series):
@@ -156,9 +160,8 @@ def target_lines(core, pairs, scal, lat, floor, rss):
     lines += [
         judged("phase 4, 1 worker / phase 1", pipeline("phase4", 1, 0), ">= 1.00x", lambda v: v >= 1.0),
     ]
-    p4 = next((r for r in pairs if r["a"] == "phase4" and r["a_workers"] == "1" and r.get("a_busy_median", "nan")
-               != "nan"), None)
-    if p4:
+    p4 = pair("phase4", 1, 0)
+    if p4 and p4.get("a_busy_median", "nan") != "nan":
         lines.append("       its worker applied messages for %.2f of each run (median; near 1 the worker is the limit, "
                      "lower the main process)" % float(p4["a_busy_median"]))
     lines += [

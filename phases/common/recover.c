@@ -244,10 +244,8 @@ int64_t recover_restore(struct recover_area *a, struct table *t)
     uint64_t pos;
     const struct machine *c = recover_published(a, &n, &pos);
     for (uint32_t i = 0; i < n; i++) {
-        struct machine *m = table_create(t, c[i].id, c[i].id_len, c[i].id_hash);
-        if (!m)
+        if (!table_put(t, &c[i]))
             return -ENOMEM;
-        memcpy(m, &c[i], machine_size(c[i].id_len));
     }
     /* With no checkpoint yet, 0: the dead one's positions are not ours. */
     atomic_store_explicit(&a->applied, pos, memory_order_relaxed);

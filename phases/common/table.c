@@ -93,6 +93,14 @@ struct machine *table_create(struct table *t, const char *id, size_t len, uint64
     return m;
 }
 
+struct machine *table_put(struct table *t, const struct machine *m)
+{
+    struct machine *dst = table_create(t, m->id, m->id_len, m->id_hash);
+    if (dst)
+        memcpy(dst, m, machine_size(m->id_len)); /* past that is the next machine's */
+    return dst;
+}
+
 uint32_t table_copy_out(const struct table *t, const struct machine **from, struct machine *out, uint32_t max)
 {
     uint32_t n = 0;

@@ -118,6 +118,11 @@ static inline struct machine *table_upsert(struct table *t, const char *id, size
     return m ? m : table_create(t, id, len, hash);
 }
 
+/* Places a copy of m, a whole machine from outside (a checkpoint), in the
+ * table: its machine of m's id, created if new, then every field of m, but
+ * only the bytes machine_size() gives it. NULL as table_create. */
+struct machine *table_put(struct table *t, const struct machine *m);
+
 /* Copies up to max machines into out, whole structs, in creation order from
  * *from on (table_first() to begin), and moves *from past them: NULL after
  * the last. Returns how many it copied. For machines that leave the table

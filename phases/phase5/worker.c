@@ -300,12 +300,10 @@ static int ckpt_frame(struct p5w *w, const struct codec_frame *f, bool apply, ch
                 snprintf(why, len, "a checkpoint holding machine %s twice", r->id);
                 return -1;
             }
-            struct machine *m = table_create(&w->shard.table, r->id, r->id_len, r->id_hash);
-            if (!m) {
+            if (!table_put(&w->shard.table, r)) {
                 snprintf(why, len, "%s", "no memory for its machines");
                 return -1;
             }
-            memcpy(m, r, machine_size(r->id_len));
         }
         w->ck_got += f->u.records.count;
         return 0;
