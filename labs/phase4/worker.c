@@ -1,5 +1,9 @@
 /* worker.c - a phase 4 worker: ring -> shard_deliver() -> state table.
  *
+ * A record is full (the message's id and payload) or short (ring.h: a
+ * payload-free message of a machine this worker had a full record of
+ * before); complete_short() gives a short one back its id, so everything
+ * after it sees one kind of message.
  * The loop reads a batch of records, applies each through shard_apply_to()
  * (the second half of shard_deliver(), the call every phase makes) and
  * publishes the machine it changed in the shared state table, so a query in
@@ -54,8 +58,9 @@ struct worker {
 
 static int deliver(struct worker *w, const struct ring_view *v, const uint8_t *payload)
 {
-    /* TODO: Apply the message of record v (its payload at payload, whole) to
-     * its machine and publish the machine in the shared state table at
+    /* TODO: Apply the message of record v (its payload at payload, whole; a
+     * short record's id already filled in by complete_short()) to its
+     * machine and publish the machine in the shared state table at
      * v->slot. Find the machine through w->by_slot when its slot was seen
      * before (check that the id_hash agrees: slots come from shared memory),
      * else through shard_machine(), which creates it, and remember the new
@@ -122,9 +127,25 @@ static unsigned pull_group(struct worker *w, struct ring_view *vs, unsigned max,
     return n;
 }
 
-static int handle(struct worker *w, const struct ring_view *v)
+/* A short record (ring.h) names its machine by slot alone: the main process
+ * sends one only once this worker has had a full record for that slot, so
+ * the machine is in by_slot, and its id completes the view for deliver().
+ * An unknown slot is a broken producer. */
+static bool complete_short(const struct worker *w, struct ring_view *v)
 {
-    if (v->slot >= w->tab.nslots)
+    uint32_t known = w->by_slot[v->slot];
+    if (!known)
+        return false;
+    const struct machine *mc = table_at(&w->shard.table, known);
+    v->id = mc->id;
+    v->id_len = mc->id_len;
+    v->id_hash = mc->id_hash;
+    return true;
+}
+
+static int handle(struct worker *w, struct ring_view *v)
+{
+    if (v->slot >= w->tab.nslots || (v->kind == RING_SHORT && !complete_short(w, v)))
         return PHASE4_WORKER_CORRUPT;
     const uint8_t *payload = v->frag; /* whole: read in place, no copy */
     if (v->frag_len != v->payload_len || w->re.got != 0) {

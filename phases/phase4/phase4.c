@@ -6,6 +6,8 @@
  * The shape is phase 1's loop with the call to shard_deliver() replaced by a
  * ring_put(): the main process routes (SPEC §4), writes records ahead of what
  * the workers can see and publishes every ring once per CHECK_EVERY messages.
+ * A machine's first message goes as a full record, with its id; later ones
+ * without a payload go as short records (ring.h), slot, event and seq alone.
  * A full ring is backpressure: the loop publishes every ring, sleeps on the
  * full one's futex in slices of at most WAIT_SLICE_MS, and between slices
  * keeps supervising (a dead worker, a signal) and answering queries, so none
@@ -82,6 +84,11 @@ struct main4 {
     struct hist *service; /* the read alone, without the wait for the loop to get to it */
     struct phase4_shared sh;
     struct layout layout; /* each id's record in the state table */
+    /* Bit s: slot s's worker has had a full record for it since its ring
+     * was formatted, so a message with no payload may go as a short record
+     * (ring.h). One bit a machine: the main process keeps no more. */
+    uint64_t *known;
+    size_t known_words;
     struct ring_producer *prod;
     void *seg;
     size_t seg_len;
@@ -191,7 +198,9 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->prod = calloc(n, sizeof *l->prod);
     l->end_put = calloc(n, sizeof *l->end_put);
     l->dead = calloc(n, sizeof *l->dead);
-    if (!l->sh.rings || !l->prod || !l->end_put || !l->dead) {
+    l->known_words = (nslots + 63) / 64;
+    l->known = calloc(l->known_words, sizeof *l->known);
+    if (!l->sh.rings || !l->prod || !l->end_put || !l->dead || !l->known) {
         fprintf(stderr, "phase4: out of memory\n");
         return -1;
     }
@@ -402,10 +411,21 @@ static enum step wait_room(struct main4 *l, uint32_t w)
     return st;
 }
 
-/* Writes m into ring w (its worker's), in fragments of at most frag_max
- * bytes; slot is its record in the state table. The payload pattern is
- * written straight into the ring: the only copy of the payload there is. */
-static enum step route(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t w)
+/* A short record when ring w has no room for it yet. */
+static enum step route_short_waiting(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t w)
+{
+    enum step st;
+    do {
+        if ((st = wait_room(l, w)) != STEP_OK)
+            return st;
+    } while (!ring_put_short(&l->prod[w], m, slot));
+    return STEP_OK;
+}
+
+/* Writes m into ring w in full, in fragments of at most frag_max bytes. The
+ * payload pattern is written straight into the ring: the only copy of the
+ * payload there is. */
+static enum step route_full(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t w)
 {
     struct ring_producer *p = &l->prod[w];
     uint32_t off = 0;
@@ -425,6 +445,22 @@ static enum step route(struct main4 *l, const struct msg *m, uint32_t slot, uint
             ring_publish_lazy(p);
     } while (off < m->payload_len);
     return STEP_OK;
+}
+
+/* Writes m into ring w (its worker's); slot is its record in the state
+ * table. A payload-free message of a machine the worker knows goes as a
+ * short record, and that path, most messages', is kept to a few
+ * instructions with no loop, so that it is inlined into the main loop. */
+static inline enum step route(struct main4 *l, const struct msg *m, uint32_t slot, uint32_t w)
+{
+    uint64_t bit = 1ull << (slot % 64);
+    uint64_t *word = &l->known[slot / 64];
+    if (m->payload_len == 0 && (*word & bit))
+        return ring_put_short(&l->prod[w], m, slot) ? STEP_OK : route_short_waiting(l, m, slot, w);
+    /* Known once this record is in the ring; if the worker dies before it
+     * reads it, restart() forgets every slot anyway. */
+    *word |= bit;
+    return route_full(l, m, slot, w);
 }
 
 /* In full flow: publish, wake a worker only for a quarter ring of work. */
@@ -506,6 +542,10 @@ static enum step route_new(struct main4 *l, const struct msg *m, uint32_t slot, 
 
 static enum step restart(struct main4 *l, uint32_t w)
 {
+    /* The new worker knows no slot yet: every slot gets a full record again
+     * (not only w's, which a stream scatters over the table; the others'
+     * full records are merely a little longer). */
+    memset(l->known, 0, l->known_words * sizeof *l->known);
     ring_format(l->sh.rings[w], l->ring_size);
     ring_producer_init(&l->prod[w], l->sh.rings[w]);
     l->end_put[w] = false;
@@ -703,6 +743,7 @@ static void teardown(struct main4 *l)
     free(l->prod);
     free(l->end_put);
     free(l->dead);
+    free(l->known);
     recover_free(&l->rec);
     layout_free(&l->layout);
 }

@@ -3,8 +3,12 @@
  * worker in phase 4, with no system call and no serialisation on the way.
  *
  * The ring is a circle of bytes. A record is a fixed-layout header (struct
- * ring_rec), the worker_id bytes, then payload bytes, padded to 8 bytes; a
- * record never wraps: when one does not fit before the end of the circle,
+ * ring_rec), the worker_id bytes, then payload bytes, padded to 8 bytes. A
+ * message with no payload, for a machine its worker has already had a full
+ * record of, travels as a short record instead (struct ring_short: its slot,
+ * event and seq, 24 bytes): the worker knows the id from that first record,
+ * and the bytes the main process writes and the worker reads are most of
+ * phase 4's cost per message. A record never wraps: when one does not fit before the end of the circle,
  * the producer writes a PAD record to the end and starts again at offset 0.
  * A payload larger than one record may carry (ring_frag_max(), a quarter of
  * the ring) crosses as several records, each a fragment with the same header
@@ -49,9 +53,10 @@
 #define RING_ALIGN 8u               /* every record starts 8-byte aligned */
 
 enum ring_kind {
-    RING_MSG = 1, /* a message, or one fragment of its payload */
-    RING_PAD = 2, /* filler to the end of the circle; skip it */
-    RING_END = 3  /* the producer will send nothing more: drain and stop */
+    RING_MSG = 1,  /* a message, or one fragment of its payload */
+    RING_PAD = 2,  /* filler to the end of the circle; skip it */
+    RING_END = 3,  /* the producer will send nothing more: drain and stop */
+    RING_SHORT = 4 /* a payload-free message of a machine its worker already knows */
 };
 
 /* The fixed layout of every record, as it lies in shared memory. PAD and END
@@ -69,6 +74,23 @@ struct ring_rec {
     uint64_t seq;
     uint64_t id_hash;
 };
+
+/* A short record: what the worker does not already know of a message. The
+ * first eight bytes are laid out as in struct ring_rec (a decoder reads
+ * the kind where it always is), and its length is always its size. */
+struct ring_short {
+    uint32_t rec_len; /* sizeof(struct ring_short) */
+    uint8_t kind;     /* RING_SHORT */
+    uint8_t event;    /* enum event */
+    uint8_t reserved[2];
+    uint32_t slot; /* the machine's record in the state table */
+    uint32_t reserved2;
+    uint64_t seq;
+};
+
+_Static_assert(offsetof(struct ring_short, kind) == offsetof(struct ring_rec, kind),
+               "the kind is where a decoder looks");
+_Static_assert(sizeof(struct ring_short) % RING_ALIGN == 0, "a short record keeps the next one aligned");
 
 /* The block shared by the two processes: control words, then the data area.
  * Each control word that one side writes has a cache line of its own, so the
@@ -119,6 +141,12 @@ void ring_producer_init(struct ring_producer *p, struct ring *r);
  * visible at the next ring_publish(). */
 uint8_t *ring_put(struct ring_producer *p, const struct msg *m, uint32_t slot, uint32_t frag_off, uint32_t frag_len);
 
+/* Writes the short record of m, a message with no payload whose slot's
+ * worker has had a ring_put() record of the same machine since its ring was
+ * last formatted (the caller keeps track). False when the ring has no room.
+ * Given code: it uses the lab's claim(). */
+bool ring_put_short(struct ring_producer *p, const struct msg *m, uint32_t slot);
+
 /* Appends the END record; false when the ring has no room. */
 bool ring_put_end(struct ring_producer *p);
 
@@ -150,7 +178,9 @@ void ring_wait_room_ns(struct ring_producer *p, uint64_t timeout_ns);
 /* ---- consumer (one process) ---- */
 
 /* A validated record. id and frag point into the ring and stay valid until
- * the next ring_release(). */
+ * the next ring_release(). A RING_SHORT view has its event, slot and seq
+ * only: no id (NULL, id_len 0, id_hash 0) and no payload (frag points at
+ * zero bytes); the worker fills in the id from the machine of that slot. */
 struct ring_view {
     uint8_t kind;
     uint8_t event;
@@ -167,7 +197,8 @@ enum ring_status { RING_OK = 0, RING_EMPTY = 1, RING_CORRUPT = -1 };
  * two) of which avail bytes from pos on are published. Pure: reads only
  * data[0, size), trusts nothing in it, writes only out. On RING_OK, *len is
  * the record's length (>= 8: the consumer always makes progress). PAD and END
- * records come back as views of that kind. */
+ * records come back as views of that kind. Short records are decoded by
+ * given code; every other kind by the lab's decode_record(). */
 int ring_decode(const uint8_t *data, uint32_t size, uint64_t pos, uint64_t avail, struct ring_view *out, uint32_t *len);
 
 struct ring_consumer {
@@ -182,7 +213,7 @@ struct ring_consumer {
 
 void ring_consumer_init(struct ring_consumer *c, struct ring *r);
 
-/* The next MSG or END record (PAD records are skipped): RING_OK, RING_EMPTY,
+/* The next MSG, SHORT or END record (PAD records are skipped): RING_OK, RING_EMPTY,
  * or RING_CORRUPT when the producer broke the format (the ring is then
  * unusable). */
 int ring_next(struct ring_consumer *c, struct ring_view *v);

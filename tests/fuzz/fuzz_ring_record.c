@@ -10,7 +10,8 @@
  * position on, as ring_next() does, until the published bytes run out or one
  * is corrupt. Checked beyond "does not crash": every record the decoder
  * accepts has its length, id and payload fragment inside the area and within
- * what was published, and its fields in their ranges. */
+ * what was published, and its fields in their ranges (a short record: its
+ * own size, no id, no payload). */
 #include <string.h>
 
 #include "fuzz.h"
@@ -63,6 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(v.payload_len <= MSG_PAYLOAD_MAX && (uint64_t)v.frag_off + v.frag_len <= v.payload_len);
             check_within(v.id, v.id_len, area + off, rec_len);
             check_within(v.frag, v.frag_len, area + off, rec_len);
+        } else if (v.kind == RING_SHORT) {
+            FUZZ_CHECK(rec_len == sizeof(struct ring_short) && v.event < EV_COUNT);
+            FUZZ_CHECK(v.id == NULL && v.id_len == 0 && v.payload_len == 0 && v.frag_len == 0);
+            check_within(v.frag, 0, area + off, rec_len);
         } else {
             FUZZ_CHECK(v.kind == RING_PAD || v.kind == RING_END);
         }

@@ -109,3 +109,10 @@ area[pad_at:pad_at + 8] = struct.pack("<IB", 64, RING_PAD) + b"\0" * 3
 ring_seed("pad_then_wrap", 5, pad_at, 64 + len(first), bytes(area))
 ring_seed("empty", 6, 0, 0, b"")
 ring_seed("rec_len_lie", 6, 0, 64, struct.pack("<IB", 0xFFFFFFF8, RING_MSG) + b"\0" * 59)
+# Short records (struct ring_short: rec_len u32, kind u8, event u8, 2
+# reserved bytes, slot u32, reserved u32, seq u64; 24 bytes) between full ones.
+SHORT = struct.Struct("<IBBHIIQ")
+RING_SHORT = 4
+shorts = ring_msg(1, "a", 0, b"") + SHORT.pack(24, RING_SHORT, 7, 0, 0, 0, 2) + \
+    SHORT.pack(24, RING_SHORT, 1, 0, 0, 0, 3) + end
+ring_seed("short_records", 6, 0, len(shorts), shorts)

@@ -140,3 +140,45 @@ Test(ring, end_record_of_the_wrong_length_is_corrupt, .init = setup)
     memcpy(area, &h, 8);
     cr_expect_eq(decode_at(0, 64), RING_CORRUPT);
 }
+
+/* Writes a short record (ring.h) at offset off. */
+static struct ring_short *put_short(uint32_t off)
+{
+    struct ring_short h = {.rec_len = sizeof h, .kind = RING_SHORT, .event = EV_DATA, .slot = 3, .seq = 1};
+    memcpy(area + off, &h, sizeof h);
+    return (struct ring_short *)(area + off);
+}
+
+Test(ring, a_valid_short_record_still_decodes, .init = setup)
+{
+    put_short(0);
+    cr_expect_eq(decode_at(0, sizeof(struct ring_short)), RING_OK);
+}
+
+Test(ring, short_record_of_the_wrong_length_is_corrupt, .init = setup)
+{
+    put_short(0)->rec_len = 32;
+    cr_expect_eq(decode_at(0, 64), RING_CORRUPT);
+    put_short(0)->rec_len = 8;
+    cr_expect_eq(decode_at(0, 64), RING_CORRUPT);
+}
+
+Test(ring, short_record_past_the_published_bytes_or_the_circle_is_corrupt, .init = setup)
+{
+    put_short(0);
+    cr_expect_eq(decode_at(0, 16), RING_CORRUPT);
+    /* The first 16 of its 24 bytes, in the last 16 of the circle. */
+    struct ring_short h = {.rec_len = sizeof h, .kind = RING_SHORT, .event = EV_DATA, .slot = 3};
+    memcpy(area + AREA - 16, &h, 16);
+    cr_expect_eq(decode_at(AREA - 16, 64), RING_CORRUPT);
+}
+
+Test(ring, short_record_with_a_bad_event_or_reserved_bytes_is_corrupt, .init = setup)
+{
+    put_short(0)->event = EV_COUNT;
+    cr_expect_eq(decode_at(0, 64), RING_CORRUPT);
+    put_short(0)->reserved[0] = 0xff;
+    cr_expect_eq(decode_at(0, 64), RING_CORRUPT);
+    put_short(0)->reserved2 = 1;
+    cr_expect_eq(decode_at(0, 64), RING_CORRUPT);
+}
