@@ -4,6 +4,7 @@
  * payload-free message of a machine this worker had a full record of
  * before); complete_short() gives a short one back its id, so everything
  * after it sees one kind of message.
+ *
  * The loop reads a batch of records, applies each through shard_apply_to()
  * (the second half of shard_deliver(), the call every phase makes) and
  * publishes the machine it changed in the shared state table, so a query in
