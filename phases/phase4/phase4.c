@@ -87,8 +87,7 @@ struct main4 {
     /* Bit s: slot s's worker has had a full record for it since its ring
      * was formatted, so a message with no payload may go as a short record
      * (ring.h). One bit a machine: the main process keeps no more. */
-    uint64_t *known;
-    size_t known_words;
+    uint64_t *known; /* sh.tab.nslots bits (known_bytes()) */
     struct ring_producer *prod;
     void *seg;
     size_t seg_len;
@@ -170,6 +169,12 @@ static uint32_t choose_ring_size(const struct phase4_config *cfg, const struct s
     return size;
 }
 
+/* Bytes of struct main4's known bitmap for nslots slots. */
+static size_t known_bytes(uint32_t nslots)
+{
+    return ((size_t)nslots + 63) / 64 * sizeof(uint64_t);
+}
+
 static int setup(struct main4 *l, const struct phase4_config *cfg)
 {
     uint32_t n = l->o->workers;
@@ -198,8 +203,7 @@ static int setup(struct main4 *l, const struct phase4_config *cfg)
     l->prod = calloc(n, sizeof *l->prod);
     l->end_put = calloc(n, sizeof *l->end_put);
     l->dead = calloc(n, sizeof *l->dead);
-    l->known_words = (nslots + 63) / 64;
-    l->known = calloc(l->known_words, sizeof *l->known);
+    l->known = calloc(1, known_bytes(nslots));
     if (!l->sh.rings || !l->prod || !l->end_put || !l->dead || !l->known) {
         fprintf(stderr, "phase4: out of memory\n");
         return -1;
@@ -545,7 +549,7 @@ static enum step restart(struct main4 *l, uint32_t w)
     /* The new worker knows no slot yet: every slot gets a full record again
      * (not only w's, which a stream scatters over the table; the others'
      * full records are merely a little longer). */
-    memset(l->known, 0, l->known_words * sizeof *l->known);
+    memset(l->known, 0, known_bytes(l->sh.tab.nslots));
     ring_format(l->sh.rings[w], l->ring_size);
     ring_producer_init(&l->prod[w], l->sh.rings[w]);
     l->end_put[w] = false;

@@ -58,15 +58,19 @@ TestSuite(short_records, .init = setup, .fini = teardown, .timeout = 30);
 
 /* ---- the ring ---- */
 
+/* A message of id, hashed as the source hashes it. */
+static struct msg msg_of(const char *id, uint64_t seq, enum event e, uint32_t payload_len)
+{
+    size_t n = strlen(id);
+    return (struct msg){
+        .seq = seq, .id = id, .id_len = (uint8_t)n, .id_hash = fnv1a64(id, n), .event = e, .payload_len = payload_len};
+}
+
 /* Message k of a test stream: its id and event, no payload. */
 static void make_msg(uint64_t k, char *id, struct msg *m)
 {
-    int n = snprintf(id, MSG_ID_MAX + 1, "m-%llu", (unsigned long long)(k % 997));
-    *m = (struct msg){.seq = k + 1,
-                      .id = id,
-                      .id_len = (uint8_t)n,
-                      .id_hash = fnv1a64(id, (size_t)n),
-                      .event = (uint8_t)(k % EV_COUNT)};
+    snprintf(id, MSG_ID_MAX + 1, "m-%llu", (unsigned long long)(k % 997));
+    *m = msg_of(id, k + 1, (enum event)(k % EV_COUNT), 0);
 }
 
 /* Every third record full, the others short, across many wraps of the
@@ -208,13 +212,6 @@ static int worker_status(void)
     child = 0;
     cr_assert(WIFEXITED(st), "the worker crashed (status %d)", st);
     return WEXITSTATUS(st);
-}
-
-static struct msg msg_of(const char *id, uint64_t seq, enum event e, uint32_t payload_len)
-{
-    size_t n = strlen(id);
-    return (struct msg){
-        .seq = seq, .id = id, .id_len = (uint8_t)n, .id_hash = fnv1a64(id, n), .event = e, .payload_len = payload_len};
 }
 
 /* A full record of m at slot, its payload bytes [off, off + len). */
